@@ -1,0 +1,5 @@
+import sys
+
+from autofix.cli import main
+
+sys.exit(main())

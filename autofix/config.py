@@ -1,0 +1,130 @@
+"""`[tool.autofix]` in the nearest pyproject.toml, validated, merged with command-line flags."""
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from autofix.registry import unknown_selectors
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message is one line naming the file and the problem."""
+
+
+# Directories nobody wants scanned; like ruff's default excludes.
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", ".eggs", "__pycache__", "node_modules",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".autofix_cache", "build", "dist", "site-packages",
+)
+
+
+@dataclass
+class Settings:
+    select: list[str] = field(default_factory=lambda: ["ALL"])
+    ignore: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    unsafe_fixes: bool = False
+    root: Path = field(default_factory=Path.cwd)  # the directory globs in the config are relative to
+    source: str | None = None  # the config file used, for messages
+
+    def is_excluded(self, path: str, defaults: bool = True) -> bool:
+        """True when `path` (or one of its directories) matches an exclude glob (and a default one, with `defaults`)."""
+        parts = PurePosixPath(_relative(path, self.root)).parts
+        patterns = (*DEFAULT_EXCLUDE, *self.exclude) if defaults else tuple(self.exclude)
+        for pattern in patterns:
+            if fnmatch.fnmatch(_relative(path, self.root), pattern):
+                return True
+            if any(fnmatch.fnmatch(part, pattern) for part in parts):
+                return True
+        return False
+
+    def ignored_for(self, path: str) -> list[str]:
+        relative = _relative(path, self.root)
+        name = os.path.basename(path)
+        ignored: list[str] = []
+        for pattern, codes in self.per_file_ignores.items():
+            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(name, pattern):
+                ignored.extend(codes)
+        return ignored
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return Path(os.path.abspath(path)).relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+_LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
+_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "unsafe-fixes"}
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above `start` that has a [tool.autofix] table."""
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                with open(candidate, "rb") as handle:
+                    data = tomllib.load(handle)
+            except (OSError, tomllib.TOMLDecodeError) as error:
+                raise ConfigError(f"{candidate}: cannot read: {error}") from None
+            if "autofix" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def load(path: Path | None) -> Settings:
+    if path is None:
+        return Settings()
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    return from_table(data.get("tool", {}).get("autofix", {}), path)
+
+
+def from_table(table: dict, path: Path) -> Settings:
+    where = f"{path}: [tool.autofix]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    for key, value in table.items():
+        if key not in _KNOWN_KEYS:
+            raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(_KNOWN_KEYS))})")
+        if key in _LIST_KEYS and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise ConfigError(f"{where}: '{key}' must be a list of strings")
+    settings = Settings(root=path.parent.resolve(), source=str(path))
+    if "select" in table:
+        settings.select = list(table["select"])
+    settings.select += table.get("extend-select", [])
+    settings.ignore = list(table.get("ignore", []))
+    settings.exclude = list(table.get("exclude", [])) + list(table.get("extend-exclude", []))
+    unsafe = table.get("unsafe-fixes", False)
+    if not isinstance(unsafe, bool):
+        raise ConfigError(f"{where}: 'unsafe-fixes' must be true or false")
+    settings.unsafe_fixes = unsafe
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict) or not all(
+        isinstance(v, list) and all(isinstance(c, str) for c in v) for v in per_file.values()
+    ):
+        raise ConfigError(f"{where}: 'per-file-ignores' must map globs to lists of rule codes")
+    settings.per_file_ignores = {k: list(v) for k, v in per_file.items()}
+    check_selectors(
+        [*settings.select, *settings.ignore, *(c for v in settings.per_file_ignores.values() for c in v)], where
+    )
+    return settings
+
+
+def check_selectors(selectors: list[str], where: str) -> None:
+    unknown = unknown_selectors(selectors)
+    if unknown:
+        raise ConfigError(f"{where}: unknown rule selector {', '.join(repr(u) for u in unknown)} (see `autofix rules`)")

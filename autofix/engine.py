@@ -1,0 +1,136 @@
+"""Runs the selected rules over one file's source and, when asked, applies their fixes to a fixpoint.
+
+Costs are paid only where a rule may fire: a file that matches no rule's textual prefilter is never
+parsed, and LibCST metadata is resolved only for the rules whose prefilter matched.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper
+
+from autofix import fixer
+from autofix.rule import Applicability, FileContext, Finding, Fix, Rule, SuppressionIndex
+
+MAX_PASSES = 8  # a fix that is still producing changes after this many passes is a bug in a rule
+
+
+class ParseFailure(Exception):
+    """The file is not valid Python; the message is one line with the position and the reason."""
+
+
+@dataclass
+class FileResult:
+    findings: list[Finding] = field(default_factory=list)  # what remains (after fixing, when fixing)
+    fixed: list[Finding] = field(default_factory=list)  # findings whose fix was applied
+    fixed_text: str | None = None  # the new source, or None when nothing changed
+    internal_errors: list[str] = field(default_factory=list)  # fixes dropped, each naming the rule
+
+
+def parse(text: str) -> cst.Module:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        reason = str(error).strip().splitlines()[0]
+        raise ParseFailure(f"syntax error at {error.raw_line}:{error.raw_column + 1}: {reason}") from None
+    except RecursionError:
+        raise ParseFailure("too deeply nested to parse") from None
+
+
+def find(module: cst.Module, rules: tuple[type[Rule], ...], context: FileContext) -> list[Finding]:
+    instances = [rule(context) for rule in rules]
+    MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(instances)
+    findings = [f for rule in instances for f in rule.findings]
+    findings.sort(key=lambda f: (f.line, f.column, f.code))
+    return findings
+
+
+def candidate_rules(text: str, rules: tuple[type[Rule], ...]) -> tuple[type[Rule], ...]:
+    return tuple(rule for rule in rules if rule.prefilter.search(text))
+
+
+def check(
+    text: str,
+    rules: tuple[type[Rule], ...],
+    path: str = "<stdin>",
+    apply: frozenset[Applicability] = frozenset(),
+) -> FileResult:
+    """Find (and with `apply`, fix) what `rules` report in `text`. Raises ParseFailure."""
+    active = candidate_rules(text, rules)
+    if not active:
+        return FileResult()
+    module = parse(text)
+    suppressed = SuppressionIndex(text)
+    findings = find(module, active, FileContext(path, suppressed))
+    if not apply or not any(f.fix and f.fix.applicability in apply for f in findings):
+        return FileResult(findings=findings)
+    return _fix_to_fixpoint(text, module, findings, active, path, apply)
+
+
+def _fix_to_fixpoint(text, module, findings, rules, path, apply) -> FileResult:
+    result = FileResult()
+    original_compiles = _compiles(text)
+    current_text = text
+    for _ in range(MAX_PASSES):
+        fixes = _unique_fixes(f for f in findings if f.fix and f.fix.applicability in apply)
+        if not fixes:
+            break
+        codes = {id(f.fix): f.code for f in findings if f.fix}
+        chosen = fixer.plan(module, fixes).applied
+        new_text, chosen = _apply_checked(module, chosen, codes, original_compiles, result)
+        if new_text is None or new_text == current_text:
+            break
+        result.fixed.extend(f for f in findings if f.fix in chosen)
+        current_text = new_text
+        module = parse(new_text)
+        suppressed = SuppressionIndex(new_text)
+        findings = find(module, rules, FileContext(path, suppressed))
+    else:
+        result.internal_errors.append(f"fixes did not converge after {MAX_PASSES} passes; last result kept")
+    result.findings = findings
+    result.fixed_text = current_text if current_text != text else None
+    return result
+
+
+def _apply_checked(module, fixes: list[Fix], codes: dict[int, str], original_compiles: bool, result: FileResult):
+    """Apply `fixes`; if the result would not parse, drop the fixes that break it and report them."""
+    text = _render(module, fixes, original_compiles)
+    if text is not None:
+        return text, fixes
+    good = []
+    for fix in fixes:
+        if _render(module, [fix], original_compiles) is None:
+            result.internal_errors.append(f"{codes[id(fix)]}: fix dropped because its result does not parse")
+        else:
+            good.append(fix)
+    if not good:
+        return None, []
+    return _render(module, good, original_compiles), good
+
+
+def _render(module, fixes, original_compiles: bool) -> str | None:
+    try:
+        text = fixer.apply(module, fixes).code
+        cst.parse_module(text)
+    except Exception:  # noqa: BLE001 - any failure to build or re-parse means the fix is unusable
+        return None
+    if original_compiles and not _compiles(text):
+        return None
+    return text
+
+
+def _compiles(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _unique_fixes(findings) -> list[Fix]:
+    seen: dict[int, Fix] = {}
+    for finding in findings:
+        seen.setdefault(id(finding.fix), finding.fix)
+    return list(seen.values())

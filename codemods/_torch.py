@@ -1,0 +1,237 @@
+"""Helpers shared by the rules: how a file names torch, where `no_grad` is in force, what looks like a tensor.
+
+Nothing here is rule-specific; everything is lexical (no type inference), so each heuristic errs on the side
+of not firing.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+import libcst as cst
+
+from autofix.rule import AddImport
+
+ScopeNode = cst.CSTNode  # cst.Module | cst.FunctionDef | cst.ClassDef
+
+
+def dotted(expr: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if not isinstance(expr, cst.Name):
+        return None
+    parts.append(expr.value)
+    return ".".join(reversed(parts))
+
+
+_EMPTY_MODULE = cst.Module(body=[])
+
+
+def source_of(node: cst.CSTNode) -> str:
+    """The source text of a node (with default formatting for nodes a fix built)."""
+    return _EMPTY_MODULE.code_for_node(node)
+
+
+class Imports:
+    """Import bindings per scope (the module and every function), so a fix uses the names the file binds."""
+
+    def __init__(self, module: cst.Module):
+        self.bindings: dict[int, dict[str, str]] = {}
+        module.visit(_ImportCollector(self.bindings, module))
+
+    def _in_chain(self, chain: list[ScopeNode]) -> Iterable[tuple[ScopeNode, dict[str, str]]]:
+        # Innermost first. A class body's names are not visible inside its methods, so a class scope counts
+        # only when it is the innermost scope.
+        for index, scope in enumerate(chain):
+            if isinstance(scope, cst.ClassDef) and index > 0:
+                continue
+            yield scope, self.bindings.get(id(scope), {})
+
+    def resolve(self, expr: cst.BaseExpression, chain: list[ScopeNode]) -> str | None:
+        """The fully qualified name of `expr` (`nn.init.zeros_` -> `torch.nn.init.zeros_`), or None."""
+        name = dotted(expr)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        for _, names in self._in_chain(chain):
+            if head in names:
+                return names[head] + ("." + rest if rest else "")
+        return None
+
+    def torch_attr(self, attr: str, chain: list[ScopeNode]) -> tuple[cst.BaseExpression, AddImport | None]:
+        """An expression for `torch.<attr>` in the given scope, and the import to add if none binds it."""
+        wanted = f"torch.{attr}"
+        direct = None
+        for _, names in self._in_chain(chain):
+            for bound, qualified in names.items():
+                if qualified == "torch":
+                    return cst.Attribute(cst.Name(bound), cst.Name(attr)), None
+                if qualified == wanted and direct is None:
+                    direct = bound
+        if direct is not None:
+            return cst.Name(direct), None
+        return cst.Attribute(cst.Name("torch"), cst.Name(attr)), AddImport(self.import_scope(chain), "import torch")
+
+    def import_scope(self, chain: list[ScopeNode]) -> ScopeNode:
+        """Where a new `import torch` goes: the innermost function that already imports torch lazily, else the module.
+
+        Hoisting a lazy import to module level would make importing the file import torch, which such
+        code avoids on purpose.
+        """
+        for scope, names in self._in_chain(chain):
+            if isinstance(scope, cst.FunctionDef) and any(q.split(".")[0] == "torch" for q in names.values()):
+                return scope
+        return chain[-1]
+
+
+class _ImportCollector(cst.CSTVisitor):
+    def __init__(self, bindings: dict[int, dict[str, str]], module: cst.Module):
+        super().__init__()
+        self.bindings = bindings
+        self.stack: list[cst.CSTNode] = [module]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.stack.append(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.stack.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.stack.append(node)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.stack.pop()
+
+    def _bind(self, name: str, qualified: str) -> None:
+        self.bindings.setdefault(id(self.stack[-1]), {})[name] = qualified
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = source_of(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self._bind(alias.asname.name.value, full)
+            else:
+                head = full.split(".")[0]
+                self._bind(head, head)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        base = source_of(node.module)
+        for alias in node.names:
+            name = source_of(alias.name)
+            bound = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
+            self._bind(bound, f"{base}.{name}")
+
+
+def scope_chain(node: cst.CSTNode, parent_of) -> list[ScopeNode]:
+    """The enclosing scopes of `node`, innermost first, ending with the module."""
+    chain: list[ScopeNode] = []
+    current = parent_of(node)
+    while current is not None:
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Module)):
+            chain.append(current)
+        current = parent_of(current)
+    return chain
+
+
+# --- where gradients are already off ---------------------------------------------------------------
+
+def _is_no_grad_call(expr: cst.BaseExpression) -> bool:
+    """`torch.no_grad()`, `T.no_grad()`, `no_grad()`, `torch.set_grad_enabled(False)` (and the bare decorator)."""
+    if isinstance(expr, cst.Call):
+        name = dotted(expr.func) or ""
+        if name.split(".")[-1] == "set_grad_enabled":
+            return (
+                len(expr.args) == 1 and isinstance(expr.args[0].value, cst.Name) and expr.args[0].value.value == "False"
+            )
+        return name.split(".")[-1] == "no_grad" and not expr.args
+    return (dotted(expr) or "").split(".")[-1] == "no_grad"
+
+
+def under_no_grad(node: cst.CSTNode, parent_of) -> bool:
+    """True when `node` runs with gradients off: inside `with torch.no_grad():` or a `@torch.no_grad()` function.
+
+    Stops at the innermost function: a nested function's body does not run in its definer's `with` block.
+    """
+    current = parent_of(node)
+    while current is not None:
+        if isinstance(current, cst.With) and any(_is_no_grad_call(item.item) for item in current.items):
+            return True
+        if isinstance(current, (cst.FunctionDef, cst.Lambda)):
+            return isinstance(current, cst.FunctionDef) and any(
+                _is_no_grad_call(d.decorator) for d in current.decorators
+            )
+        current = parent_of(current)
+    return False
+
+
+# --- what looks like a parameter -------------------------------------------------------------------
+
+# Names that mean a tensor in PyTorch code: `p`, `w`, `param`, `weight`, `bias`, `in_proj_weight`,
+# `weight_hh_l0`, `running_mean`. `.data` on anything else (`dataset.data`, `batch.data`) is not ours.
+_PARAMETER_NAME = re.compile(
+    r"^(p|w|param|parameter|weight|bias|grad|[a-z0-9_]*_(weight|bias|param|parameter)|(weight|bias)_[a-z0-9_]+"
+    r"|running_(mean|var))$",
+    re.IGNORECASE,
+)
+_PARAMETER_ITERABLE = re.compile(r"(\bparameters\(|\bnamed_parameters\(|\bbuffers\(|\[\s*['\"]params['\"]\s*\])")
+
+
+def looks_like_parameter(expr: cst.BaseExpression, node: cst.CSTNode, parent_of) -> bool:
+    """True when `expr` (the `X` of `X.data`) is, by name or by how it was bound, a tensor or parameter."""
+    if isinstance(expr, cst.Attribute):
+        return bool(_PARAMETER_NAME.match(expr.attr.value))
+    if not isinstance(expr, cst.Name):
+        return False
+    if _PARAMETER_NAME.match(expr.value):
+        return True
+    return _bound_by_parameter_loop(expr.value, node, parent_of)
+
+
+def _bound_by_parameter_loop(name: str, node: cst.CSTNode, parent_of) -> bool:
+    """`for p in model.parameters():`, `for n, p in m.named_parameters():`, `for p in group['params']:`."""
+    current = parent_of(node)
+    while current is not None and not isinstance(current, (cst.FunctionDef, cst.Module)):
+        if isinstance(current, (cst.For, cst.CompFor)):
+            target = current.target
+            if isinstance(target, cst.Tuple) and target.elements:
+                target = target.elements[-1].value
+            if isinstance(target, cst.Name) and target.value == name:
+                return bool(_PARAMETER_ITERABLE.search(source_of(current.iter)))
+        current = parent_of(current)
+    return False
+
+
+# --- where a backward pass is in sight ---------------------------------------------------------------
+
+_BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
+
+
+class _BackwardFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        name = dotted(node.func) or ""
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _BACKWARD_METHODS:
+            self.found = True
+        elif name.endswith("autograd.grad") or name.endswith("autograd.backward"):
+            self.found = True
+        return not self.found
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a nested function's backward is that function's business
+
+
+def runs_backward(scope: cst.CSTNode) -> bool:
+    """True when the body of `scope` (a function or module) calls backward()/autograd.grad itself."""
+    finder = _BackwardFinder()
+    body = scope.body
+    for statement in body.body if isinstance(body, cst.BaseSuite) else body:
+        statement.visit(finder)
+    return finder.found
