@@ -159,10 +159,13 @@ def _finish(args: argparse.Namespace, outcomes: list[FileOutcome], job: Job, err
         if not args.quiet:
             fixes = sum(len(o.fixed) for o in outcomes)
             remaining = sum(len(o.findings) for o in outcomes)
-            render.stderr(
-                f"Would fix {fixes} finding{'s' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''}"
-                + (f"; {remaining} would remain." if remaining else ".")
-            )
+            if changed:
+                render.stderr(
+                    f"Would fix {fixes} finding{'s' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''}"
+                    + (f"; {remaining} would remain." if remaining else ".")
+                )
+            else:
+                render.stderr("No fixes to apply." + (f" {remaining} findings have no fix." if remaining else ""))
         return 2 if errors else (1 if changed else 0)
     if args.format == "json":
         render.json_report(outcomes, sys.stdout)

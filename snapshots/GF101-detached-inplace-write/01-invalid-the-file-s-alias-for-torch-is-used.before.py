@@ -1,0 +1,5 @@
+import torch as T
+
+def init(m):
+    m.weight.data.normal_(0.0, 0.02)
+    m.bias.data.fill_(0)

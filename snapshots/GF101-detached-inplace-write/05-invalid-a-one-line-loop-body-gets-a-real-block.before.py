@@ -1,0 +1,4 @@
+import torch
+
+def reset(layer):
+    for w in layer.weights: w.data.zero_()

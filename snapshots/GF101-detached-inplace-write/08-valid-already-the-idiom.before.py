@@ -1,0 +1,3 @@
+import torch
+with torch.no_grad():
+    layer.weight.zero_()

@@ -1,0 +1,1 @@
+torch.nn.init.zeros_(p)

@@ -1,0 +1,1 @@
+img = out.detach().clamp_(0, 1)

@@ -1,0 +1,1 @@
+p.detach().requires_grad_()

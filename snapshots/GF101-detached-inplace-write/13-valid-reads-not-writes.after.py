@@ -1,0 +1,2 @@
+x = p.data
+y = w.detach() * 2

@@ -1,0 +1,2 @@
+from torch.nn import init
+init.normal_(self.bias, std=0.02)

@@ -1,0 +1,2 @@
+import mylib.init as init
+init.normal_(m.weight.data)
