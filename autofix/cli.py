@@ -170,6 +170,6 @@ def _finish(args: argparse.Namespace, outcomes: list[FileOutcome], job: Job, err
     if args.format == "json":
         render.json_report(outcomes, sys.stdout)
     else:
-        render.text_report(outcomes, job.apply, args.fix, sys.stdout, summary=not args.quiet)
+        render.text_report(outcomes, job.apply, args.fix, sys.stdout, summary=not args.quiet, errors=errors)
     remaining = any(o.findings for o in outcomes)
     return 2 if errors else (1 if remaining else 0)

@@ -32,6 +32,7 @@ def text_report(
     fixing: bool,
     stream: IO[str],
     summary: bool = True,
+    errors: int = 0,
 ) -> None:
     """`path:line:col: CODE [*] message` lines sorted by path and position, then a summary."""
     colour = wants_colour(stream)
@@ -56,8 +57,10 @@ def text_report(
     if not summary:
         return
     line = _summary(total, fixable, unsafe_only, fixed, fixing)
+    if errors:
+        line = line.replace("All checks passed!", "No findings.") + f" {_plural(errors, 'error')} (see above)."
     if console is not None:
-        console.print(line, style="bold green" if total == 0 else "bold")
+        console.print(line, style="bold green" if total == 0 and not errors else "bold")
     else:
         stream.write(line + "\n")
 
