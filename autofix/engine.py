@@ -48,9 +48,33 @@ def _syntax_check(text: str) -> None:
         raise ParseFailure(f"cannot parse: {error.__class__.__name__}") from None
 
 
-def find(module: cst.Module, rules: tuple[type[Rule], ...], context: FileContext) -> list[Finding]:
+class RuleCrash(Exception):
+    """A rule raised while looking at a file: a bug in that rule, reported with its code."""
+
+
+def find(module: cst.Module, rules: tuple[type[Rule], ...], context: FileContext, crashes: list[str] | None = None):
+    """All findings of `rules` in `module`, sorted by position. A crashing rule is skipped and named in `crashes`."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     instances = [rule(context) for rule in rules]
-    MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(instances)
+    try:
+        wrapper.visit_batched(instances)
+    except RecursionError:
+        raise
+    except Exception:  # noqa: BLE001 - one rule's bug must not hide the others' findings
+        # Run the rules one at a time to find the culprit(s); the others' findings still count.
+        instances = []
+        for rule in rules:
+            instance = rule(context)
+            try:
+                wrapper.visit_batched([instance])
+            except RecursionError:
+                raise
+            except Exception as error:  # noqa: BLE001
+                if crashes is None:
+                    raise RuleCrash(f"{rule.code} crashed: {error.__class__.__name__}: {error}") from error
+                crashes.append(f"{rule.code} crashed: {error.__class__.__name__}: {error}")
+                continue
+            instances.append(instance)
     findings = [f for rule in instances for f in rule.findings]
     findings.sort(key=lambda f: (f.line, f.column, f.code))
     return findings
@@ -74,10 +98,13 @@ def check(
         return FileResult()
     module = parse(text)
     suppressed = SuppressionIndex(text)
-    findings = find(module, active, FileContext(path, suppressed))
+    crashes: list[str] = []
+    findings = find(module, active, FileContext(path, suppressed), crashes)
     if not apply or not any(f.fix and f.fix.applicability in apply for f in findings):
-        return FileResult(findings=findings)
-    return _fix_to_fixpoint(text, module, findings, active, path, apply)
+        return FileResult(findings=findings, internal_errors=crashes)
+    result = _fix_to_fixpoint(text, module, findings, active, path, apply)
+    result.internal_errors[:0] = crashes
+    return result
 
 
 def _fix_to_fixpoint(text, module, findings, rules, path, apply) -> FileResult:
@@ -97,11 +124,13 @@ def _fix_to_fixpoint(text, module, findings, rules, path, apply) -> FileResult:
         current_text = new_text
         module = parse(new_text)
         suppressed = SuppressionIndex(new_text)
-        findings = find(module, rules, FileContext(path, suppressed))
+        findings = find(module, rules, FileContext(path, suppressed), [])
     else:
         result.internal_errors.append(f"fixes did not converge after {MAX_PASSES} passes; last result kept")
     result.findings = findings
     result.fixed_text = current_text if current_text != text else None
+    # A dropped fix is found again on every pass: say so once.
+    result.internal_errors = list(dict.fromkeys(result.internal_errors))
     return result
 
 

@@ -30,7 +30,7 @@ class RenameFoo(Rule):
 
 
 class BreakEverything(Rule):
-    """A broken rule: its fix replaces a name with text that is not Python."""
+    """A broken rule: its fix renames `baz` to the keyword `return`, which no longer parses."""
 
     code = "T002"
     name = "break-everything"
@@ -42,7 +42,22 @@ class BreakEverything(Rule):
 
     def visit_Name(self, node):
         if node.value == "baz":
-            self.report(node, fix=Fix((Edit(node, cst.Name("baz baz")),), Applicability.SAFE, Effect.PRESERVING))
+            self.report(node, fix=Fix((Edit(node, cst.Name("return")),), Applicability.SAFE, Effect.PRESERVING))
+
+
+class Crash(Rule):
+    """A rule with a bug: it raises on every call."""
+
+    code = "T003"
+    name = "crash"
+    message = "never reported"
+    runtime = "n/a"
+    fix_applicability = Applicability.NONE
+    fix_effect = None
+    prefilter = re.compile(r"\(")
+
+    def visit_Call(self, node):
+        raise ZeroDivisionError("boom")
 
 
 def test_nested_overlapping_fixes_reach_a_fixpoint():
@@ -76,3 +91,9 @@ def test_syntax_errors_are_reported_even_without_candidates():
 def test_suppressed_finding_is_neither_reported_nor_fixed():
     result = engine.check("foo(1)  # noqa: T001\nfoo(2)\n", (RenameFoo,), apply=SAFE)
     assert result.fixed_text == "foo(1)  # noqa: T001\nbar(2)\n"
+
+
+def test_a_crashing_rule_is_reported_and_the_others_still_run():
+    result = engine.check("foo(1)\n", (Crash, RenameFoo), apply=SAFE)
+    assert result.fixed_text == "bar(1)\n"
+    assert result.internal_errors == ["T003 crashed: ZeroDivisionError: boom"]
