@@ -16,7 +16,6 @@ from autofix.registry import all_rules, select_rules
 from autofix.runner import FileOutcome, Job, applicable, check_text, process_file
 
 SUBCOMMANDS = ("rules", "explain")
-REPORT_URL = "https://github.com/autofix-dev/autofix/issues"
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -143,7 +142,7 @@ def _report_errors(outcome: FileOutcome) -> int:
         render.stderr(render.error_line(outcome.path, outcome.error))
         count += 1
     for message in outcome.internal_errors:
-        render.stderr(render.error_line(outcome.path, f"internal error: {message}; please report it at {REPORT_URL}"))
+        render.stderr(render.error_line(outcome.path, f"internal error: {message}; please report this autofix bug with the file"))
         count += 1
     return count
 
