@@ -113,6 +113,9 @@ class FileContext:
     def __init__(self, path: str, suppressed: "SuppressionIndex"):
         self.path = path
         self.suppressed = suppressed
+        # Scratch space shared by the rules of one pass over one tree, so that an analysis several rules
+        # need (a dataflow walk, an import index) is computed once.
+        self.cache: dict = {}
 
 
 class SuppressionIndex:

@@ -56,3 +56,13 @@ def test_example(rule, index, example, snapshot):
     name = f"{index:02d}-{'valid' if isinstance(example, Valid) else 'invalid'}-{_slug(example.reason)}"
     snapshot.assert_match(example.code.encode(), f"{name}.before.py")
     snapshot.assert_match(after.encode(), f"{name}.after.py")
+
+
+def test_readme_lists_every_rule_with_its_declared_fix_and_effect():
+    readme = (SNAPSHOTS.parent / "README.md").read_text()
+    for rule in all_rules():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| {rule.code} | {rule.name} |")), None)
+        assert row is not None, f"README rules table is missing {rule.code}"
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[2].startswith(rule.fix_applicability.value), row
+        assert cells[3] == (rule.fix_effect.value if rule.fix_effect else "-"), row

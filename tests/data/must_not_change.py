@@ -32,3 +32,30 @@ def init(model, dataset):
 
 def to_image(out):
     return out.detach().clamp_(0, 1).cpu()
+
+
+def dqn_step(q_net, target_net, opt, batch, gamma=0.99):
+    s, a, r, s2, done = batch
+    with torch.no_grad():
+        next_q = target_net(s2).max(1)[0]
+    target = r + gamma * (1 - done) * next_q
+    q = q_net(s).gather(1, a.unsqueeze(1)).squeeze(1)
+    loss = F.smooth_l1_loss(q, target.detach())
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+
+def distill(student, teacher, x, T=2.0):
+    teacher_logits = teacher(x).detach()
+    loss = F.kl_div(F.log_softmax(student(x) / T, -1), F.softmax(teacher_logits / T, -1), reduction="batchmean")
+    loss.backward()
+    return loss.item()
+
+
+def accumulate(model, criterion, batches, log):
+    losses = []
+    for x, y in batches:
+        losses.append(criterion(model(x), y))
+        log([l.item() for l in losses])
+    sum(losses).backward()

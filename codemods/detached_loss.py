@@ -1,0 +1,157 @@
+"""GF201: the tensor given to backward() was cut from the graph by `.detach()`, `.data`, `.item()`, `argmax`..."""
+from __future__ import annotations
+
+import re
+
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Valid
+from codemods._lossflow import REMOVABLE, LossFlowRule, Problem, describe
+
+
+class DetachedLoss(LossFlowRule, Rule):
+    """
+    ## What it does
+    Follows every `backward()` (also `torch.autograd.backward/grad`, `accelerator.backward(loss)`,
+    `self.manual_backward(loss)`, `scaler.scale(loss).backward()`) back through the assignments, arithmetic,
+    calls and containers of its function, and reports a loss whose every path to a trainable tensor is cut
+    by `.detach()`, `.data`, or a non-differentiable step (`.item()`, `.numpy()`, `argmax`, integer casts,
+    comparisons, `generate()`).
+
+    ## Why is this bad?
+    A loss with no path to the parameters cannot train them. `backward()` raises
+    "element 0 of tensors does not require grad and does not have a grad_fn" (autograd fact
+    "backward() on a loss built from output.detach() raises"); when someone then patches
+    `requires_grad = True` onto it, the error goes away and nothing trains (GF203).
+
+    Deliberate detaches keep a path and are never reported: a GAN discriminator step
+    `bce(D(fake.detach()), zeros)` (D's parameters), an RL target `r + gamma * target_net(s2).detach()`
+    next to `q_net(s)`, a distillation teacher, truncated BPTT (`hidden = hidden.detach()`), and
+    `loss.item()` / `loss.detach()` for logging.
+
+    ## Example
+    ```python
+    output = model(x)
+    loss = criterion(output.detach(), y)
+    loss.backward()
+    ```
+
+    ## Use instead
+    ```python
+    output = model(x)
+    loss = criterion(output, y)
+    loss.backward()
+    ```
+
+    ## Runtime
+    Raises at `backward()`: "element 0 of tensors does not require grad and does not have a grad_fn".
+
+    ## Fix safety
+    For `.detach()` / `.data`, the fix removes the cut. It is safe where the detached tensor came from
+    differentiable computation in the same function (a model call, arithmetic on tensors), and it repairs
+    behaviour: the crash becomes training. Where the detached value is a bare parameter or global, or a
+    `requires_grad` patch sits downstream (which would then raise on a non-leaf), the rule reports without a
+    fix. Non-differentiable steps have no automatic fix: the loss must be computed from tensors.
+    """
+
+    code = "GF201"
+    name = "detached-loss"
+    message = "The loss given to backward() is cut from the graph"
+    runtime = 'raises at backward(): "element 0 of tensors does not require grad and does not have a grad_fn"'
+    fix_applicability = Applicability.SAFE
+    fix_effect = Effect.REPAIRING
+    prefilter = re.compile(r"backward\(|autograd\.grad\(")
+
+    examples = (
+        Invalid(
+            "def step(model, criterion, x, y):\n    output = model(x)\n    loss = criterion(output.detach(), y)\n"
+            "    loss.backward()\n",
+            "def step(model, criterion, x, y):\n    output = model(x)\n    loss = criterion(output, y)\n"
+            "    loss.backward()\n",
+            "the canonical shape",
+        ),
+        Invalid(
+            "score = (x @ w + b).detach()\nscore.backward()\n",
+            "score = (x @ w + b)\nscore.backward()\n",
+            "the receiver itself is detached: backward() always raises",
+        ),
+        Invalid(
+            "import torch.nn.functional as F\n\nfor x, y in loader:\n    out = net(x).data\n    probs = F.softmax(out, -1)\n"
+            "    loss = F.nll_loss(probs.log(), y)\n    loss.backward()\n",
+            "import torch.nn.functional as F\n\nfor x, y in loader:\n    out = net(x)\n    probs = F.softmax(out, -1)\n"
+            "    loss = F.nll_loss(probs.log(), y)\n    loss.backward()\n",
+            "cut two assignments upstream of backward(), through torch.nn.functional",
+        ),
+        Invalid(
+            "for x, y in loader:\n    with autocast():\n        loss = loss_fn(model(x).detach(), y)\n"
+            "    scaler.scale(loss).backward()\n",
+            "for x, y in loader:\n    with autocast():\n        loss = loss_fn(model(x), y)\n"
+            "    scaler.scale(loss).backward()\n",
+            "AMP: scaler.scale(loss).backward()",
+        ),
+        Invalid(
+            "losses = []\nfor x, y in loader:\n    losses.append(criterion(model(x).detach(), y))\nsum(losses).backward()\n",
+            "losses = []\nfor x, y in loader:\n    losses.append(criterion(model(x), y))\nsum(losses).backward()\n",
+            "a loss list summed for backward()",
+        ),
+        Invalid(
+            "import torch.nn.functional as F\n\nfor x, y in loader:\n    pred = model(x).argmax(-1).float()\n"
+            "    loss = F.mse_loss(pred, y)\n    loss.backward()\n",
+            None,
+            "argmax is not differentiable: reported, no fix",
+        ),
+        Valid(
+            "def d_step(G, D, bce, real, z, zeros, ones):\n    fake = G(z)\n"
+            "    d_loss = bce(D(fake.detach()), zeros) + bce(D(real), ones)\n    d_loss.backward()\n",
+            "GAN discriminator step: D's parameters still connect",
+        ),
+        Valid(
+            "import torch.nn.functional as F\n\ndef td(q_net, target_net, s, a, r, s2, gamma):\n"
+            "    target = r + gamma * target_net(s2).max(1)[0].detach()\n"
+            "    loss = F.smooth_l1_loss(q_net(s).gather(1, a), target)\n    loss.backward()\n",
+            "RL bootstrapped target",
+        ),
+        Valid(
+            "import torch\nimport torch.nn.functional as F\n\ndef distill(student, teacher, x):\n"
+            "    with torch.no_grad():\n        t = teacher(x)\n"
+            "    loss = F.kl_div(F.log_softmax(student(x), -1), F.softmax(t, -1))\n    loss.backward()\n",
+            "distillation teacher under no_grad",
+        ),
+        Valid(
+            "def tbptt(rnn, head, criterion, chunks, h):\n    for x, y in chunks:\n        out, h = rnn(x, h)\n"
+            "        loss = criterion(head(out), y)\n        loss.backward()\n        h = h.detach()\n",
+            "truncated BPTT",
+        ),
+        Valid(
+            "def step(model, criterion, x, y, log):\n    loss = criterion(model(x), y)\n    loss.backward()\n"
+            "    log(loss.item(), loss.detach())\n    loss.detach()\n",
+            "logging and a discarded detach",
+        ),
+        Valid(
+            "def loss_fn(pred, target):\n    loss = ((pred - target.detach()) ** 2).mean()\n    loss.backward()\n",
+            "a parameter may carry the graph; the detached target is data",
+        ),
+        Valid(
+            "import torch.nn.functional as F\n\ndef distill_loss(student_logits, teacher, x):\n"
+            "    target = teacher(x).detach()\n    loss = F.kl_div(student_logits, target)\n    loss.backward()\n",
+            "the student's logits arrive as a parameter that carries the graph",
+        ),
+        Valid(
+            "for x, y in val_loader:\n    loss = criterion(model(x).detach(), y)\n    total += loss.item()\n",
+            "validation: no backward()",
+        ),
+    )
+
+    def check(self, problem: Problem) -> None:
+        cut = problem.cut
+        if cut.kind in ("rewrap", "no_grad"):
+            return  # GF202, GF204
+        where = f"backward() at line {self.backward_line(problem)}"
+        if cut.kind not in REMOVABLE:
+            self.report(
+                cut.node,
+                f"{describe(cut)} is not differentiable: the loss given to {where} has no path to any parameter",
+            )
+            return
+        fix = None
+        if cut.computed_here and not problem.patches:
+            fix = Fix((Edit(cut.node, cut.inner_expr),), Applicability.SAFE, Effect.REPAIRING)
+        self.report(cut.node, f"{describe(cut)} cuts the loss given to {where} from the graph", fix)

@@ -1,0 +1,107 @@
+"""GF204: the loss given to backward() was computed under `torch.no_grad()` / `inference_mode()`."""
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Valid
+from codemods._lossflow import LossFlowRule, Problem
+
+
+class LossUnderNoGrad(LossFlowRule, Rule):
+    """
+    ## What it does
+    Finds a forward pass or loss computed inside `with torch.no_grad():`, `with torch.inference_mode():`
+    (or a function decorated with them) whose result is then given to `backward()`.
+
+    ## Why is this bad?
+    Nothing computed with gradients off has a graph, so `backward()` raises "element 0 of tensors does not
+    require grad and does not have a grad_fn". Wrapping the forward pass in `no_grad` is right for
+    validation and for teachers and targets, and wrong for the loss being trained on.
+
+    ## Example
+    ```python
+    with torch.no_grad():
+        out = model(x)
+        loss = criterion(out, y)
+    loss.backward()
+    ```
+
+    ## Use instead
+    ```python
+    out = model(x)
+    loss = criterion(out, y)
+    loss.backward()
+    ```
+
+    ## Runtime
+    Raises at `backward()`: "element 0 of tensors does not require grad and does not have a grad_fn".
+
+    ## Fix safety
+    Unsafe: the fix moves the block's statements out of the `with` (only when the block holds nothing
+    but simple statements). Everything in the block then builds a graph, which costs memory, and
+    part of the block may have been meant to stay gradient-free. A decorated function is reported without
+    a fix.
+    """
+
+    code = "GF204"
+    name = "loss-under-no-grad"
+    message = "The loss given to backward() is computed with gradients off"
+    runtime = 'raises at backward(): "element 0 of tensors does not require grad and does not have a grad_fn"'
+    fix_applicability = Applicability.UNSAFE
+    fix_effect = Effect.REPAIRING
+    prefilter = re.compile(r"no_grad|inference_mode|set_grad_enabled")
+
+    examples = (
+        Invalid(
+            "import torch\n\nfor x, y in loader:\n    with torch.no_grad():\n        out = model(x)\n"
+            "        loss = criterion(out, y)\n    loss.backward()\n",
+            None,
+            "the forward pass and the loss under no_grad",
+            unsafe_after="import torch\n\nfor x, y in loader:\n    out = model(x)\n    loss = criterion(out, y)\n"
+            "    loss.backward()\n",
+        ),
+        Invalid(
+            "import torch\n\n@torch.no_grad()\ndef train_step(model, opt, x, y):\n    loss = criterion(model(x), y)\n"
+            "    loss.backward()\n    opt.step()\n",
+            None,
+            "a decorated training step: reported without a fix",
+        ),
+        Valid(
+            "import torch\n\ndef evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n"
+            "            loss = criterion(model(x), y)\n",
+            "validation: no backward()",
+        ),
+        Valid(
+            "import torch\n\nwith torch.no_grad():\n    t = teacher(x)\nloss = kd(student(x), t)\nloss.backward()\n",
+            "a teacher under no_grad; the student connects",
+        ),
+    )
+
+    def check(self, problem: Problem) -> None:
+        cut = problem.cut
+        if cut.kind != "no_grad":
+            return
+        where = f"backward() at line {self.backward_line(problem)}"
+        block = cut.node
+        if isinstance(block, cst.Decorator):
+            self.report(block, f"The loss given to {where} is computed in a function run with gradients off")
+            return
+        fix = None
+        if _movable(block):
+            body = list(block.body.body)
+            body[0] = body[0].with_changes(leading_lines=[*block.leading_lines, *body[0].leading_lines])
+            fix = Fix((Edit(block, cst.FlattenSentinel(body)),), Applicability.UNSAFE, Effect.REPAIRING)
+        self.report(block, f"The loss given to {where} is computed with gradients off in this block", fix)
+
+
+def _movable(block: cst.With) -> bool:
+    """A block of plain statements, with one context manager: lifting them out is straightforward."""
+    return (
+        len(block.items) == 1
+        and block.items[0].asname is None
+        and block.asynchronous is None
+        and isinstance(block.body, cst.IndentedBlock)
+        and all(isinstance(s, cst.SimpleStatementLine) for s in block.body.body)
+    )

@@ -1,0 +1,2 @@
+score = (x @ w + b)
+score.backward()

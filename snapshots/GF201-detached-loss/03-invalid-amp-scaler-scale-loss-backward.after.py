@@ -1,0 +1,4 @@
+for x, y in loader:
+    with autocast():
+        loss = loss_fn(model(x), y)
+    scaler.scale(loss).backward()

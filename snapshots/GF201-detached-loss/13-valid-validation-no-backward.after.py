@@ -1,0 +1,3 @@
+for x, y in val_loader:
+    loss = criterion(model(x).detach(), y)
+    total += loss.item()

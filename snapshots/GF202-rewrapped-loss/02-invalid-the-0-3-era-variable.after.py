@@ -1,0 +1,4 @@
+from torch.autograd import Variable
+
+loss = criterion(model(x), y)
+loss.backward()

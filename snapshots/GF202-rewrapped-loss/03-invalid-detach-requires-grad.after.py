@@ -1,0 +1,2 @@
+loss = criterion(model(x), y)
+loss.backward()

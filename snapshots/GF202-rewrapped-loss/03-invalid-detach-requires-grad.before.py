@@ -1,0 +1,2 @@
+loss = criterion(model(x), y).detach().requires_grad_()
+loss.backward()

@@ -1,0 +1,5 @@
+import torch
+
+img = torch.tensor(pixels, requires_grad=True)
+loss = model(img).sum()
+loss.backward()

@@ -1,0 +1,4 @@
+for batch in loader:
+    loss = criterion(model(batch).detach(), batch)
+    loss.requires_grad_()
+    loss.backward()

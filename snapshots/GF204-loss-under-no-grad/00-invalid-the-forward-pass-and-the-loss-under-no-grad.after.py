@@ -1,0 +1,6 @@
+import torch
+
+for x, y in loader:
+    out = model(x)
+    loss = criterion(out, y)
+    loss.backward()
