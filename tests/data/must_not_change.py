@@ -59,3 +59,50 @@ def accumulate(model, criterion, batches, log):
         losses.append(criterion(model(x), y))
         log([l.item() for l in losses])
     sum(losses).backward()
+
+
+def train_accumulate(model, loader, optimizer, scheduler, criterion, accum=4):
+    optimizer.zero_grad()
+    for i, (x, y) in enumerate(loader):
+        loss = criterion(model(x), y) / accum
+        loss.backward()
+        if (i + 1) % accum == 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+
+
+def train_amp_ema(model, ema_model, loader, opt, scaler, criterion, decay=0.999):
+    for x, y in loader:
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cuda"):
+            loss = criterion(model(x), y)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(opt)
+        scaler.update()
+        with torch.no_grad():
+            for e, p in zip(ema_model.parameters(), model.parameters()):
+                e.mul_(decay).add_(p, alpha=1 - decay)
+
+
+def wgan_critic(critic, opt_c, real, fake, clip=0.01):
+    opt_c.zero_grad()
+    loss = critic(fake.detach()).mean() - critic(real).mean()
+    loss.backward()
+    opt_c.step()
+    with torch.no_grad():
+        for p in critic.parameters():
+            p.clamp_(-clip, clip)
+
+
+def maml_inner(model, loss_fn, x, y, meta_opt, lr=0.01):
+    loss = loss_fn(model(x), y)
+    grads = torch.autograd.grad(loss, list(model.parameters()), create_graph=True)
+    fast = [p - lr * g for p, g in zip(model.parameters(), grads)]
+    meta_loss = loss_fn(model.functional(x, fast), y)
+    meta_opt.zero_grad()
+    meta_loss.backward()
+    meta_opt.step()

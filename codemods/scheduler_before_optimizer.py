@@ -1,0 +1,107 @@
+"""GF403: `scheduler.step()` before `optimizer.step()`."""
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from autofix.rule import Applicability, Effect, Invalid, Rule, Valid
+from codemods._steps import Bindings, block_bodies, contains, move_fix, optimizer_step, scheduler_step
+
+
+class SchedulerBeforeOptimizer(Rule):
+    """
+    ## What it does
+    Finds an argument-free `scheduler.step()` placed before the `optimizer.step()` it schedules (in the same
+    block, or before the loop that holds the optimizer steps), with no optimizer step earlier in the block.
+
+    ## Why is this bad?
+    Since PyTorch 1.1 the scheduler must step after the optimizer. Stepping it first skips the first value of
+    the schedule: with `StepLR(gamma=0.5)` and `lr=1.0`, the steps use 0.5, 0.25, ... instead of 1.0, 0.5, ...
+    (checked on torch 2.13). PyTorch warns once ("Detected call of `lr_scheduler.step()` before
+    `optimizer.step()`") and then stays silent.
+
+    ## Example
+    ```python
+    for epoch in range(epochs):
+        scheduler.step()
+        for x, y in loader:
+            ...
+            optimizer.step()
+    ```
+
+    ## Use instead
+    ```python
+    for epoch in range(epochs):
+        for x, y in loader:
+            ...
+            optimizer.step()
+        scheduler.step()
+    ```
+
+    ## Runtime
+    A one-time warning, then a schedule that runs one step ahead.
+
+    ## Fix safety
+    Safe: `scheduler.step()` moves to just after the statement that steps the optimizer, when the statements
+    it crosses do not write a name it reads. The fix repairs behaviour: the schedule starts at its first
+    value. `ReduceLROnPlateau.step(metric)` takes an argument and is not reported.
+    """
+
+    code = "GF403"
+    name = "scheduler-before-optimizer"
+    message = "scheduler.step() before optimizer.step() skips the first value of the schedule"
+    runtime = "a one-time UserWarning, then the schedule runs one step ahead"
+    fix_applicability = Applicability.SAFE
+    fix_effect = Effect.REPAIRING
+    prefilter = re.compile(r"\.step\(\)[\s\S]*\.step\(")
+
+    examples = (
+        Invalid(
+            "for x, y in loader:\n    scheduler.step()\n    loss = criterion(model(x), y)\n    loss.backward()\n"
+            "    optimizer.step()\n    optimizer.zero_grad()\n",
+            "for x, y in loader:\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n"
+            "    scheduler.step()\n    optimizer.zero_grad()\n",
+            "per-iteration schedule",
+        ),
+        Invalid(
+            "for epoch in range(epochs):\n    lr_scheduler.step()\n    for x, y in loader:\n"
+            "        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()\n",
+            "for epoch in range(epochs):\n    for x, y in loader:\n        loss = criterion(model(x), y)\n"
+            "        loss.backward()\n        optimizer.step()\n    lr_scheduler.step()\n",
+            "per-epoch schedule stepped before the epoch's loop",
+        ),
+        Valid(
+            "for epoch in range(epochs):\n    for x, y in loader:\n        loss.backward()\n        optimizer.step()\n"
+            "    scheduler.step()\n",
+            "the right order",
+        ),
+        Valid("for epoch in range(epochs):\n    train(model, optimizer)\n    scheduler.step(val_loss)\n",
+              "ReduceLROnPlateau takes a metric"),
+    )
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.bindings = Bindings.of(node, self.context.cache)
+        self._check(block_bodies(node))
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._check(block_bodies(node))
+
+    def _check(self, block) -> None:
+        steps_optimizer = lambda s: optimizer_step(s, self.bindings) is not None  # noqa: E731
+        for index, statement in enumerate(block):
+            if scheduler_step(statement, self.bindings) is None:
+                continue
+            if any(contains(s, steps_optimizer) for s in block[:index]):
+                continue
+            later = next((j for j in range(index + 1, len(block)) if contains(block[j], steps_optimizer)), None)
+            if later is None:
+                continue
+            fix = move_fix(block, [index], after_index=later, before_index=None, effect=Effect.REPAIRING)
+            line = self.position(block[later]).start.line
+            self.report(
+                statement,
+                f"scheduler.step() before the optimizer step at line {line} skips the schedule's first value; "
+                "step the scheduler after the optimizer",
+                fix,
+            )

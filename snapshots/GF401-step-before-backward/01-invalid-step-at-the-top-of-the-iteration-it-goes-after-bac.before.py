@@ -1,0 +1,6 @@
+for x, y in loader:
+    optimizer.step()
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -1,0 +1,9 @@
+for x, y in loader:
+    with autocast():
+        loss = criterion(model(x), y)
+    scaler.scale(loss).backward()
+    scaler.unscale_(opt)
+    opt.zero_grad(set_to_none=True)
+    clip_grad_norm_(model.parameters(), 1.0)
+    scaler.step(opt)
+    scaler.update()
