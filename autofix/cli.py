@@ -15,7 +15,7 @@ from autofix.discovery import DiscoveryError, discover
 from autofix.registry import all_rules, select_rules
 from autofix.runner import FileOutcome, Job, applicable, check_text, process_file
 
-SUBCOMMANDS = ("rules", "explain")
+SUBCOMMANDS = ("rules", "explain", "validate")
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -26,7 +26,8 @@ def check_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="autofix",
         description="Find and fix PyTorch code that silently breaks gradient flow.",
-        epilog="Other commands: `autofix rules` lists the rules, `autofix explain CODE` documents one.",
+        epilog="Other commands: `autofix rules` lists the rules, `autofix explain CODE` documents one, "
+        "`autofix validate` trains before and after a fix.",
     )
     parser.add_argument("paths", nargs="*", help="files or directories to check (default: .); - reads stdin")
     parser.add_argument("--fix", action="store_true", help="write safe fixes to the files")
@@ -61,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _subcommand(name: str, argv: list[str]) -> int:
+    if name == "validate":
+        from autofix.harness.cli import main as validate  # imports torch only when asked to validate
+
+        return validate(argv)
     if name == "rules":
         argparse.ArgumentParser(prog="autofix rules", description="List the rules.").parse_args(argv)
         render.rules_table(all_rules(), sys.stdout)

@@ -107,6 +107,19 @@ class Invalid:
     unsafe_after: str | None = None
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """A small, runnable training program that contains the rule's bug, for the validation harness.
+
+    The harness produces the fixed program by running the rule itself on `source`, runs both in separate
+    processes, and checks the rule's declared effect. The program reads its device from the environment
+    variable AUTOFIX_DEVICE ("cpu" or "cuda") and seeds nothing itself (the harness does).
+    """
+
+    name: str
+    source: str
+
+
 class FileContext:
     """What the engine tells a rule about the file it is looking at."""
 
@@ -166,6 +179,7 @@ class Rule(cst.BatchableCSTVisitor):
     # A cheap regular expression over the raw source: a file it does not match is never parsed for this rule.
     prefilter: ClassVar[re.Pattern[str]]
     examples: ClassVar[tuple[Valid | Invalid, ...]] = ()
+    scenarios: ClassVar[tuple[Scenario, ...]] = ()
 
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 

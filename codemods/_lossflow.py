@@ -43,6 +43,17 @@ _PURE_METHODS = frozenset(
     to transpose type_as unsqueeze var view view_as where bfloat16 diagonal trace roll flip nansum nanmean
     cumsum unbind""".split()
 )
+# Methods whose arguments are shapes, devices, dtypes, dims or indices: only the receiver carries a graph.
+_RECEIVER_ONLY = frozenset(
+    """to cuda cpu type float double half bfloat16 view reshape permute transpose flatten squeeze unsqueeze expand
+    repeat chunk split narrow select sum mean max min std var norm softmax log_softmax contiguous clamp clip t flip
+    roll diagonal trace cumsum unbind index_select gather prod logsumexp nansum nanmean""".split()
+)
+# Modules whose functions compute on plain data: they never return something with a graph.
+_DATA_MODULES = frozenset(
+    {"os", "sys", "math", "random", "numpy", "time", "json", "itertools", "functools", "collections", "pathlib",
+     "re", "string", "logging", "warnings", "pickle", "argparse", "statistics", "datetime"}
+)
 _FACTORIES = frozenset(
     """zeros ones randn rand randint empty full arange linspace eye zeros_like ones_like randn_like rand_like
     empty_like full_like normal""".split()
@@ -429,12 +440,16 @@ class _Walker:
             qualified = self.imports.resolve(func, self.chain)
             if qualified is not None and qualified.startswith("torch."):
                 return self.torch_function(qualified, call, args, env)
+            if qualified is not None and qualified.split(".")[0] in _DATA_MODULES:
+                return NOTHING
             if method in _METHOD_CUTS and not (method == "detach" and call.args):
                 return self.cut(_METHOD_CUTS[method], call, owner, env)
             if method == "requires_grad_":
                 return self.requires_grad_call(call, owner, env)
             if method == "scale":  # AMP: scaler.scale(loss) is the loss, scaled
                 return combine(*args)
+            if method in _RECEIVER_ONLY:
+                return self.value(owner, env)
             if method in _PURE_METHODS:
                 return combine(self.value(owner, env), *args)
             return GRAPH  # a method of something that may own parameters: model.encode(x)
@@ -444,6 +459,8 @@ class _Walker:
         qualified = self.imports.resolve(func, self.chain) or ""
         if qualified.startswith("torch."):
             return self.torch_function(qualified, call, args, env)
+        if qualified.split(".")[0] in _DATA_MODULES:
+            return NOTHING
         if name in ("sum", "max", "min", "abs", "sorted", "list", "tuple"):
             return combine(*args)
         if name in ("float", "int") and call.args:

@@ -5,7 +5,7 @@ import re
 
 import libcst as cst
 
-from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Valid
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._torch import Imports, looks_like_parameter, runs_backward, scope_chain, under_no_grad
 
 # In-place methods that are not writes to the tensor's values.
@@ -13,6 +13,46 @@ _NOT_WRITES = frozenset({"requires_grad_", "share_memory_", "retain_grad", "reco
 # Deprecated positional overloads still accepted (with a warning) by torch 2.13: `add_(alpha, other)`.
 _SCALAR_FIRST = {"add_": ("alpha", 2), "sub_": ("alpha", 2), "addcmul_": ("value", 3), "addcdiv_": ("value", 3)}
 
+
+_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(16, 32)
+        self.head = nn.Linear(32, 4)
+        self.hidden.weight.data.normal_(0.0, 0.2)
+        self.hidden.bias.data.fill_(0.01)
+        self.head.weight.detach().uniform_(-0.1, 0.1)
+        self.head.bias.detach().zero_()
+
+    def forward(self, x):
+        return self.head(F.relu(self.hidden(x)))
+
+
+def sgd(model, lr):
+    for p in model.parameters():
+        p.data.add_(-lr, p.grad.data)
+        p.grad = None
+
+
+model = MLP().to(device)
+x = torch.randn(64, 16, generator=g).to(device)
+y = torch.randint(0, 4, (64,), generator=g).to(device)
+for step in range(6):
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    sgd(model, lr=0.5)
+"""
 
 class DetachedInplaceWrite(Rule):
     """
@@ -138,6 +178,8 @@ class DetachedInplaceWrite(Rule):
         Valid("x = p.data\ny = w.detach() * 2\n", "reads, not writes"),
         Valid("m.weight.data.zero_()  # autofix: ignore[GF101]\n", "suppressed"),
     )
+
+    scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)
 
     def __init__(self, context) -> None:
         super().__init__(context)

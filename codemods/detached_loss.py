@@ -3,9 +3,43 @@ from __future__ import annotations
 
 import re
 
-from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Valid
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._lossflow import REMOVABLE, LossFlowRule, Problem, describe
 
+
+_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+
+class TinyTransformer(nn.Module):
+    def __init__(self, vocab=20, dim=16, classes=3):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.block = nn.TransformerEncoderLayer(dim, nhead=2, dim_feedforward=32, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, tokens):
+        return self.head(self.block(self.embed(tokens)).mean(dim=1))
+
+
+model = TinyTransformer().to(device)
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+tokens = torch.randint(0, 20, (32, 6), generator=g).to(device)
+labels = torch.randint(0, 3, (32,), generator=g).to(device)
+for step in range(10):
+    optimizer.zero_grad()
+    logits = model(tokens)
+    loss = F.cross_entropy(logits.detach(), labels)
+    loss.backward()
+    optimizer.step()
+"""
 
 class DetachedLoss(LossFlowRule, Rule):
     """
@@ -139,6 +173,8 @@ class DetachedLoss(LossFlowRule, Rule):
             "validation: no backward()",
         ),
     )
+
+    scenarios = (Scenario("tiny-transformer-detached-logits", _SCENARIO),)
 
     def check(self, problem: Problem) -> None:
         cut = problem.cut

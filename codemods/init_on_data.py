@@ -5,9 +5,44 @@ import re
 
 import libcst as cst
 
-from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Valid
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._torch import Imports, looks_like_parameter, scope_chain
 
+
+_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+
+class ConvNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8 * 8 * 8, 10)
+        nn.init.kaiming_normal_(self.conv.weight.data, mode="fan_out", nonlinearity="relu")
+        nn.init.zeros_(self.conv.bias.data)
+        nn.init.xavier_uniform_(self.fc.weight.data)
+
+    def forward(self, x):
+        return self.fc(F.relu(self.conv(x)).flatten(1))
+
+
+model = ConvNet().to(device)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+x = torch.randn(16, 3, 8, 8, generator=g).to(device)
+y = torch.randint(0, 10, (16,), generator=g).to(device)
+for step in range(10):
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    optimizer.step()
+"""
 
 class InitOnData(Rule):
     """
@@ -68,6 +103,8 @@ class InitOnData(Rule):
         Valid("import mylib.init as init\ninit.normal_(m.weight.data)\n", "not torch.nn.init"),
         Valid("import torch.nn as nn\nnn.init.normal_(dataset.data)\n", "`.data` of something that is not a tensor"),
     )
+
+    scenarios = (Scenario("cnn-init-with-adam", _SCENARIO),)
 
     def __init__(self, context) -> None:
         super().__init__(context)

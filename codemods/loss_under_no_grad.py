@@ -5,9 +5,32 @@ import re
 
 import libcst as cst
 
-from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Valid
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._lossflow import LossFlowRule, Problem
 
+
+_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)).to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+x = torch.randn(64, 8, generator=g).to(device)
+y = x[:, :1] * 2.0
+for step in range(10):
+    optimizer.zero_grad()
+    with torch.no_grad():
+        out = model(x)
+        loss = F.mse_loss(out, y)
+    loss.backward()
+    optimizer.step()
+"""
 
 class LossUnderNoGrad(LossFlowRule, Rule):
     """
@@ -78,6 +101,8 @@ class LossUnderNoGrad(LossFlowRule, Rule):
             "a teacher under no_grad; the student connects",
         ),
     )
+
+    scenarios = (Scenario("mlp-forward-under-no-grad", _SCENARIO),)
 
     def check(self, problem: Problem) -> None:
         cut = problem.cut

@@ -5,9 +5,32 @@ import re
 
 import libcst as cst
 
-from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Valid
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._lossflow import CONNECTED, LossFlowRule, Problem
 
+
+_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 1)).to(device)
+criterion = nn.MSELoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+x = torch.randn(64, 4, generator=g).to(device)
+y = x.sum(dim=1, keepdim=True)
+for step in range(10):
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss = torch.tensor(loss.item(), requires_grad=True)
+    loss.backward()
+    optimizer.step()
+"""
 
 class RewrappedLoss(LossFlowRule, Rule):
     """
@@ -88,6 +111,8 @@ class RewrappedLoss(LossFlowRule, Rule):
         Valid("import torch\n\nimg = torch.tensor(pixels, requires_grad=True)\nloss = model(img).sum()\nloss.backward()\n",
               "input optimisation: the model still connects"),
     )
+
+    scenarios = (Scenario("mlp-loss-rewrapped-from-item", _SCENARIO),)
 
     def check(self, problem: Problem) -> None:
         cut = problem.cut

@@ -5,9 +5,32 @@ import re
 
 import libcst as cst
 
-from autofix.rule import Applicability, Effect, Invalid, Rule, Valid
+from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
 from codemods._steps import Bindings, block_bodies, contains, move_fix, optimizer_step, scheduler_step
 
+
+_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)).to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+x = torch.randn(64, 8, generator=g).to(device)
+y = x.sum(dim=1, keepdim=True)
+for step in range(10):
+    scheduler.step()
+    optimizer.zero_grad()
+    loss = F.mse_loss(model(x), y)
+    loss.backward()
+    optimizer.step()
+"""
 
 class SchedulerBeforeOptimizer(Rule):
     """
@@ -79,6 +102,8 @@ class SchedulerBeforeOptimizer(Rule):
         Valid("for epoch in range(epochs):\n    train(model, optimizer)\n    scheduler.step(val_loss)\n",
               "ReduceLROnPlateau takes a metric"),
     )
+
+    scenarios = (Scenario("mlp-steplr-stepped-first", _SCENARIO),)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.bindings = Bindings.of(node, self.context.cache)

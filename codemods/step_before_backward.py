@@ -5,11 +5,44 @@ import re
 
 import libcst as cst
 
-from autofix.rule import Applicability, Effect, Invalid, Rule, Valid
+from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
 from codemods._steps import (
     Bindings, backward_kind, block_bodies, clips_or_unscales, contains, manual_update, move_fix, optimizer_step,
 )
 
+
+_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, dim=16):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, 32)
+        self.fc2 = nn.Linear(32, dim)
+
+    def forward(self, x):
+        return x + self.fc2(F.gelu(self.fc1(self.norm(x))))
+
+
+model = nn.Sequential(nn.Linear(8, 16), ResidualBlock(), nn.Linear(16, 1)).to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+x = torch.randn(64, 8, generator=g).to(device)
+y = x.sum(dim=1, keepdim=True)
+for step in range(10):
+    loss = F.mse_loss(model(x), y)
+    optimizer.step()
+    loss.backward()
+    optimizer.zero_grad(set_to_none=False)
+"""
 
 class StepBeforeBackward(Rule):
     """
@@ -113,6 +146,8 @@ class StepBeforeBackward(Rule):
         Valid("architect.step(x_train, y_train, x_val, y_val, lr, optimizer)\nloss = crit(model(x), y)\nloss.backward()\n",
               "DARTS-style architecture step: not an optimizer"),
     )
+
+    scenarios = (Scenario("residual-mlp-step-between-forward-and-backward", _SCENARIO),)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.bindings = Bindings.of(node, self.context.cache)

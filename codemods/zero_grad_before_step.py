@@ -5,9 +5,31 @@ import re
 
 import libcst as cst
 
-from autofix.rule import Applicability, Effect, Invalid, Rule, Valid
+from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
 from codemods._steps import Bindings, backward_kind, block_bodies, contains, move_fix, optimizer_step, zero_grad
 
+
+_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)).to(device)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+x = torch.randn(64, 8, generator=g).to(device)
+y = x.sum(dim=1, keepdim=True)
+for step in range(10):
+    loss = F.mse_loss(model(x), y)
+    loss.backward()
+    optimizer.zero_grad()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+"""
 
 class ZeroGradBeforeStep(Rule):
     """
@@ -95,6 +117,8 @@ class ZeroGradBeforeStep(Rule):
             "a GAN with two optimizers",
         ),
     )
+
+    scenarios = (Scenario("mlp-zero-grad-after-backward", _SCENARIO),)
 
     def visit_Module(self, node: cst.Module) -> None:
         self.bindings = Bindings.of(node, self.context.cache)

@@ -264,3 +264,14 @@ def test_nothing_to_check_warns(tmp_path):
     result = run(["empty"], tmp_path)
     assert result.returncode == 0
     assert b"no Python files" in result.stderr
+
+
+def test_rewriting_never_imports_torch(tmp_path):
+    write(tmp_path / "bug.py", BUGGY)
+    code = (
+        "import sys\nfrom autofix.cli import main\nrc = main(['--diff', 'bug.py'])\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\nsys.exit(rc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True)
+    assert result.returncode == 1, result.stderr.decode()
+    assert result.stdout.startswith(b"--- a/bug.py")

@@ -1,0 +1,33 @@
+"""Turn `autofix validate --scenarios --json FILE` output into the Markdown table kept in docs/validation.md.
+
+    autofix validate --scenarios --device cpu --json /tmp/v.json && python bench/validation_table.py /tmp/v.json
+"""
+import json
+import sys
+
+
+def main(path: str) -> None:
+    data = json.load(open(path))
+    env = data["environment"]
+    print(f"Environment: {', '.join(f'{k}: {v}' for k, v in env.items())}\n")
+    print("| rule | scenario | effect | before | after | verdict |")
+    print("|---|---|---|---|---|---|")
+    for row in data["outcomes"]:
+        print(f"| {row['code']} {row['rule']} | {row['scenario']} | {row['effect']} | {describe(row['before'])} "
+              f"| {describe(row['after'])} | {row['verdict']['label']} |")
+
+
+def describe(run: dict) -> str:
+    if run.get("exception"):
+        return f"raised {run['exception']['type']}: {run['exception']['message'][:60]}"
+    params = run.get("params", {})
+    got = sum(1 for p in params.values() if p["arrivals"])
+    moved = sum(1 for p in params.values() if p["moved"] > 0)
+    losses = run.get("losses", [])
+    trend = f"loss {losses[0]:.4g} → {losses[-1]:.4g}" if len(losses) > 1 else "no loss"
+    warned = "; warned" if any("before" in w and "step()" in w for w in run.get("warnings", [])) else ""
+    return f"{got}/{len(params)} params got grads, {moved}/{len(params)} moved, {trend}{warned}"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
