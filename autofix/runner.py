@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 
 from autofix import engine, source
 from autofix.config import Settings
-from autofix.registry import select_rules
 from autofix.rule import Applicability, Finding, Rule
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from codemods._torch import Imports, dotted
+from codemods._torch import Imports, ScopeStackVisitor, dotted
 
 CONNECTED, UNKNOWN, CUT = 2, 1, 0
 
@@ -166,25 +166,12 @@ def _scopes(module: cst.Module):
     """(scope node, scope chain innermost first, no_grad decorator or None) for the module and every function."""
     found = [(module, [module], None)]
 
-    class _Functions(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[cst.CSTNode] = [module]
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            self.stack.append(node)
+    class _Functions(ScopeStackVisitor):
+        def entered_function(self, node: cst.FunctionDef) -> None:
             decorator = next((d for d in node.decorators if _disables_grad(d.decorator)), None)
             found.append((node, list(reversed(self.stack)), decorator))
 
-        def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-            self.stack.pop()
-
-        def visit_ClassDef(self, node: cst.ClassDef) -> None:
-            self.stack.append(node)
-
-        def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-            self.stack.pop()
-
-    module.visit(_Functions())
+    module.visit(_Functions(module))
     return found
 
 

@@ -280,10 +280,15 @@ def move_fix(block: list, moved_indices: list[int], after_index: int | None, bef
     return Fix(tuple(edits), Applicability.SAFE, effect)
 
 
-def block_bodies(node):
-    """The statement list of a block node the GF4xx rules look at, or None."""
-    if isinstance(node, cst.Module):
-        return list(node.body)
-    if isinstance(node, cst.IndentedBlock):
-        return list(node.body)
-    return None
+class BlockRule:
+    """Mixin for the GF4xx rules: calls `check_block(statements)` for the module body and every indented block."""
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.bindings = Bindings.of(node, self.context.cache)
+        self.check_block(list(node.body))
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.check_block(list(node.body))
+
+    def check_block(self, block: list) -> None:  # pragma: no cover - each rule overrides it
+        raise NotImplementedError

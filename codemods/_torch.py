@@ -87,14 +87,16 @@ class Imports:
         return chain[-1]
 
 
-class _ImportCollector(cst.CSTVisitor):
-    def __init__(self, bindings: dict[int, dict[str, str]], module: cst.Module):
+class ScopeStackVisitor(cst.CSTVisitor):
+    """A visitor that knows the enclosing scopes: `self.stack` is [module, ..., innermost class or function]."""
+
+    def __init__(self, module: cst.Module):
         super().__init__()
-        self.bindings = bindings
         self.stack: list[cst.CSTNode] = [module]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.stack.append(node)
+        self.entered_function(node)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.stack.pop()
@@ -104,6 +106,15 @@ class _ImportCollector(cst.CSTVisitor):
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.stack.pop()
+
+    def entered_function(self, node: cst.FunctionDef) -> None:
+        """Called with `node` already on the stack."""
+
+
+class _ImportCollector(ScopeStackVisitor):
+    def __init__(self, bindings: dict[int, dict[str, str]], module: cst.Module):
+        super().__init__(module)
+        self.bindings = bindings
 
     def _bind(self, name: str, qualified: str) -> None:
         self.bindings.setdefault(id(self.stack[-1]), {})[name] = qualified

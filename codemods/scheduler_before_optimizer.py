@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import re
 
-import libcst as cst
 
 from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
-from codemods._steps import Bindings, block_bodies, contains, move_fix, optimizer_step, scheduler_step
+from codemods._steps import BlockRule, contains, move_fix, optimizer_step, scheduler_step
 
 
 _SCENARIO = """\
@@ -32,7 +31,7 @@ for step in range(10):
     optimizer.step()
 """
 
-class SchedulerBeforeOptimizer(Rule):
+class SchedulerBeforeOptimizer(BlockRule, Rule):
     """
     ## What it does
     Finds an argument-free `scheduler.step()` placed before the `optimizer.step()` it schedules (in the same
@@ -105,14 +104,7 @@ class SchedulerBeforeOptimizer(Rule):
 
     scenarios = (Scenario("mlp-steplr-stepped-first", _SCENARIO),)
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.bindings = Bindings.of(node, self.context.cache)
-        self._check(block_bodies(node))
-
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self._check(block_bodies(node))
-
-    def _check(self, block) -> None:
+    def check_block(self, block) -> None:
         steps_optimizer = lambda s: optimizer_step(s, self.bindings) is not None  # noqa: E731
         for index, statement in enumerate(block):
             if scheduler_step(statement, self.bindings) is None:

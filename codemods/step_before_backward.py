@@ -7,7 +7,7 @@ import libcst as cst
 
 from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
 from codemods._steps import (
-    Bindings, backward_kind, block_bodies, clips_or_unscales, contains, manual_update, move_fix, optimizer_step,
+    BlockRule, backward_kind, clips_or_unscales, contains, manual_update, move_fix, optimizer_step,
 )
 
 
@@ -44,7 +44,7 @@ for step in range(10):
     optimizer.zero_grad(set_to_none=False)
 """
 
-class StepBeforeBackward(Rule):
+class StepBeforeBackward(BlockRule, Rule):
     """
     ## What it does
     Finds `optimizer.step()` (also `scaler.step(optimizer)` and hand-written updates such as
@@ -149,14 +149,7 @@ class StepBeforeBackward(Rule):
 
     scenarios = (Scenario("residual-mlp-step-between-forward-and-backward", _SCENARIO),)
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.bindings = Bindings.of(node, self.context.cache)
-        self._check(block_bodies(node))
-
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self._check(block_bodies(node))
-
-    def _check(self, block) -> None:
+    def check_block(self, block) -> None:
         kinds = [backward_kind(s) for s in block]
         if "higher-order" in kinds:
             return

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import re
 
-import libcst as cst
 
 from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
-from codemods._steps import Bindings, backward_kind, block_bodies, contains, move_fix, optimizer_step, zero_grad
+from codemods._steps import BlockRule, backward_kind, contains, move_fix, optimizer_step, zero_grad
 
 
 _SCENARIO = """\
@@ -31,7 +30,7 @@ for step in range(10):
     optimizer.step()
 """
 
-class ZeroGradBeforeStep(Rule):
+class ZeroGradBeforeStep(BlockRule, Rule):
     """
     ## What it does
     Finds `optimizer.zero_grad()` (or `model.zero_grad()`) placed after the `backward()` that feeds an
@@ -120,14 +119,7 @@ class ZeroGradBeforeStep(Rule):
 
     scenarios = (Scenario("mlp-zero-grad-after-backward", _SCENARIO),)
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.bindings = Bindings.of(node, self.context.cache)
-        self._check(block_bodies(node))
-
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self._check(block_bodies(node))
-
-    def _check(self, block) -> None:
+    def check_block(self, block) -> None:
         kinds = [backward_kind(s) for s in block]
         if "higher-order" in kinds:
             return

@@ -53,7 +53,11 @@ def test_example(rule, index, example, snapshot):
         again = engine.check(after, rules, apply=UNSAFE)
         assert again.fixed_text is None
     snapshot.snapshot_dir = SNAPSHOTS / f"{rule.code}-{rule.name}"
-    name = f"{index:02d}-{'valid' if isinstance(example, Valid) else 'invalid'}-{_slug(example.reason)}"
+    if isinstance(example, Valid):
+        # Left alone: one file, the code that must not change (the assertions above prove it did not).
+        snapshot.assert_match(example.code.encode(), f"{index:02d}-valid-{_slug(example.reason)}.unchanged.py")
+        return
+    name = f"{index:02d}-invalid-{_slug(example.reason)}"
     snapshot.assert_match(example.code.encode(), f"{name}.before.py")
     snapshot.assert_match(after.encode(), f"{name}.after.py")
 

@@ -1,3 +1,0 @@
-import torch
-with torch.no_grad():
-    layer.weight.zero_()

@@ -1,2 +1,0 @@
-dataset.data.mul_(255)
-batch.data[0] = 1

@@ -1,1 +1,0 @@
-torch.nn.init.zeros_(p)

@@ -1,1 +1,0 @@
-img = out.detach().clamp_(0, 1)

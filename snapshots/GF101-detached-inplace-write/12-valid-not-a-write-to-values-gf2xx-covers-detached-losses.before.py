@@ -1,1 +1,0 @@
-p.detach().requires_grad_()

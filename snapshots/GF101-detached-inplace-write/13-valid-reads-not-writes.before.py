@@ -1,2 +1,0 @@
-x = p.data
-y = w.detach() * 2

@@ -1,1 +1,0 @@
-m.weight.data.zero_()  # autofix: ignore[GF101]

@@ -1,2 +1,0 @@
-import torch.nn as nn
-nn.init.zeros_(p)

@@ -1,2 +1,0 @@
-import mylib.init as init
-init.normal_(m.weight.data)

@@ -1,2 +1,0 @@
-import torch.nn as nn
-nn.init.normal_(dataset.data)

@@ -1,3 +1,0 @@
-for x, y in val_loader:
-    loss = criterion(model(x).detach(), y)
-    total += loss.item()
