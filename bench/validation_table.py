@@ -26,7 +26,8 @@ def describe(run: dict) -> str:
     losses = run.get("losses", [])
     trend = f"loss {losses[0]:.4g} → {losses[-1]:.4g}" if len(losses) > 1 else "no loss"
     warned = "; warned" if any("before" in w and "step()" in w for w in run.get("warnings", [])) else ""
-    return f"{got}/{len(params)} params got grads, {moved}/{len(params)} moved, {trend}{warned}"
+    mutated = f"; forward changed its input {run['mutated_inputs']}x" if run.get("mutated_inputs") else ""
+    return f"{got}/{len(params)} params got grads, {moved}/{len(params)} moved, {trend}{warned}{mutated}"
 
 
 if __name__ == "__main__":

@@ -246,3 +246,14 @@ def runs_backward(scope: cst.CSTNode) -> bool:
     for statement in body.body if isinstance(body, cst.BaseSuite) else body:
         statement.visit(finder)
     return finder.found
+
+
+def no_grad_block(imports: Imports, chain: list[ScopeNode], body: list, leading_lines=()):
+    """`with torch.no_grad():` around `body` (statements), spelled with the file's names; and the import to add."""
+    no_grad, request = imports.torch_attr("no_grad", chain)
+    block = cst.With(
+        items=[cst.WithItem(cst.Call(func=no_grad))],
+        body=cst.IndentedBlock(body=body),
+        leading_lines=leading_lines,
+    )
+    return block, (request,) if request else ()

@@ -6,7 +6,9 @@ import re
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._torch import Imports, looks_like_parameter, runs_backward, scope_chain, under_no_grad
+from codemods._torch import (
+    Imports, looks_like_parameter, no_grad_block, runs_backward, scope_chain, under_no_grad,
+)
 
 # In-place methods that are not writes to the tensor's values.
 _NOT_WRITES = frozenset({"requires_grad_", "share_memory_", "retain_grad", "record_stream"})
@@ -236,14 +238,7 @@ class DetachedInplaceWrite(Rule):
 
     # --- building the fix ------------------------------------------------------------------------
     def _with_no_grad(self, anchor, body, leading_lines):
-        chain = scope_chain(anchor, self.parent)
-        no_grad, request = self._imports_index().torch_attr("no_grad", chain)
-        with_node = cst.With(
-            items=[cst.WithItem(cst.Call(func=no_grad))],
-            body=cst.IndentedBlock(body=body),
-            leading_lines=leading_lines,
-        )
-        return with_node, (request,) if request else ()
+        return no_grad_block(self._imports_index(), scope_chain(anchor, self.parent), body, leading_lines)
 
     def _fix(self, edits, anchor, imports) -> Fix:
         scope = scope_chain(anchor, self.parent)[0]

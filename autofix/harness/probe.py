@@ -128,7 +128,11 @@ class Observer:
             self.losses.append(float(tensor.detach().double()))
 
     def _before_forward(self, module, args):
-        self.input_clones.append([(a, a.detach().clone()) for a in args if isinstance(a, self.torch.Tensor)])
+        # Only the outermost call counts (the model the training loop calls): inside it, layers such as
+        # nn.ReLU(inplace=True) overwrite their own inputs by design.
+        outermost = not self.input_clones
+        tensors = [(a, a.detach().clone()) for a in args if isinstance(a, self.torch.Tensor)] if outermost else []
+        self.input_clones.append(tensors)
 
     def _after_forward(self, module, args, output):
         if not self.input_clones:

@@ -1,7 +1,7 @@
 """Verdicts: does the evidence from the two runs match the rule's declared effect?
 
 repairing: the original is broken (it raised, a trainable parameter got no gradient, no parameter moved,
-or torch warned about the order of calls) and the fixed one is healthy (no error, every trainable parameter
+a forward() changed its input, or torch warned about the order of calls) and the fixed one is healthy (no error, every trainable parameter
 got finite non-zero gradients at every arrival and moved, and the loss fell).
 preserving: the two runs are identical (per-step losses and every parameter's final value; bitwise on CPU,
 within a relative tolerance on CUDA).
@@ -46,6 +46,8 @@ def problems(run: dict) -> list[str]:
     losses = run.get("losses", [])
     if not run.get("exception") and len(losses) >= 2 and not losses[-1] < losses[0]:
         found.append(f"loss did not fall ({losses[0]:.4g} -> {losses[-1]:.4g})")
+    if run.get("mutated_inputs"):
+        found.append(f"a forward() changed its input tensor {run['mutated_inputs']} times")
     for warning in run.get("warnings", []):
         if "step()" in warning and "before" in warning:
             found.append(f"torch warned: {warning}")

@@ -1,0 +1,5 @@
+class M(nn.Module):
+    def forward(self, x, mask):
+        x = x.clone()
+        x[mask] = 0
+        return self.net(x)

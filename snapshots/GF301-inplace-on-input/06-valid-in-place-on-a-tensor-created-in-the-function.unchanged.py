@@ -1,0 +1,5 @@
+class M(nn.Module):
+    def forward(self, x):
+        h = torch.zeros_like(x)
+        h += x
+        return h

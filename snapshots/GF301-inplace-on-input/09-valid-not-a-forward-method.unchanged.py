@@ -1,0 +1,3 @@
+def step(x):
+    x += 1
+    return x

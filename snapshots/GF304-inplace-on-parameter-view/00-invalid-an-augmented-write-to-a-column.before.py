@@ -1,0 +1,5 @@
+import torch
+
+class Codebook:
+    def nudge(self, i, delta):
+        self.weight[:, i] -= delta
