@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix
-from codemods._torch import Imports, dotted, no_grad_block, scope_chain
+from codemods._torch import Imports, no_grad_block, scope_chain
 
 # In-place tensor methods with an exact out-of-place twin (same arguments, same result, a new tensor).
 OUT_OF_PLACE = {
@@ -86,6 +86,17 @@ def out_of_place(write: Write) -> cst.BaseSmallStatement | None:
         new_call = call.with_changes(func=call.func.with_changes(attr=cst.Name(OUT_OF_PLACE[write.method])))
         return cst.Assign(targets=[cst.AssignTarget(cst.Name(write.name))], value=new_call)
     return None
+
+
+def out_of_place_fix(statement: cst.SimpleStatementLine, write: Write) -> Fix | None:
+    """Safe fix for an in-place write: rebind out of place, or clone first for an indexed write."""
+    if write.kind == "subscript":
+        return Fix((Edit(statement, cst.FlattenSentinel([clone_first(write), statement])),),
+                   Applicability.SAFE, Effect.REPAIRING)
+    replacement = out_of_place(write)
+    if replacement is None:
+        return None
+    return Fix((Edit(write.small, replacement),), Applicability.SAFE, Effect.REPAIRING)
 
 
 def clone_first(write: Write) -> cst.SimpleStatementLine:

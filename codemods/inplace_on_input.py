@@ -5,8 +5,8 @@ import re
 
 import libcst as cst
 
-from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._inplace import binds, clone_first, out_of_place, statements_in_order, writes_in
+from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
+from codemods._inplace import binds, out_of_place_fix, statements_in_order, writes_in
 from codemods._torch import under_no_grad
 
 
@@ -144,12 +144,5 @@ class InplaceOnInput(Rule):
             given -= binds(statement)
 
     def _report(self, statement, write) -> None:
-        fix = None
-        if write.kind == "subscript":
-            fix = Fix((Edit(statement, cst.FlattenSentinel([clone_first(write), statement])),),
-                      Applicability.SAFE, Effect.REPAIRING)
-        else:
-            replacement = out_of_place(write)
-            if replacement is not None:
-                fix = Fix((Edit(write.small, replacement),), Applicability.SAFE, Effect.REPAIRING)
-        self.report(statement, f"forward() writes in place to its input `{write.name}`: the caller's tensor changes", fix)
+        message = f"forward() writes in place to its input `{write.name}`: the caller's tensor changes"
+        self.report(statement, message, out_of_place_fix(statement, write))

@@ -5,8 +5,8 @@ import re
 
 import libcst as cst
 
-from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._inplace import binds, clone_first, out_of_place, statements_in_order, writes_in
+from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
+from codemods._inplace import binds, out_of_place_fix, statements_in_order, writes_in
 from codemods._torch import Imports, dotted, scope_chain, under_no_grad
 
 # Ops whose backward reads their own output (checked on torch 2.13: an in-place write to the output makes
@@ -223,16 +223,5 @@ class InplaceOnSavedOutput(Rule):
         return self._activations
 
     def _report(self, statement, write, op: str) -> None:
-        fix = None
-        if write.kind == "subscript":
-            fix = Fix((Edit(statement, cst.FlattenSentinel([clone_first(write), statement])),),
-                      Applicability.SAFE, Effect.REPAIRING)
-        else:
-            replacement = out_of_place(write)
-            if replacement is not None:
-                fix = Fix((Edit(write.small, replacement),), Applicability.SAFE, Effect.REPAIRING)
-        self.report(
-            statement,
-            f"In-place write to `{write.name}`, the output of {op}, which autograd saved: backward() will raise",
-            fix,
-        )
+        message = f"In-place write to `{write.name}`, the output of {op}, which autograd saved: backward() will raise"
+        self.report(statement, message, out_of_place_fix(statement, write))
