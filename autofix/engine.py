@@ -117,13 +117,12 @@ def _fix_to_fixpoint(text, module, findings, rules, path, apply) -> FileResult:
             break
         codes = {id(f.fix): f.code for f in findings if f.fix}
         chosen = fixer.plan(module, fixes).applied
-        new_text, chosen = _apply_checked(module, chosen, codes, original_compiles, result)
-        if new_text is None or new_text == current_text:
+        rendered, chosen = _apply_checked(module, chosen, codes, original_compiles, result)
+        if rendered is None or rendered[0] == current_text:
             break
         result.fixed.extend(f for f in findings if f.fix in chosen)
-        current_text = new_text
-        module = parse(new_text)
-        suppressed = SuppressionIndex(new_text)
+        current_text, module = rendered  # the tree that validated the fix is the next pass's tree
+        suppressed = SuppressionIndex(current_text)
         findings = find(module, rules, FileContext(path, suppressed), [])
     else:
         result.internal_errors.append(f"fixes did not converge after {MAX_PASSES} passes; last result kept")
@@ -135,10 +134,13 @@ def _fix_to_fixpoint(text, module, findings, rules, path, apply) -> FileResult:
 
 
 def _apply_checked(module, fixes: list[Fix], codes: dict[int, str], original_compiles: bool, result: FileResult):
-    """Apply `fixes`; if the result would not parse, drop the fixes that break it and report them."""
-    text = _render(module, fixes, original_compiles)
-    if text is not None:
-        return text, fixes
+    """Apply `fixes`; if the result would not parse, drop the fixes that break it and report them.
+
+    Returns ((new text, its parsed module) or None, the fixes applied).
+    """
+    rendered = _render(module, fixes, original_compiles)
+    if rendered is not None:
+        return rendered, fixes
     good = []
     for fix in fixes:
         if _render(module, [fix], original_compiles) is None:
@@ -150,21 +152,21 @@ def _apply_checked(module, fixes: list[Fix], codes: dict[int, str], original_com
     return _render(module, good, original_compiles), good
 
 
-def _render(module, fixes, original_compiles: bool) -> str | None:
+def _render(module, fixes, original_compiles: bool) -> tuple[str, cst.Module] | None:
     try:
         text = fixer.apply(module, fixes).code
-        cst.parse_module(text)
+        reparsed = cst.parse_module(text)
     except Exception:  # noqa: BLE001 - any failure to build or re-parse means the fix is unusable
         return None
     if original_compiles and not _compiles(text):
         return None
-    return text
+    return text, reparsed
 
 
 def _compiles(text: str) -> bool:
     try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        _syntax_check(text)
+    except ParseFailure:
         return False
     return True
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from autofix.rule import AddImport, Fix
+from autofix.rule import Fix
 
 
 @dataclass
@@ -115,5 +115,3 @@ def _is_import(statement) -> bool:
         isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body
     )
 
-
-__all__ = ["AddImport", "Plan", "apply", "plan"]

@@ -192,11 +192,8 @@ def binds(statement) -> set[str]:
 
 def no_grad_fix(statement, module: cst.Module, parent_of, cache: dict) -> Fix:
     """Unsafe fix: the same statement under `with torch.no_grad():` (the write then keeps the tensor a leaf)."""
-    key = ("imports", id(module))
-    if key not in cache:
-        cache[key] = Imports(module)
     block, imports = no_grad_block(
-        cache[key], scope_chain(statement, parent_of), [statement.with_changes(leading_lines=())],
+        Imports.of(module, cache), scope_chain(statement, parent_of), [statement.with_changes(leading_lines=())],
         statement.leading_lines,
     )
     return Fix((Edit(statement, block),), Applicability.UNSAFE, Effect.REPAIRING, imports)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from codemods._torch import Imports, ScopeStackVisitor, dotted
+from codemods._torch import Imports, ScopeStackVisitor, disables_grad, dotted
 
 CONNECTED, UNKNOWN, CUT = 2, 1, 0
 
@@ -126,12 +126,12 @@ class LossFlow:
         """The analysis of `module`, computed once per pass and shared by the GF2xx rules."""
         key = ("lossflow", id(module))
         if key not in cache:
-            cache[key] = _analyse(module)
+            cache[key] = _analyse(module, cache)
         return cache[key]
 
 
-def _analyse(module: cst.Module) -> LossFlow:
-    imports = Imports(module)
+def _analyse(module: cst.Module, cache: dict) -> LossFlow:
+    imports = Imports.of(module, cache)
     criteria = _criterion_bindings(module)
     flow = LossFlow()
     seen: set[int] = set()
@@ -168,7 +168,7 @@ def _scopes(module: cst.Module):
 
     class _Functions(ScopeStackVisitor):
         def entered_function(self, node: cst.FunctionDef) -> None:
-            decorator = next((d for d in node.decorators if _disables_grad(d.decorator)), None)
+            decorator = next((d for d in node.decorators if disables_grad(d.decorator)), None)
             found.append((node, list(reversed(self.stack)), decorator))
 
     module.visit(_Functions(module))
@@ -189,17 +189,6 @@ def _criterion_bindings(module: cst.Module) -> frozenset[str]:
 
     module.visit(_Bindings())
     return frozenset(names)
-
-
-def _disables_grad(expr: cst.BaseExpression) -> bool:
-    """`torch.no_grad()`, `torch.inference_mode()`, `torch.set_grad_enabled(False)`, and the bare decorators."""
-    call = expr if isinstance(expr, cst.Call) else None
-    name = (dotted(call.func if call else expr) or "").split(".")[-1]
-    if name == "set_grad_enabled":
-        return bool(call and call.args and isinstance(call.args[0].value, cst.Name) and call.args[0].value.value == "False")
-    if name == "inference_mode":
-        return not (call and call.args and not (isinstance(call.args[0].value, cst.Name) and call.args[0].value.value == "True"))
-    return name == "no_grad" and not (call and call.args)
 
 
 class _Walker:
@@ -251,7 +240,7 @@ class _Walker:
                 after = self.walk(_body(statement.orelse.body), after)
             return after
         if isinstance(statement, cst.With):
-            if any(_disables_grad(item.item) for item in statement.items) and self.no_grad is None:
+            if any(disables_grad(item.item) for item in statement.items) and self.no_grad is None:
                 self.no_grad = statement
                 try:
                     return self.walk(_body(statement.body), env)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix
-from codemods._torch import dotted
+from codemods._torch import BackwardCalls, dotted
 
 _OPTIMIZER_NAME = re.compile(r"(^|[._])(opt|optim|optimizer|optimiser)s?(_\w+)?$|_(opt|optim|optimizer)$", re.I)
 _SCHEDULER_NAME = re.compile(r"(^|[._])(sched|scheduler|lr_scheduler|lr_sched|warmup)(_\w+)?$|_(sched|scheduler)$", re.I)
@@ -107,40 +107,15 @@ def clips_or_unscales(statement) -> bool:
     return call is not None and bool(_CLIP_OR_UNSCALE.search(dotted(call.func) or ""))
 
 
-class _BackwardCalls(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-        self.second_order = False
-
-    def visit_Call(self, node: cst.Call) -> None:
-        name = dotted(node.func) or ""
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("backward", "manual_backward"):
-            self.found = True
-        elif name.endswith("autograd.backward"):
-            self.found = True
-        else:
-            return
-        for arg in node.args:
-            if arg.keyword is not None and arg.keyword.value in ("create_graph", "retain_graph"):
-                self.second_order = True
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-
 def backward_kind(statement) -> str | None:
     """"plain" for a statement that runs backward(), "higher-order" with create_graph/retain_graph, else None."""
     if not isinstance(statement, cst.SimpleStatementLine):
         return None
-    finder = _BackwardCalls()
+    finder = BackwardCalls()
     statement.visit(finder)
-    if not finder.found:
+    if not finder.backward:
         return None
-    return "higher-order" if finder.second_order else "plain"
+    return "higher-order" if finder.higher_order else "plain"
 
 
 def contains(statement, predicate) -> bool:
@@ -161,6 +136,11 @@ def contains(statement, predicate) -> bool:
 
     statement.visit(_Nested())
     return found
+
+
+def any_backward(statements) -> bool:
+    """True when any of `statements`, or a statement nested in one, runs backward()."""
+    return any(contains(s, lambda t: backward_kind(t) is not None) for s in statements)
 
 
 class _GradUpdate(cst.CSTVisitor):

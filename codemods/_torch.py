@@ -42,6 +42,14 @@ class Imports:
         self.bindings: dict[int, dict[str, str]] = {}
         module.visit(_ImportCollector(self.bindings, module))
 
+    @classmethod
+    def of(cls, module: cst.Module, cache: dict) -> "Imports":
+        """The index of `module`, built once per pass and shared by every rule (through FileContext.cache)."""
+        key = ("imports", id(module))
+        if key not in cache:
+            cache[key] = cls(module)
+        return cache[key]
+
     def _in_chain(self, chain: list[ScopeNode]) -> Iterable[tuple[ScopeNode, dict[str, str]]]:
         # Innermost first. A class body's names are not visible inside its methods, so a class scope counts
         # only when it is the innermost scope.
@@ -151,16 +159,21 @@ def scope_chain(node: cst.CSTNode, parent_of) -> list[ScopeNode]:
 
 # --- where gradients are already off ---------------------------------------------------------------
 
-def _is_no_grad_call(expr: cst.BaseExpression) -> bool:
-    """`torch.no_grad()`, `T.no_grad()`, `no_grad()`, `torch.set_grad_enabled(False)` (and the bare decorator)."""
-    if isinstance(expr, cst.Call):
-        name = dotted(expr.func) or ""
-        if name.split(".")[-1] == "set_grad_enabled":
-            return (
-                len(expr.args) == 1 and isinstance(expr.args[0].value, cst.Name) and expr.args[0].value.value == "False"
-            )
-        return name.split(".")[-1] == "no_grad" and not expr.args
-    return (dotted(expr) or "").split(".")[-1] == "no_grad"
+def _is_true(arg: cst.Arg) -> bool:
+    return isinstance(arg.value, cst.Name) and arg.value.value == "True"
+
+
+def disables_grad(expr: cst.BaseExpression, inference_mode: bool = True) -> bool:
+    """`torch.no_grad()`, `torch.set_grad_enabled(False)`, `torch.inference_mode()` (unless `inference_mode` is
+    False), and the bare decorators, spelled with any alias."""
+    call = expr if isinstance(expr, cst.Call) else None
+    name = (dotted(call.func if call else expr) or "").split(".")[-1]
+    if name == "set_grad_enabled":
+        return bool(call and len(call.args) == 1 and isinstance(call.args[0].value, cst.Name)
+                    and call.args[0].value.value == "False")
+    if name == "inference_mode":
+        return inference_mode and not (call and call.args and not _is_true(call.args[0]))
+    return name == "no_grad" and not (call and call.args)
 
 
 def under_no_grad(node: cst.CSTNode, parent_of) -> bool:
@@ -170,11 +183,12 @@ def under_no_grad(node: cst.CSTNode, parent_of) -> bool:
     """
     current = parent_of(node)
     while current is not None:
-        if isinstance(current, cst.With) and any(_is_no_grad_call(item.item) for item in current.items):
+        # In-place writes under inference_mode behave differently, so only no_grad counts here.
+        if isinstance(current, cst.With) and any(disables_grad(i.item, inference_mode=False) for i in current.items):
             return True
         if isinstance(current, (cst.FunctionDef, cst.Lambda)):
             return isinstance(current, cst.FunctionDef) and any(
-                _is_no_grad_call(d.decorator) for d in current.decorators
+                disables_grad(d.decorator, inference_mode=False) for d in current.decorators
             )
         current = parent_of(current)
     return False
@@ -222,30 +236,48 @@ def _bound_by_parameter_loop(name: str, node: cst.CSTNode, parent_of) -> bool:
 _BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
 
 
-class _BackwardFinder(cst.CSTVisitor):
+class BackwardCalls(cst.CSTVisitor):
+    """Finds backward passes: `x.backward()`, `self.manual_backward(x)`, `torch.autograd.backward/grad(...)`.
+
+    `backward` says whether a backward() call was seen (autograd.grad does not count: it fills no `.grad`);
+    `gradient` whether any of them, or autograd.grad, was; `higher_order` whether one keeps the graph
+    (`create_graph=` / `retain_graph=`). Nested functions and lambdas are their own business.
+    """
+
     def __init__(self) -> None:
         super().__init__()
-        self.found = False
+        self.backward = False
+        self.gradient = False
+        self.higher_order = False
 
-    def visit_Call(self, node: cst.Call) -> bool:
+    def visit_Call(self, node: cst.Call) -> None:
         name = dotted(node.func) or ""
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _BACKWARD_METHODS:
-            self.found = True
-        elif name.endswith("autograd.grad") or name.endswith("autograd.backward"):
-            self.found = True
-        return not self.found
+        if (isinstance(node.func, cst.Attribute) and node.func.attr.value in _BACKWARD_METHODS) or name.endswith(
+            "autograd.backward"
+        ):
+            self.backward = self.gradient = True
+        elif name.endswith("autograd.grad"):
+            self.gradient = True
+            return
+        else:
+            return
+        if any(a.keyword is not None and a.keyword.value in ("create_graph", "retain_graph") for a in node.args):
+            self.higher_order = True
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False  # a nested function's backward is that function's business
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
 
 
 def runs_backward(scope: cst.CSTNode) -> bool:
     """True when the body of `scope` (a function or module) calls backward()/autograd.grad itself."""
-    finder = _BackwardFinder()
+    finder = BackwardCalls()
     body = scope.body
     for statement in body.body if isinstance(body, cst.BaseSuite) else body:
         statement.visit(finder)
-    return finder.found
+    return finder.gradient
 
 
 def no_grad_block(imports: Imports, chain: list[ScopeNode], body: list, leading_lines=()):

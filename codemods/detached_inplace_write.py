@@ -186,7 +186,6 @@ class DetachedInplaceWrite(Rule):
     def __init__(self, context) -> None:
         super().__init__(context)
         self._module: cst.Module | None = None
-        self._imports: Imports | None = None
         self._backward_in_scope: dict[int, bool] = {}
 
     # --- visiting: statements are grouped by the block that holds them ---------------------------
@@ -249,9 +248,7 @@ class DetachedInplaceWrite(Rule):
         return Fix(edits=tuple(edits), applicability=applicability, effect=Effect.PRESERVING, imports=tuple(imports))
 
     def _imports_index(self) -> Imports:
-        if self._imports is None:
-            self._imports = Imports(self._module)
-        return self._imports
+        return Imports.of(self._module, self.context.cache)
 
     @staticmethod
     def _message(kind: str) -> str:

@@ -106,10 +106,6 @@ class InitOnData(Rule):
 
     scenarios = (Scenario("cnn-init-with-adam", _SCENARIO),)
 
-    def __init__(self, context) -> None:
-        super().__init__(context)
-        self._imports: Imports | None = None
-
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
 
@@ -124,9 +120,7 @@ class InitOnData(Rule):
             return
         if not looks_like_parameter(value.value, node, self.parent):
             return
-        if self._imports is None:
-            self._imports = Imports(self._module)
-        qualified = self._imports.resolve(node.func, scope_chain(node, self.parent)) or ""
+        qualified = Imports.of(self._module, self.context.cache).resolve(node.func, scope_chain(node, self.parent)) or ""
         if not qualified.startswith("torch.nn.init."):
             return
         fix = Fix(edits=(Edit(value, value.value),), applicability=Applicability.SAFE, effect=Effect.PRESERVING)

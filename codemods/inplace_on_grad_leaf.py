@@ -145,10 +145,7 @@ class InplaceOnGradLeaf(Rule):
             not call.args or (isinstance(call.args[0].value, cst.Name) and call.args[0].value.value == "True")
         ):
             return assign.targets[0].target.value  # `w = torch.randn(n).requires_grad_()`
-        key = ("imports", id(self._module))
-        if key not in self.context.cache:
-            self.context.cache[key] = Imports(self._module)
-        qualified = self.context.cache[key].resolve(call.func, scope_chain(call, self.parent)) or ""
+        qualified = Imports.of(self._module, self.context.cache).resolve(call.func, scope_chain(call, self.parent)) or ""
         if not _LEAF_MAKERS.match(qualified):
             return None
         wants_grad = qualified.endswith("Parameter") or any(

@@ -143,7 +143,6 @@ class InplaceOnSavedOutput(Rule):
 
     def visit_Module(self, node: cst.Module) -> None:
         self._module = node
-        self._imports_cache: Imports | None = None
         self._activations: dict[str, str] | None = None
         self._check(node.body, node)
 
@@ -196,9 +195,7 @@ class InplaceOnSavedOutput(Rule):
         return None
 
     def _index(self) -> Imports:
-        if self._imports_cache is None:
-            self._imports_cache = Imports(self._module)
-        return self._imports_cache
+        return Imports.of(self._module, self.context.cache)
 
     def _module_activations(self) -> dict[str, str]:
         """`self.relu = nn.ReLU(...)` / `act = nn.Tanh()` anywhere in the file: name -> module kind."""

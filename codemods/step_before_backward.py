@@ -7,7 +7,7 @@ import libcst as cst
 
 from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
 from codemods._steps import (
-    BlockRule, backward_kind, clips_or_unscales, contains, manual_update, move_fix, optimizer_step,
+    BlockRule, any_backward, backward_kind, clips_or_unscales, manual_update, move_fix, optimizer_step,
 )
 
 
@@ -154,7 +154,7 @@ class StepBeforeBackward(BlockRule, Rule):
         if "higher-order" in kinds:
             return
         first = next((i for i, kind in enumerate(kinds) if kind), None)
-        if first is None or any(contains(s, lambda t: backward_kind(t) is not None) for s in block[:first]):
+        if first is None or any_backward(block[:first]):
             return
         updates = [i for i in range(first) if optimizer_step(block[i], self.bindings) or manual_update(block[i])]
         if not updates:

@@ -5,7 +5,7 @@ import re
 
 
 from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
-from codemods._steps import BlockRule, backward_kind, contains, move_fix, optimizer_step, zero_grad
+from codemods._steps import BlockRule, any_backward, backward_kind, move_fix, optimizer_step, zero_grad
 
 
 _SCENARIO = """\
@@ -131,7 +131,7 @@ class ZeroGradBeforeStep(BlockRule, Rule):
             backward = next((i for i in range(step_index - 1, -1, -1) if kinds[i] == "plain"), None)
             if backward is None:
                 continue
-            if any(contains(s, lambda t: backward_kind(t) is not None) for s in block[backward + 1 : step_index]):
+            if any_backward(block[backward + 1 : step_index]):
                 continue
             zeroing = [
                 i

@@ -7,6 +7,7 @@ import sys
 from autofix import engine, render, source
 from autofix.harness import report
 from autofix.harness.run import run_cases, run_user_program, scenario_cases
+from autofix.harness.verdict import problems
 from autofix.registry import all_rules
 from autofix.rule import Applicability
 
@@ -116,7 +117,7 @@ def _user_program(args, device: str, env: dict) -> int:
     outcome = run_user_program(path, result.fixed_text, device, args.max_steps, args.args)
     report.parameters_table(outcome, env)
     _outputs(args, [outcome], env)
-    return 1 if report.problems(outcome.after) else 0
+    return 1 if problems(outcome.after) else 0
 
 
 def _outputs(args, outcomes, env) -> None:

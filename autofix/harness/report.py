@@ -5,7 +5,7 @@ import json
 import sys
 from typing import IO
 
-from autofix.harness.verdict import problems  # noqa: F401 - re-exported for the CLI
+from autofix.harness.verdict import problems
 
 
 def _console(stream: IO[str]):
