@@ -231,6 +231,71 @@ def _bound_by_parameter_loop(name: str, node: cst.CSTNode, parent_of) -> bool:
     return False
 
 
+# --- where tensors come from ----------------------------------------------------------------------
+
+# Factories that create a fresh leaf tensor (and accept `requires_grad=`), and the Parameter class.
+LEAF_MAKERS = re.compile(
+    r"^torch\.(tensor|zeros|ones|randn|rand|empty|full|eye|arange|linspace|logspace|normal|\w+_like)$"
+    r"|^torch\.nn\.(parameter\.)?Parameter$"
+)
+PARAMETER_CLASS = re.compile(r"^torch\.nn\.(parameter\.)?Parameter$")
+
+# Tensor methods that return a converted copy (a new, non-leaf tensor when the input requires grad):
+# device and dtype moves.
+MOVERS = frozenset({"to", "cuda", "cpu", "double", "float", "half", "bfloat16", "type"})
+
+
+def requests_grad(call: cst.Call) -> bool:
+    """`requires_grad=True` passed literally."""
+    return any(a.keyword is not None and a.keyword.value == "requires_grad" and _is_true(a) for a in call.args)
+
+
+def is_mover(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in MOVERS
+
+
+def mover_chain(call: cst.Call) -> tuple[cst.BaseExpression, list[cst.Call]]:
+    """For `base.cuda().double()`: (`base`, [the `.cuda()` call, the `.double()` call]), innermost first."""
+    movers: list[cst.Call] = []
+    expr: cst.BaseExpression = call
+    while is_mover(expr):
+        movers.append(expr)
+        expr = expr.func.value
+    return expr, list(reversed(movers))
+
+
+def outermost_mover(call: cst.Call, parent_of) -> bool:
+    """True when `call` is a mover that is not itself the receiver of another mover (`x.cuda()` in `x.cuda().double()`)."""
+    attribute = parent_of(call)
+    return not (isinstance(attribute, cst.Attribute) and attribute.attr.value in MOVERS and is_mover(parent_of(attribute)))
+
+
+def replay_movers(base: cst.BaseExpression, movers: list[cst.Call]) -> cst.BaseExpression:
+    """The same chain of mover calls, applied to a new receiver."""
+    expr = receiver(base)
+    for mover in movers:
+        expr = mover.with_changes(func=mover.func.with_changes(value=expr))
+    return expr
+
+
+def receiver(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`expr`, parenthesised when it cannot take `.attr` as it is (`a + b` -> `(a + b)`)."""
+    plain = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.List, cst.Tuple, cst.Dict, cst.SimpleString)
+    if isinstance(expr, plain) or expr.lpar:
+        return expr
+    return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def without_argument(call: cst.Call, keyword: str) -> cst.Call:
+    """`call` with the keyword argument removed (commas kept tidy)."""
+    args = list(call.args)
+    index = next(i for i, a in enumerate(args) if a.keyword is not None and a.keyword.value == keyword)
+    removed = args.pop(index)
+    if args and index == len(args):
+        args[-1] = args[-1].with_changes(comma=removed.comma)
+    return call.with_changes(args=args)
+
+
 # --- where a backward pass is in sight ---------------------------------------------------------------
 
 _BACKWARD_METHODS = frozenset({"backward", "manual_backward"})

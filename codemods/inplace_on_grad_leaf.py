@@ -7,9 +7,8 @@ import libcst as cst
 
 from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
 from codemods._inplace import binds, no_grad_fix, statements_in_order, writes_in
-from codemods._torch import Imports, scope_chain, under_no_grad
+from codemods._torch import LEAF_MAKERS, Imports, requests_grad, scope_chain, under_no_grad
 
-_LEAF_MAKERS = re.compile(r"^torch\.(tensor|zeros|ones|randn|rand|empty|full|eye|arange|linspace|\w+_like)$|^torch\.nn\.Parameter$")
 
 
 
@@ -146,11 +145,7 @@ class InplaceOnGradLeaf(Rule):
         ):
             return assign.targets[0].target.value  # `w = torch.randn(n).requires_grad_()`
         qualified = Imports.of(self._module, self.context.cache).resolve(call.func, scope_chain(call, self.parent)) or ""
-        if not _LEAF_MAKERS.match(qualified):
+        if not LEAF_MAKERS.match(qualified):
             return None
-        wants_grad = qualified.endswith("Parameter") or any(
-            a.keyword is not None and a.keyword.value == "requires_grad"
-            and isinstance(a.value, cst.Name) and a.value.value == "True"
-            for a in call.args
-        )
+        wants_grad = qualified.endswith("Parameter") or requests_grad(call)
         return assign.targets[0].target.value if wants_grad else None

@@ -34,7 +34,12 @@ def test_all_scenarios_on_cpu_match_each_rules_declared_effect(tmp_path):
         assert row["verdict"]["ok"], row["verdict"]
         assert row["verdict"]["label"] == EXPECTED_LABEL[row["effect"]], row["code"]
         if row["effect"] == "repairing":
-            assert row["after"]["exception"] is None and row["after"]["steps"] >= 1
+            after = row["after"]
+            assert after["exception"] is None
+            if any(p["in_optimizer"] for p in after["params"].values()):
+                assert after["steps"] >= 1
+            else:  # a hand-written update (GF505): no optimizer steps to count, but several backward passes
+                assert len(after["losses"]) >= 2
             assert all(p["moved"] > 0 and p["nonzero"] for p in row["after"]["params"].values())
         else:
             assert row["before"]["losses"] == row["after"]["losses"]

@@ -83,6 +83,17 @@ class Observer:
 
         torch.optim.Optimizer.__init__ = init
 
+        # A Parameter the script creates but never registers (`nn.Parameter(t).double()` keeps only the
+        # converted copy) is still a tensor the script meant to train: track it from its creation.
+        original_new = torch.nn.Parameter.__new__
+
+        def new(cls, *args, **kwargs):
+            param = original_new(cls, *args, **kwargs)
+            observer._track(param, None)
+            return param
+
+        torch.nn.Parameter.__new__ = new
+
         original_backward = torch.Tensor.backward
 
         def backward(tensor, *args, **kwargs):
@@ -163,6 +174,8 @@ class Observer:
         params = {}
         for key, record in self.params.items():
             tensor = self.tensors[key]
+            if not tensor.requires_grad:
+                continue  # frozen on purpose by the end of the run (`requires_grad_(False)`): not trainable
             theta0 = record["theta0"]
             moved = 0.0 if theta0 is None else float((tensor.detach() - theta0).double().norm())
             norms = record["grad_norms"]

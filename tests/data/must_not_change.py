@@ -106,3 +106,47 @@ def maml_inner(model, loss_fn, x, y, meta_opt, lr=0.01):
     meta_opt.zero_grad()
     meta_loss.backward()
     meta_opt.step()
+
+
+# GF5xx: the correct spellings of the patterns the GF5xx rules report.
+class MovedFirst(nn.Module):
+    def __init__(self, dim, device):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(dim).to(device))  # moved before wrapping: a real Parameter
+        self.proj = nn.Linear(dim, dim).to(device)  # Module.to moves in place and returns the module
+        self.bias = nn.Parameter(torch.zeros(dim, device=device))
+        self.enabled = True
+        self.require_grad = False  # the module's own option, not a tensor's
+
+    def forward(self, x):
+        return nn.functional.gelu(self.proj(x * self.scale) + self.bias)
+
+
+def leaves_on_device(device):
+    w = torch.randn(784, 10, device=device, requires_grad=True)
+    b = torch.zeros(10).to(device).requires_grad_()
+    return torch.optim.SGD([w, b], lr=0.1)
+
+
+def manual_sgd(model, loss_fn, x, y, lr=0.1):
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= lr * p.grad
+            p.grad = None
+
+
+def functional_step(w, x, y, lr=0.1):
+    loss = ((x @ w - y) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        w = w - lr * w.grad
+    w.requires_grad_()  # a fresh leaf every step, on purpose
+    return w
+
+
+def linear_probe(model, lr=1e-3):
+    model.requires_grad_(False)
+    model.head.requires_grad_(True)
+    return torch.optim.Adam(model.parameters(), lr=lr)

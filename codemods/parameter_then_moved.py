@@ -1,0 +1,131 @@
+"""GF502: `nn.Parameter(t).to(device)`: the move returns a plain tensor that is never registered or trained."""
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
+from codemods._torch import (
+    PARAMETER_CLASS, Imports, is_mover, mover_chain, outermost_mover, replay_movers, scope_chain,
+)
+
+_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+
+class ScaledRegressor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 1).double()
+        # A learned per-feature scale, in double precision like the layer.
+        self.scale = nn.Parameter(torch.ones(8)).double()
+
+    def forward(self, x):
+        return self.fc(x * self.scale)
+
+
+model = ScaledRegressor().to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+x = torch.randn(64, 8, generator=g, dtype=torch.float64).to(device)
+y = (x * torch.linspace(0.5, 2.0, 8, dtype=torch.float64).to(device)).sum(dim=1, keepdim=True)
+for step in range(10):
+    optimizer.zero_grad()
+    loss = F.mse_loss(model(x), y)
+    loss.backward()
+    optimizer.step()
+"""
+
+
+class ParameterThenMoved(Rule):
+    """
+    ## What it does
+    Finds a device or dtype move applied to a freshly made Parameter: `nn.Parameter(t).to(device)`,
+    `nn.Parameter(t).cuda()`, `nn.Parameter(t).double()`, `.half()`, `.float()`, `.bfloat16()`, `.cpu()`.
+
+    ## Why is this bad?
+    A move that changes the device or dtype returns a new tensor computed from the Parameter: a plain
+    `Tensor`, not a `Parameter`, and not a leaf. Assigned to a module attribute it is not registered, so it
+    is missing from `parameters()` and `state_dict()`, the optimizer never sees it, and it is never trained
+    (autograd fact "nn.Parameter(t).to(other dtype/device) is not registered"). When the move changes
+    nothing (`.to("cpu")` on a CPU tensor) it returns the Parameter itself, so the bug hides on a laptop and
+    appears on the GPU.
+
+    ## Example
+    ```python
+    self.scale = nn.Parameter(torch.ones(dim)).to(device)
+    ```
+
+    ## Use instead
+    ```python
+    self.scale = nn.Parameter(torch.ones(dim).to(device))
+    ```
+
+    ## Runtime
+    Silent: the tensor is used in forward and gradients flow into an orphaned Parameter nobody optimizes.
+    `SGD([w])` over such a tensor raises "can't optimize a non-leaf Tensor".
+
+    ## Fix safety
+    Safe and repairing: the same values, moved before they are wrapped, so the module gets a real
+    Parameter. The chain of moves is kept in order.
+    """
+
+    code = "GF502"
+    name = "parameter-then-moved"
+    message = "`Parameter(...).to()` returns a plain tensor: it is never registered or trained; move the data first"
+    runtime = "silent: the attribute is not a Parameter, so it is never optimized"
+    fix_applicability = Applicability.SAFE
+    fix_effect = Effect.REPAIRING
+    prefilter = re.compile(r"\bParameter\s*\(")
+
+    examples = (
+        Invalid(
+            "import torch.nn as nn\nself.scale = nn.Parameter(torch.ones(dim)).to(device)\n",
+            "import torch.nn as nn\nself.scale = nn.Parameter(torch.ones(dim).to(device))\n",
+            "moved to a device after wrapping",
+        ),
+        Invalid(
+            "import torch\nself.w = torch.nn.Parameter(a + b, requires_grad=True).cuda().half()\n",
+            "import torch\nself.w = torch.nn.Parameter((a + b).cuda().half(), requires_grad=True)\n",
+            "a chain of moves goes inside whole; the expression is parenthesised",
+        ),
+        Invalid(
+            "from torch.nn import Parameter\nw = Parameter(torch.randn(3, 3)).double()\n",
+            "from torch.nn import Parameter\nw = Parameter(torch.randn(3, 3).double())\n",
+            "Parameter imported by name",
+        ),
+        Valid("import torch.nn as nn\nself.scale = nn.Parameter(torch.ones(dim).to(device))\n", "moved first"),
+        Valid("import torch.nn as nn\nmodel = nn.Linear(3, 3).to(device)\n", "`.to()` on a module moves it in place"),
+        Valid("import torch.nn as nn\nn = nn.Parameter(t).numel()\n", "not a move"),
+        Valid("from mylib import Parameter\np = Parameter(3).to(unit)\n", "not torch's Parameter"),
+    )
+
+    scenarios = (Scenario("scale-parameter-double", _SCENARIO),)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not is_mover(node) or not outermost_mover(node, self.parent):
+            return
+        base, movers = mover_chain(node)
+        if not isinstance(base, cst.Call) or not base.args:
+            return
+        qualified = Imports.of(self._module, self.context.cache).resolve(base.func, scope_chain(node, self.parent))
+        if not PARAMETER_CLASS.match(qualified or ""):
+            return
+        data_index = next((i for i, a in enumerate(base.args) if a.keyword is None or a.keyword.value == "data"), None)
+        if data_index is None or base.args[data_index].star:
+            return
+        data = base.args[data_index]
+        args = list(base.args)
+        args[data_index] = data.with_changes(value=replay_movers(data.value, movers))
+        fix = Fix((Edit(node, base.with_changes(args=args)),), Applicability.SAFE, Effect.REPAIRING)
+        self.report(node, f"`Parameter(...).{movers[0].func.attr.value}()` returns a plain tensor: it is never registered or trained; move the data first", fix)

@@ -1,0 +1,2 @@
+for p in model.backbone.parameters():
+    p.requires_grad = False

@@ -1,0 +1,2 @@
+for p in model.backbone.parameters():
+    p.require_grad = False

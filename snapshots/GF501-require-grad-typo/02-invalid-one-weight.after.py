@@ -1,0 +1,1 @@
+model.fc.weight.requires_grad = False

@@ -1,0 +1,1 @@
+model.fc.weight.require_grad = False

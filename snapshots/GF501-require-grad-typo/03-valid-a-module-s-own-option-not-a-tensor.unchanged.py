@@ -1,0 +1,1 @@
+self.require_grad = require_grad

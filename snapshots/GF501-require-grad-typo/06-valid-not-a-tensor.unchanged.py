@@ -1,0 +1,1 @@
+config.require_grad = True

@@ -1,0 +1,2 @@
+import torch.nn as nn
+self.scale = nn.Parameter(torch.ones(dim)).to(device)

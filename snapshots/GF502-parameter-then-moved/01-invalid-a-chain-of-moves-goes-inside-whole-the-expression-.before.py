@@ -1,0 +1,2 @@
+import torch
+self.w = torch.nn.Parameter(a + b, requires_grad=True).cuda().half()

@@ -1,0 +1,2 @@
+import torch.nn as nn
+n = nn.Parameter(t).numel()

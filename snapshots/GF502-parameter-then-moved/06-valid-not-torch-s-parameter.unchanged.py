@@ -1,0 +1,2 @@
+from mylib import Parameter
+p = Parameter(3).to(unit)

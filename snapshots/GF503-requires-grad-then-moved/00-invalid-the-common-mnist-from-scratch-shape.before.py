@@ -1,0 +1,2 @@
+import torch
+w = torch.randn(784, 10, requires_grad=True).to(device)

@@ -1,0 +1,2 @@
+import torch
+b = torch.zeros(10, requires_grad=True, dtype=torch.float32).cuda().half()

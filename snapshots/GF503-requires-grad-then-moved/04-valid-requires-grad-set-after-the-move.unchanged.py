@@ -1,0 +1,2 @@
+import torch
+w = torch.randn(3).to(device).requires_grad_()

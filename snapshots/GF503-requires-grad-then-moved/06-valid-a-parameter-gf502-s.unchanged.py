@@ -1,0 +1,2 @@
+import torch.nn as nn
+w = nn.Parameter(t, requires_grad=True).to(device)

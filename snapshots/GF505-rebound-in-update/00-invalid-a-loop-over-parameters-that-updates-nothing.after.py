@@ -1,0 +1,3 @@
+with torch.no_grad():
+    for p in model.parameters():
+        p -= lr * p.grad

@@ -1,0 +1,3 @@
+@torch.no_grad()
+def sgd(self, lr):
+    self.w += (-lr) * self.w.grad

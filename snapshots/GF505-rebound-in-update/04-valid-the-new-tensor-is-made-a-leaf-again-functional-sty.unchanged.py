@@ -1,0 +1,3 @@
+with torch.no_grad():
+    w = w - lr * w.grad
+w.requires_grad_()

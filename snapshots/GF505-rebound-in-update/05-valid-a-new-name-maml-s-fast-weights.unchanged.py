@@ -1,0 +1,1 @@
+fast = w - lr * w.grad

@@ -1,0 +1,2 @@
+with torch.no_grad():
+    ema = ema - (1 - decay) * (ema - w)

@@ -1,0 +1,1 @@
+w = w - lr * w.grad

@@ -1,0 +1,3 @@
+import torch
+x = torch.randn(10, 3, requires_grad=True)
+opt = torch.optim.SGD([x[:, 0]], lr=0.1)

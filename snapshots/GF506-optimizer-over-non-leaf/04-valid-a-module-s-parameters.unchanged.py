@@ -1,0 +1,2 @@
+import torch
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
