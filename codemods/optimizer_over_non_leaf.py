@@ -7,7 +7,7 @@ import libcst as cst
 
 from autofix.rule import Applicability, Invalid, Rule, Valid
 from codemods._torch import (
-    LEAF_MAKERS, Imports, dotted, is_mover, looks_like_parameter, mover_chain, requests_grad, scope_chain, source_of,
+    LEAF_MAKERS, Imports, is_mover, looks_like_parameter, mover_chain, requests_grad, scope_chain, source_of,
 )
 
 # Methods that return a view or a computed tensor (a non-leaf when their input requires grad).
