@@ -5,17 +5,32 @@ Exit codes: 0 clean (or everything fixed), 1 findings remain (or `--diff` has a 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
-from autofix import __version__, render, source
+from autofix import __version__, executor, gitdiff, render, source
+from autofix.cache import Cache
 from autofix.config import ConfigError, Settings, check_selectors, find_config, load
 from autofix.diff import unified_diff
 from autofix.discovery import DiscoveryError, discover
 from autofix.registry import all_rules, select_rules
-from autofix.runner import FileOutcome, Job, applicable, check_text, process_file
+from autofix.runner import FileOutcome, Job, applicable, check_text
 
 SUBCOMMANDS = ("rules", "explain", "validate")
+FORMATS = ("text", "json", "markdown")
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {value!r}")
+    return number
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -36,16 +51,35 @@ def check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--select", action="append", metavar="RULES", help="codes, prefixes or names (comma-separated)")
     parser.add_argument("--ignore", action="append", metavar="RULES", help="codes, prefixes or names to skip")
     parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="findings format (default text)")
+    parser.add_argument(
+        "--format", "--output-format", dest="format", choices=FORMATS, default="text",
+        help="findings format (default text); markdown is a migration report for a PR description",
+    )
     parser.add_argument("--stdin-filename", metavar="NAME", help="read source from stdin, reporting it as NAME")
     parser.add_argument("--config", metavar="PATH", help="pyproject.toml to read [tool.autofix] from")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no summary line, no progress bar")
+    parser.add_argument("--statistics", action="store_true", help="a table per rule: files, findings, fixed, unfixable")
+    parser.add_argument("--interactive", action="store_true", help="review each hunk of the fixes (y/n/a/q) before writing")
+    scale = parser.add_argument_group("large trees")
+    scale.add_argument("--jobs", "-j", type=_positive, metavar="N", help="worker processes (default: all cores)")
+    scale.add_argument("--no-cache", action="store_true", help="do not read or write .autofix_cache/")
+    scale.add_argument("--no-respect-gitignore", action="store_true", help="also check files that .gitignore ignores")
+    scale.add_argument("--changed-since", metavar="REV", help="only files changed since git revision REV (and untracked ones)")
+    scale.add_argument("--changed-lines-only", action="store_true", help="with --changed-since: report findings on changed lines only")
+    scale.add_argument("--executor", choices=("local", "ray"), default="local", help="where batches run (default local)")
+    scale.add_argument("--ray-address", metavar="ADDRESS", help="Ray cluster to use (default: start a local Ray instance)")
     parser.add_argument("--version", action="version", version=f"autofix {__version__}")
     return parser
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # the same orderly exit as Ctrl-C: a write in progress completes or is undone
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         if argv and argv[0] in SUBCOMMANDS:
             return _subcommand(argv[0], argv[1:])
@@ -54,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         render.stderr(f"error: {error}")
         return 2
     except KeyboardInterrupt:
-        render.stderr("interrupted")
+        render.stderr("interrupted: every file is either as it was or completely fixed; nothing is half-written")
         return 130
     except BrokenPipeError:  # `autofix ... | head`: the reader left; not an error of ours
         sys.stderr.close()
@@ -97,6 +131,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if args.interactive and args.diff:
+        raise ConfigError("command line: --interactive writes what you accept; it cannot be combined with --diff")
+    if args.interactive:
+        args.fix = True
     settings = _settings(args)
     rules = select_rules(settings.select, settings.ignore)
     fixing = args.fix or args.diff
@@ -107,19 +145,66 @@ def _check(args: argparse.Namespace) -> int:
     if "-" in paths:
         raise ConfigError("command line: '-' (stdin) cannot be combined with other paths")
 
-    outcomes: list[FileOutcome] = []
+    if args.changed_lines_only and not args.changed_since:
+        raise ConfigError("command line: --changed-lines-only needs --changed-since REV")
+    if args.interactive:
+        from autofix.interactive import require_terminal
+
+        require_terminal()  # refuses before any work when there is nobody to answer
+    changed, lines = _changed(args)
+
+    files: list[str] = []
     errors = 0
-    for item in discover(paths, settings):
+    for item in discover(paths, settings, respect_gitignore=not args.no_respect_gitignore):
         if isinstance(item, DiscoveryError):
-            render.stderr(render.error_line(item.path, item.reason))
-            errors += 1
-            continue
-        outcome = process_file(item, job)
-        errors += _report_errors(outcome)
-        outcomes.append(outcome)
-    if not outcomes and not errors:
-        render.stderr("warning: no Python files found under the given paths")
+            render.stderr(render.error_line(item.path, item.reason) if item.fatal else f"warning: {item.path}: {item.reason}")
+            errors += item.fatal
+        elif changed is None or os.path.realpath(item) in changed:
+            files.append(item)
+    if not files and not errors:
+        render.stderr("warning: no Python files found under the given paths" if changed is None
+                      else f"No Python files changed since {args.changed_since}.")
+
+    # Interactive review decides per hunk what to write, so the workers only compute the fixes.
+    run_job = Job(job.rules, job.settings, job.apply, write=job.write and not args.interactive)
+    cache = None if args.no_cache else Cache(settings.root, f"{sorted(a.value for a in job.apply)}|{settings.max_file_size}")
+    if args.executor == "ray":
+        try:
+            pool = executor.RayExecutor(args.ray_address)
+        except RuntimeError as error:
+            raise ConfigError(f"command line: {error}") from None
+    else:
+        pool = executor.LocalExecutor(args.jobs or executor.default_jobs())
+    outcomes: list[FileOutcome] = []
+    with render.progress(len(files), enabled=not args.quiet and len(files) > 1) as advance:
+        for outcome in executor.run(files, run_job, pool, cache, on_done=advance):
+            if lines is not None:
+                _keep_changed_lines(outcome, lines.get(os.path.realpath(outcome.path)))
+            errors += _report_errors(outcome)
+            outcomes.append(outcome)
+    if args.interactive:
+        from autofix.interactive import review
+
+        return review(outcomes, job, errors)
     return _finish(args, outcomes, job, errors)
+
+
+def _changed(args: argparse.Namespace) -> tuple[set[str] | None, dict | None]:
+    if not args.changed_since:
+        return None, None
+    try:
+        changed = gitdiff.changed_files(args.changed_since)
+        lines = gitdiff.changed_lines(args.changed_since) if args.changed_lines_only else None
+    except gitdiff.GitError as error:
+        raise ConfigError(f"--changed-since {args.changed_since}: {error}") from None
+    return changed, lines
+
+
+def _keep_changed_lines(outcome: FileOutcome, lines: set[int] | None) -> None:
+    """Report only findings that touch a changed line (None: the whole file is new)."""
+    if lines is None:
+        return
+    outcome.findings = [f for f in outcome.findings if lines.intersection(range(f.line, f.end_line + 1))]
 
 
 def _check_stdin(args: argparse.Namespace, job: Job) -> int:
@@ -173,7 +258,11 @@ def _finish(args: argparse.Namespace, outcomes: list[FileOutcome], job: Job, err
         return 2 if errors else (1 if changed else 0)
     if args.format == "json":
         render.json_report(outcomes, sys.stdout)
+    elif args.format == "markdown":
+        render.markdown_report(outcomes, job.apply, args.fix, sys.stdout, errors=errors)
     else:
         render.text_report(outcomes, job.apply, args.fix, sys.stdout, summary=not args.quiet, errors=errors)
+    if args.statistics:
+        render.statistics(outcomes, job.apply, sys.stdout)
     remaining = any(o.findings for o in outcomes)
     return 2 if errors else (1 if remaining else 0)

@@ -32,6 +32,7 @@ class Settings:
     exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     unsafe_fixes: bool = False
+    max_file_size: int = 1 << 20  # bytes of source; bigger files a rule could fire on are reported, not parsed
     root: Path = field(default_factory=Path.cwd)  # the directory globs in the config are relative to
     source: str | None = None  # the config file used, for messages
 
@@ -64,7 +65,7 @@ def _relative(path: str, root: Path) -> str:
 
 
 _LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
-_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "unsafe-fixes"}
+_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "unsafe-fixes", "max-file-size"}
 
 
 def find_config(start: Path) -> Path | None:
@@ -112,6 +113,10 @@ def from_table(table: dict, path: Path) -> Settings:
     if not isinstance(unsafe, bool):
         raise ConfigError(f"{where}: 'unsafe-fixes' must be true or false")
     settings.unsafe_fixes = unsafe
+    size = table.get("max-file-size", settings.max_file_size)
+    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+        raise ConfigError(f"{where}: 'max-file-size' must be a positive number of bytes")
+    settings.max_file_size = size
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict) or not all(
         isinstance(v, list) and all(isinstance(c, str) for c in v) for v in per_file.values()

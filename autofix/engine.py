@@ -14,6 +14,9 @@ from libcst.metadata import MetadataWrapper
 from autofix import fixer
 from autofix.rule import Applicability, FileContext, Finding, Fix, Rule, SuppressionIndex
 
+# LibCST needs ~800 bytes of memory per byte of source and minutes for a 10 MB file: past this size a file
+# that a rule could fire on is reported, not parsed (configurable as max-file-size).
+MAX_FILE_SIZE = 1 << 20
 MAX_PASSES = 8  # a fix that is still producing changes after this many passes is a bug in a rule
 
 
@@ -44,7 +47,9 @@ def _syntax_check(text: str) -> None:
         ast.parse(text)
     except SyntaxError as error:
         raise ParseFailure(f"syntax error at {error.lineno}:{error.offset}: {error.msg}") from None
-    except (ValueError, RecursionError, MemoryError) as error:
+    except RecursionError:
+        raise ParseFailure("too deeply nested to parse (Python's own parser gives up too)") from None
+    except (ValueError, MemoryError) as error:
         raise ParseFailure(f"cannot parse: {error.__class__.__name__}") from None
 
 
@@ -89,12 +94,21 @@ def check(
     rules: tuple[type[Rule], ...],
     path: str = "<stdin>",
     apply: frozenset[Applicability] = frozenset(),
+    max_size: int = MAX_FILE_SIZE,
 ) -> FileResult:
     """Find (and with `apply`, fix) what `rules` report in `text`. Raises ParseFailure."""
     active = candidate_rules(text, rules)
+    if len(text) > max_size:
+        if not active:
+            return FileResult()  # too big to parse cheaply, and nothing could fire anyway
+        raise ParseFailure(
+            f"{len(text) / 2**20:.1f} MiB is over max-file-size ({max_size / 2**20:.1f} MiB), so it was not checked; "
+            "raise max-file-size in [tool.autofix] to check it"
+        )
+    # CPython's parser first, always: it reports syntax errors best, and it refuses nesting deep enough to
+    # overflow LibCST's native parser (which would kill the whole process) with a clean RecursionError.
+    _syntax_check(text)
     if not active:
-        # Nothing can fire, but a broken file must still be reported: stdlib ast is ~13x cheaper than LibCST.
-        _syntax_check(text)
         return FileResult()
     module = parse(text)
     suppressed = SuppressionIndex(text)

@@ -1,8 +1,11 @@
 """Output formats. Plain text when piped (byte-exact, no wrapping), rich colour only on a terminal."""
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import sys
+from dataclasses import dataclass
 from typing import IO, Iterable
 
 from autofix.rule import Applicability, Finding, Rule
@@ -161,3 +164,99 @@ def explain(rule: type[Rule], stream: IO[str]) -> None:
 
 def stderr(message: str) -> None:
     sys.stderr.write(message + "\n")
+
+
+# --- long runs: progress, per-rule statistics, the markdown migration report --------------------------------------
+
+@contextlib.contextmanager
+def progress(total: int, enabled: bool = True):
+    """A progress bar on stderr while files are checked: only on a terminal, never in pipes or CI logs."""
+    if not (enabled and wants_colour(sys.stderr)):
+        yield lambda outcome: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   console=_console(sys.stderr), transient=True)
+    with bar:
+        task = bar.add_task("files", total=total)
+        yield lambda outcome: bar.advance(task)
+
+
+@dataclass
+class RuleStatistics:
+    code: str
+    name: str
+    files: int = 0
+    findings: int = 0  # found, fixed or not
+    fixed: int = 0
+    unfixable: int = 0  # remaining with no fix at the chosen level
+
+
+def rule_statistics(outcomes: Iterable[FileOutcome], apply_levels: frozenset[Applicability]) -> list[RuleStatistics]:
+    shown = apply_levels or frozenset({Applicability.SAFE})
+    rows: dict[str, RuleStatistics] = {}
+    for outcome in outcomes:
+        touched: set[str] = set()
+        for finding, fixed in [(f, True) for f in outcome.fixed] + [(f, False) for f in outcome.findings]:
+            row = rows.setdefault(finding.code, RuleStatistics(finding.code, finding.name))
+            row.findings += 1
+            row.fixed += fixed
+            row.unfixable += not fixed and not (finding.fix and finding.fix.applicability in shown)
+            touched.add(finding.code)
+        for code in touched:
+            rows[code].files += 1
+    return [rows[code] for code in sorted(rows)]
+
+
+def statistics(outcomes: list[FileOutcome], apply_levels: frozenset[Applicability], stream: IO[str]) -> None:
+    rows = rule_statistics(outcomes, apply_levels)
+    errors = sum(1 for o in outcomes if o.error or o.internal_errors)
+    stream.write(f"{'code':<6} {'name':<28} {'files':>6} {'findings':>9} {'fixed':>6} {'unfixable':>10}\n")
+    for r in rows:
+        stream.write(f"{r.code:<6} {r.name:<28} {r.files:>6} {r.findings:>9} {r.fixed:>6} {r.unfixable:>10}\n")
+    stream.write(f"{len(outcomes)} files checked, {errors} with errors\n")
+
+
+def markdown_report(
+    outcomes: list[FileOutcome], apply_levels: frozenset[Applicability], fixing: bool, stream: IO[str], errors: int = 0
+) -> None:
+    """A migration report for a pull-request description: totals per rule, then each file's findings."""
+    from autofix.diff import unified_diff
+
+    rows = rule_statistics(outcomes, apply_levels)
+    flagged = [o for o in outcomes if o.findings or o.fixed]
+    changed = [o for o in outcomes if o.fixed]
+    stream.write("## autofix migration report\n\n")
+    stream.write(f"{_plural(len(outcomes), 'file')} checked, {_plural(len(flagged), 'file')} with findings, "
+                 f"{_plural(len(changed), 'file')} {'fixed' if fixing else 'with fixes shown below'}, "
+                 f"{_plural(errors, 'error')}.\n\n")
+    if rows:
+        stream.write("| rule | name | files | findings | fixed | left for review |\n|---|---|---:|---:|---:|---:|\n")
+        for r in rows:
+            stream.write(f"| {r.code} | {r.name} | {r.files} | {r.findings} | {r.fixed} | {r.findings - r.fixed} |\n")
+        stream.write("\n")
+    for outcome in sorted(outcomes, key=lambda o: o.path):
+        if not (outcome.findings or outcome.fixed or outcome.error):
+            continue
+        stream.write(f"### `{outcome.path}`\n\n")
+        if outcome.error:
+            stream.write(f"- error: {outcome.error}\n")
+        for finding in sorted(outcome.fixed, key=lambda f: (f.line, f.column)):
+            stream.write(f"- [x] line {finding.line}: **{finding.code}** {_md(finding.message)}\n")
+        for finding in sorted(outcome.findings, key=lambda f: (f.line, f.column)):
+            stream.write(f"- [ ] line {finding.line}: **{finding.code}** {_md(finding.message)}\n")
+        if outcome.after is not None and outcome.before is not None:
+            patch = unified_diff(outcome.path, outcome.before, outcome.after, bom=outcome.bom)
+            fence = "`" * max(3, _longest_backtick_run(patch) + 1)
+            stream.write(f"\n<details><summary>diff</summary>\n\n{fence}diff\n{patch}{fence}\n\n</details>\n")
+        stream.write("\n")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _longest_backtick_run(text: str) -> int:
+    runs = [len(m) for m in re.findall(r"`+", text)]
+    return max(runs, default=0)

@@ -1,23 +1,81 @@
-"""Checks (and fixes) one file at a time: read, run the engine, write, and turn every failure into a message."""
+"""Checks (and fixes) one file at a time: run the engine, and turn every result or failure into plain data.
+
+A FileOutcome holds no syntax tree: it is small, picklable and JSON-able, so it can come back from a worker
+process or a Ray task and be stored in the cache.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from autofix import engine, source
 from autofix.config import Settings
-from autofix.rule import Applicability, Finding, Rule
+from autofix.rule import Applicability, Effect, Finding, Rule
+
+
+@dataclass(frozen=True)
+class FixInfo:
+    applicability: Applicability
+    effect: Effect
+
+
+@dataclass(frozen=True)
+class Reported:
+    """A finding as reported: positions are 1-based lines and columns (columns in characters)."""
+
+    code: str
+    name: str
+    message: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    fix: FixInfo | None = None
+
+    @classmethod
+    def of(cls, finding: Finding) -> "Reported":
+        fix = FixInfo(finding.fix.applicability, finding.fix.effect) if finding.fix else None
+        return cls(finding.code, finding.name, finding.message, finding.line, finding.column,
+                   finding.end_line, finding.end_column, fix)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        if self.fix:
+            data["fix"] = {"applicability": self.fix.applicability.value, "effect": self.fix.effect.value}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Reported":
+        fix = data.get("fix")
+        info = FixInfo(Applicability(fix["applicability"]), Effect(fix["effect"])) if fix else None
+        return cls(**{**data, "fix": info})
 
 
 @dataclass
 class FileOutcome:
     path: str
-    findings: list[Finding] = field(default_factory=list)  # remaining after fixing (all, when not fixing)
-    fixed: list[Finding] = field(default_factory=list)
+    findings: list[Reported] = field(default_factory=list)  # remaining after fixing (all, when not fixing)
+    fixed: list[Reported] = field(default_factory=list)
     before: str | None = None
     after: str | None = None  # the fixed text, when it differs
     bom: bool = False
     error: str | None = None  # why the file could not be checked or written (one line, without the path)
     internal_errors: list[str] = field(default_factory=list)
+
+    def to_cache(self) -> dict:
+        """What is worth remembering about a file's content (not its path, not its text)."""
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "fixed": [f.to_dict() for f in self.fixed],
+            "after": self.after,
+            "error": self.error,
+            "internal_errors": self.internal_errors,
+        }
+
+    def from_cache(self, data: dict) -> "FileOutcome":
+        self.findings = [Reported.from_dict(f) for f in data["findings"]]
+        self.fixed = [Reported.from_dict(f) for f in data["fixed"]]
+        self.after, self.error, self.internal_errors = data["after"], data["error"], list(data["internal_errors"])
+        return self
 
 
 @dataclass(frozen=True)
@@ -45,18 +103,41 @@ def applicable(settings: Settings, fix: bool, unsafe_fixes: bool) -> frozenset[A
 def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutcome:
     outcome.before = text
     try:
-        result = engine.check(text, job.rules_for(path), path=path, apply=job.apply)
+        result = engine.check(text, job.rules_for(path), path=path, apply=job.apply, max_size=job.settings.max_file_size)
     except engine.ParseFailure as failure:
         outcome.error = str(failure)
         return outcome
     except RecursionError:
         outcome.error = "too deeply nested to check"
         return outcome
-    outcome.findings = result.findings
-    outcome.fixed = result.fixed
+    outcome.findings = [Reported.of(f) for f in result.findings]
+    outcome.fixed = [Reported.of(f) for f in result.fixed]
     outcome.after = result.fixed_text
     outcome.internal_errors = result.internal_errors
     return outcome
+
+
+def check_batch(job: Job, batch: list[tuple[str, str]]) -> list[FileOutcome]:
+    """Check (path, text) pairs; runs in worker processes and Ray tasks, so it returns no source text."""
+    outcomes = []
+    for path, text in batch:
+        outcome = check_text(path, text, job, FileOutcome(path))
+        outcome.before = None  # the caller has it; do not ship it back
+        outcomes.append(outcome)
+    return outcomes
+
+
+def write_fix(outcome: FileOutcome, src: source.Source, job: Job) -> None:
+    """Write the fixed text; if that fails, the outcome says so and reports the findings as still there."""
+    if not (job.write and outcome.after is not None and outcome.error is None):
+        return
+    try:
+        source.write_atomic(outcome.path, src, outcome.after)
+    except source.SourceError as error:
+        # Nothing was written, so what we meant to fix is still there: report the original findings.
+        check_text(outcome.path, src.text, Job(job.rules, job.settings), outcome)
+        outcome.fixed, outcome.after = [], None
+        outcome.error = f"not written: {error}"
 
 
 def process_file(path: str, job: Job) -> FileOutcome:
@@ -68,12 +149,5 @@ def process_file(path: str, job: Job) -> FileOutcome:
         return outcome
     outcome.bom = src.has_bom
     check_text(path, src.text, job, outcome)
-    if job.write and outcome.after is not None and outcome.error is None:
-        try:
-            source.write_atomic(path, src, outcome.after)
-        except source.SourceError as error:
-            # Nothing was written, so what we meant to fix is still there: report the original findings.
-            check_text(path, src.text, Job(job.rules, job.settings), outcome)
-            outcome.fixed, outcome.after = [], None
-            outcome.error = f"not written: {error}"
+    write_fix(outcome, src, job)
     return outcome

@@ -71,7 +71,8 @@ def write_atomic(path: str, source: Source, new_text: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     try:
         mode = os.stat(path).st_mode & 0o7777
-        if not os.access(path, os.W_OK):
+        # Mode bits first: root's os.access() says yes to every file, but a 0444 file means "do not edit".
+        if not mode & 0o222 or not os.access(path, os.W_OK):
             raise SourceError("file is read-only; not overwritten")
         fd, temporary = tempfile.mkstemp(prefix=".autofix-", suffix=".tmp", dir=directory)
     except OSError as error:
