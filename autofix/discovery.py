@@ -46,8 +46,10 @@ class GitIgnore:
             spec = self._spec(folder)
             if spec is not None:
                 relative = os.path.relpath(path, folder).replace(os.sep, "/") + ("/" if is_dir else "")
-                if spec.match_file(relative):
-                    return True
+                # The innermost .gitignore with a matching pattern decides, a `!negation` included, as in git.
+                verdict = spec.check_file(relative).include
+                if verdict is not None:
+                    return verdict
             if os.path.isdir(os.path.join(folder, ".git")):
                 return False  # the repository root: nothing above it applies
             parent = os.path.dirname(folder)
