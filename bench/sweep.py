@@ -50,7 +50,7 @@ def autofix(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def sweep(name: str, tree: Path) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / name
-        shutil.copytree(tree, copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyc"))
+        shutil.copytree(tree, copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyc", "site-packages"))
         before = digests(copy)
         started = time.monotonic()
         diff = autofix(["--diff", "--no-respect-gitignore"], copy)

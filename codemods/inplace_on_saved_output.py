@@ -98,7 +98,10 @@ class InplaceOnSavedOutput(Rule):
     runtime = 'raises at backward(): "one of the variables needed for gradient computation has been modified"'
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"relu|sigmoid|tanh|softmax|exp|ReLU|Sigmoid|Tanh|Softmax")
+    prefilter = re.compile(
+        # an activation call and an in-place write somewhere in the file (two anchored lookaheads: linear time)
+        r"\A(?=[\s\S]*(?:relu|sigmoid|tanh|softmax|exp|ReLU|Sigmoid|Tanh|Softmax)\s*\()(?=[\s\S]*(?:[-+*/]=|\.\w+_\(|\]\s*=[^=]))"
+    )
 
     examples = (
         Invalid(

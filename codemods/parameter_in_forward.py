@@ -61,7 +61,7 @@ class ParameterInForward(Rule):
     runtime = "silent: the weights are re-initialised every call and never trained"
     fix_applicability = Applicability.NONE
     fix_effect = None
-    prefilter = re.compile(r"def\s+forward\b")
+    prefilter = re.compile(r"def forward\b")
 
     examples = (
         Invalid(

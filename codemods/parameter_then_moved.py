@@ -83,7 +83,7 @@ class ParameterThenMoved(Rule):
     runtime = "silent: the attribute is not a Parameter, so it is never optimized"
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"\bParameter\s*\(")
+    prefilter = re.compile(r"Parameter\s*\(")  # a literal first: the fast search path
 
     examples = (
         Invalid(
