@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -57,11 +58,19 @@ class Settings:
         return ignored
 
 
+@functools.lru_cache(maxsize=8)
+def _resolved(root: Path) -> str:
+    return str(root.resolve())
+
+
 def _relative(path: str, root: Path) -> str:
-    try:
-        return Path(os.path.abspath(path)).relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return Path(path).as_posix()
+    # Called for every file and folder of the walk: plain string work, the root resolved once.
+    absolute, base = os.path.abspath(path), _resolved(root)
+    if absolute == base:
+        return "."
+    if absolute.startswith(base.rstrip(os.sep) + os.sep):
+        return absolute[len(base.rstrip(os.sep)) + 1:].replace(os.sep, "/")
+    return Path(path).as_posix()
 
 
 _LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
