@@ -123,7 +123,6 @@ def check(
 
 def _fix_to_fixpoint(text, module, findings, rules, path, apply) -> FileResult:
     result = FileResult()
-    original_compiles = _compiles(text)
     current_text = text
     for _ in range(MAX_PASSES):
         fixes = _unique_fixes(f for f in findings if f.fix and f.fix.applicability in apply)
@@ -131,7 +130,7 @@ def _fix_to_fixpoint(text, module, findings, rules, path, apply) -> FileResult:
             break
         codes = {id(f.fix): f.code for f in findings if f.fix}
         chosen = fixer.plan(module, fixes).applied
-        rendered, chosen = _apply_checked(module, chosen, codes, original_compiles, result)
+        rendered, chosen = _apply_checked(module, chosen, codes, result)
         if rendered is None or rendered[0] == current_text:
             break
         result.fixed.extend(f for f in findings if f.fix in chosen)
@@ -147,32 +146,33 @@ def _fix_to_fixpoint(text, module, findings, rules, path, apply) -> FileResult:
     return result
 
 
-def _apply_checked(module, fixes: list[Fix], codes: dict[int, str], original_compiles: bool, result: FileResult):
+def _apply_checked(module, fixes: list[Fix], codes: dict[int, str], result: FileResult):
     """Apply `fixes`; if the result would not parse, drop the fixes that break it and report them.
 
     Returns ((new text, its parsed module) or None, the fixes applied).
     """
-    rendered = _render(module, fixes, original_compiles)
+    rendered = _render(module, fixes)
     if rendered is not None:
         return rendered, fixes
     good = []
     for fix in fixes:
-        if _render(module, [fix], original_compiles) is None:
+        if _render(module, [fix]) is None:
             result.internal_errors.append(f"{codes[id(fix)]}: fix dropped because its result does not parse")
         else:
             good.append(fix)
     if not good:
         return None, []
-    return _render(module, good, original_compiles), good
+    return _render(module, good), good
 
 
-def _render(module, fixes, original_compiles: bool) -> tuple[str, cst.Module] | None:
+def _render(module, fixes) -> tuple[str, cst.Module] | None:
+    """The fixed text and its tree, or None when it does not parse (check() already proved the original does)."""
     try:
         text = fixer.apply(module, fixes).code
         reparsed = cst.parse_module(text)
     except Exception:  # noqa: BLE001 - any failure to build or re-parse means the fix is unusable
         return None
-    if original_compiles and not _compiles(text):
+    if not _compiles(text):
         return None
     return text, reparsed
 

@@ -102,7 +102,7 @@ def run(
     queue: collections.deque[_Pending] = collections.deque()
     in_flight: collections.deque[_Batch] = collections.deque()
     open_batch: list[_Pending] = []
-    max_in_flight = 2 * max(1, getattr(executor, "jobs", 1))
+    max_in_flight = 2 * max(1, executor.jobs)
 
     def send() -> None:
         batch = _Batch(list(open_batch))

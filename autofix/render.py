@@ -8,8 +8,9 @@ import sys
 from dataclasses import dataclass
 from typing import IO, Iterable
 
-from autofix.rule import Applicability, Finding, Rule
-from autofix.runner import FileOutcome
+from autofix.diff import unified_diff
+from autofix.rule import Applicability, Rule
+from autofix.runner import FileOutcome, Reported
 
 
 def _console(stream: IO[str]):
@@ -23,7 +24,7 @@ def wants_colour(stream: IO[str]) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def finding_line(path: str, finding: Finding, fixable: bool) -> tuple[str, str, str, str]:
+def finding_line(path: str, finding: Reported, fixable: bool) -> tuple[str, str, str, str]:
     location = f"{path}:{finding.line}:{finding.column}:"
     marker = " [*]" if fixable else ""
     return location, finding.code, marker, finding.message
@@ -87,7 +88,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def finding_json(path: str, finding: Finding) -> dict:
+def finding_json(path: str, finding: Reported) -> dict:
     return {
         "path": path,
         "line": finding.line,
@@ -222,8 +223,6 @@ def markdown_report(
     outcomes: list[FileOutcome], apply_levels: frozenset[Applicability], fixing: bool, stream: IO[str], errors: int = 0
 ) -> None:
     """A migration report for a pull-request description: totals per rule, then each file's findings."""
-    from autofix.diff import unified_diff
-
     rows = rule_statistics(outcomes, apply_levels)
     flagged = [o for o in outcomes if o.findings or o.fixed]
     changed = [o for o in outcomes if o.fixed]

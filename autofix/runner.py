@@ -138,16 +138,3 @@ def write_fix(outcome: FileOutcome, src: source.Source, job: Job) -> None:
         check_text(outcome.path, src.text, Job(job.rules, job.settings), outcome)
         outcome.fixed, outcome.after = [], None
         outcome.error = f"not written: {error}"
-
-
-def process_file(path: str, job: Job) -> FileOutcome:
-    outcome = FileOutcome(path)
-    try:
-        src = source.read(path)
-    except source.SourceError as error:
-        outcome.error = str(error)
-        return outcome
-    outcome.bom = src.has_bom
-    check_text(path, src.text, job, outcome)
-    write_fix(outcome, src, job)
-    return outcome

@@ -270,6 +270,26 @@ def outermost_mover(call: cst.Call, parent_of) -> bool:
     return not (isinstance(attribute, cst.Attribute) and attribute.attr.value in MOVERS and is_mover(parent_of(attribute)))
 
 
+def moved_call(node: cst.Call, parent_of, module: cst.Module, cache: dict):
+    """For the outermost mover of `factory(...).cuda().double()`: (the factory call, the movers, the factory's
+    qualified name); None when `node` is not such a chain."""
+    if not is_mover(node) or not outermost_mover(node, parent_of):
+        return None
+    base, movers = mover_chain(node)
+    if not isinstance(base, cst.Call):
+        return None
+    qualified = Imports.of(module, cache).resolve(base.func, scope_chain(node, parent_of)) or ""
+    return base, movers, qualified
+
+
+# `torch.optim.SGD`, `torch.optim.adam.Adam`: optimizer classes (schedulers live in torch.optim.lr_scheduler).
+_OPTIMIZER_CLASS = re.compile(r"^torch\.optim\.(\w+\.)?[A-Z]\w*$")
+
+
+def is_optimizer_class(qualified: str) -> bool:
+    return bool(_OPTIMIZER_CLASS.match(qualified)) and "lr_scheduler" not in qualified
+
+
 def replay_movers(base: cst.BaseExpression, movers: list[cst.Call]) -> cst.BaseExpression:
     """The same chain of mover calls, applied to a new receiver."""
     expr = receiver(base)

@@ -6,9 +6,8 @@ import re
 import libcst as cst
 
 from autofix.rule import Applicability, Invalid, Rule, Valid
-from codemods._torch import Imports, dotted, scope_chain
+from codemods._torch import Imports, dotted, is_optimizer_class, scope_chain
 
-_OPTIMIZER = re.compile(r"^torch\.optim\.(\w+\.)?[A-Z]\w*$")
 _PARAMETER_LISTS = ("parameters", "named_parameters")
 
 
@@ -110,7 +109,7 @@ class OptimizerOverFrozen(Rule):
             return
         chain = scope_chain(node, self.parent)
         qualified = Imports.of(self._module, self.context.cache).resolve(func, chain) or ""
-        if not _OPTIMIZER.match(qualified) or "lr_scheduler" in qualified or not node.args:
+        if not is_optimizer_class(qualified) or not node.args:
             return
         params = node.args[0].value
         if not (isinstance(params, cst.Call) and isinstance(params.func, cst.Attribute)

@@ -7,13 +7,12 @@ import libcst as cst
 
 from autofix.rule import Applicability, Invalid, Rule, Valid
 from codemods._torch import (
-    LEAF_MAKERS, Imports, is_mover, looks_like_parameter, mover_chain, requests_grad, scope_chain, source_of,
+    LEAF_MAKERS, Imports, is_mover, is_optimizer_class, looks_like_parameter, mover_chain, requests_grad, scope_chain, source_of,
 )
 
 # Methods that return a view or a computed tensor (a non-leaf when their input requires grad).
 _VIEWS = frozenset({"t", "view", "reshape", "transpose", "permute", "squeeze", "unsqueeze", "expand", "flatten",
                     "narrow", "select", "chunk", "split", "clone", "contiguous", "mul", "add", "sub", "div"})
-_OPTIMIZER = re.compile(r"^torch\.optim\.(\w+\.)?[A-Z]\w*$")
 
 
 class OptimizerOverNonLeaf(Rule):
@@ -92,7 +91,7 @@ class OptimizerOverNonLeaf(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         chain = scope_chain(node, self.parent)
         qualified = Imports.of(self._module, self.context.cache).resolve(node.func, chain) or ""
-        if not _OPTIMIZER.match(qualified) or "lr_scheduler" in qualified or not node.args:
+        if not is_optimizer_class(qualified) or not node.args:
             return
         params = node.args[0].value
         bound = self._bound.get(id(chain[0]), {})

@@ -6,9 +6,7 @@ import re
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._torch import (
-    PARAMETER_CLASS, Imports, is_mover, mover_chain, outermost_mover, replay_movers, scope_chain,
-)
+from codemods._torch import PARAMETER_CLASS, moved_call, replay_movers
 
 _SCENARIO = """\
 import os
@@ -113,14 +111,10 @@ class ParameterThenMoved(Rule):
         self._module = node
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not is_mover(node) or not outermost_mover(node, self.parent):
+        chain = moved_call(node, self.parent, self._module, self.context.cache)
+        if chain is None or not chain[0].args or not PARAMETER_CLASS.match(chain[2]):
             return
-        base, movers = mover_chain(node)
-        if not isinstance(base, cst.Call) or not base.args:
-            return
-        qualified = Imports.of(self._module, self.context.cache).resolve(base.func, scope_chain(node, self.parent))
-        if not PARAMETER_CLASS.match(qualified or ""):
-            return
+        base, movers, _ = chain
         data_index = next((i for i, a in enumerate(base.args) if a.keyword is None or a.keyword.value == "data"), None)
         if data_index is None or base.args[data_index].star:
             return

@@ -7,8 +7,7 @@ import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._torch import (
-    LEAF_MAKERS, PARAMETER_CLASS, Imports, is_mover, mover_chain, outermost_mover, replay_movers, requests_grad,
-    scope_chain, without_argument,
+    LEAF_MAKERS, PARAMETER_CLASS, moved_call, replay_movers, requests_grad, without_argument,
 )
 
 _SCENARIO = """\
@@ -104,12 +103,10 @@ class RequiresGradThenMoved(Rule):
         self._module = node
 
     def visit_Call(self, node: cst.Call) -> None:
-        if not is_mover(node) or not outermost_mover(node, self.parent):
+        chain = moved_call(node, self.parent, self._module, self.context.cache)
+        if chain is None or not requests_grad(chain[0]):
             return
-        base, movers = mover_chain(node)
-        if not isinstance(base, cst.Call) or not requests_grad(base):
-            return
-        qualified = Imports.of(self._module, self.context.cache).resolve(base.func, scope_chain(node, self.parent)) or ""
+        base, movers, qualified = chain
         if not LEAF_MAKERS.match(qualified) or PARAMETER_CLASS.match(qualified):
             return
         moved = replay_movers(without_argument(base, "requires_grad"), movers)

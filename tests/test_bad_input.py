@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from autofix import runner, source
+from autofix import executor, runner, source
 from autofix.config import Settings
 from autofix.registry import all_rules
 from autofix.rule import Applicability
@@ -142,7 +142,7 @@ def test_a_file_changed_by_someone_else_before_the_write_is_not_overwritten(tmp_
 
     monkeypatch.setattr(runner, "check_text", check_while_someone_edits)
     job = runner.Job(all_rules(), Settings(root=tmp_path), frozenset({Applicability.SAFE}), write=True)
-    outcome = runner.process_file(str(path), job)
+    (outcome,) = executor.run([str(path)], job, executor.LocalExecutor(1))
     assert outcome.error == "not written: file changed on disk while autofix was running; not overwritten"
     assert path.read_bytes() == theirs
 
@@ -153,23 +153,6 @@ def test_a_directory_without_python_files(tmp_path):
     result = run(["docs"], tmp_path)
     assert result.returncode == 0
     assert result.stderr.decode().strip() == "warning: no Python files found under the given paths"
-
-
-@pytest.mark.parametrize(
-    "table, message",
-    [
-        (b'max-file-size = "big"\n', "'max-file-size' must be a positive number of bytes"),
-        (b"[tool.autofix.per-file-ignores]\n'x.py' = 'GF1'\n", "'per-file-ignores' must map globs to lists"),
-        (b"extend-select = [1]\n", "'extend-select' must be a list of strings"),
-    ],
-)
-def test_more_bad_configuration(tmp_path, table, message):
-    write(tmp_path / "pyproject.toml", b"[tool.autofix]\n" + table)
-    write(tmp_path / "a.py", BUGGY)
-    result = run(["a.py"], tmp_path)
-    assert result.returncode == 2
-    err = result.stderr.decode()
-    assert err.count("\n") == 1 and message in err and "pyproject.toml" in err
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

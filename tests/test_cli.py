@@ -159,6 +159,9 @@ def test_config_in_pyproject(tmp_path):
         (b'select = "GF101"\n', "'select' must be a list of strings"),
         (b'select = ["GF9"]\n', "unknown rule selector 'GF9'"),
         (b"unsafe-fixes = 1\n", "'unsafe-fixes' must be true or false"),
+        (b'max-file-size = "big"\n', "'max-file-size' must be a positive number of bytes"),
+        (b"[tool.autofix.per-file-ignores]\n'x.py' = 'GF1'\n", "'per-file-ignores' must map globs to lists"),
+        (b"extend-select = [1]\n", "'extend-select' must be a list of strings"),
     ],
 )
 def test_bad_config_is_one_clear_line(tmp_path, table, message):
