@@ -1,7 +1,9 @@
 """Runs the selected rules over one file's source and, when asked, applies their fixes to a fixpoint.
 
-Costs are paid only where a rule may fire: a file that matches no rule's textual prefilter is never
-parsed, and LibCST metadata is resolved only for the rules whose prefilter matched.
+The pipeline is ruff's: CPython's `ast` parses every file (fast, and the best syntax errors); a file that
+some rule's sound textual prefilter admits gets one semantic model, which every rule queries; findings
+come out. LibCST, which renders fixes faithfully but costs ~13x a CPython parse, is parsed only for a file
+that has a fix to apply, and each fix builder gets the LibCST node at its finding's range.
 """
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ import ast
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
 
 from autofix import fixer
-from autofix.rule import Applicability, FileContext, Finding, Fix, Rule, SuppressionIndex
+from autofix.rule import Applicability, FileContext, Finding, Fix, FixTree, Rule, SuppressionIndex
+from autofix.semantic import SemanticModel
 
 # LibCST needs ~800 bytes of memory per byte of source and minutes for a 10 MB file: past this size a file
 # that a rule could fire on is reported, not parsed (configurable as max-file-size).
@@ -36,15 +38,16 @@ def parse(text: str) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        _syntax_check(text)  # CPython's message names the problem better, when it sees one
+        parse_ast(text)  # CPython's message names the problem better, when it sees one
         raise ParseFailure(f"syntax error at {error.raw_line}:{error.raw_column + 1} (LibCST cannot parse it)") from None
     except RecursionError:
         raise ParseFailure("too deeply nested to parse") from None
 
 
-def _syntax_check(text: str) -> None:
+def parse_ast(text: str) -> ast.Module:
+    """CPython's tree of `text`, or ParseFailure with a one-line reason."""
     try:
-        ast.parse(text)
+        return ast.parse(text)
     except SyntaxError as error:
         raise ParseFailure(f"syntax error at {error.lineno}:{error.offset}: {error.msg}") from None
     except RecursionError:
@@ -57,30 +60,25 @@ class RuleCrash(Exception):
     """A rule raised while looking at a file: a bug in that rule, reported with its code."""
 
 
-def find(module: cst.Module, rules: tuple[type[Rule], ...], context: FileContext, crashes: list[str] | None = None):
-    """All findings of `rules` in `module`, sorted by position. A crashing rule is skipped and named in `crashes`."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    instances = [rule(context) for rule in rules]
-    try:
-        wrapper.visit_batched(instances)
-    except RecursionError:
-        raise
-    except Exception:  # noqa: BLE001 - one rule's bug must not hide the others' findings
-        # Run the rules one at a time to find the culprit(s); the others' findings still count.
-        instances = []
-        for rule in rules:
-            instance = rule(context)
-            try:
-                wrapper.visit_batched([instance])
-            except RecursionError:
-                raise
-            except Exception as error:  # noqa: BLE001
-                if crashes is None:
-                    raise RuleCrash(f"{rule.code} crashed: {error.__class__.__name__}: {error}") from error
-                crashes.append(f"{rule.code} crashed: {error.__class__.__name__}: {error}")
-                continue
-            instances.append(instance)
-    findings = [f for rule in instances for f in rule.findings]
+def find(tree: ast.Module, text: str, rules: tuple[type[Rule], ...], context: FileContext,
+         crashes: list[str] | None = None) -> list[Finding]:
+    """All findings of `rules` in the file, sorted by position. A crashing rule is skipped and named in `crashes`."""
+    model = SemanticModel(tree, text, context.path)
+    findings: list[Finding] = []
+    for rule in rules:
+        instance = rule(context)
+        instance.model = model
+        try:
+            instance.check(model)
+        except RecursionError:
+            raise
+        except Exception as error:  # noqa: BLE001 - one rule's bug must not hide the others' findings
+            message = f"{rule.code} crashed: {error.__class__.__name__}: {error}"
+            if crashes is None:
+                raise RuleCrash(message) from error
+            crashes.append(message)
+            continue
+        findings.extend(instance.findings)
     findings.sort(key=lambda f: (f.line, f.column, f.code))
     return findings
 
@@ -105,38 +103,40 @@ def check(
             f"{len(text) / 2**20:.1f} MiB is over max-file-size ({max_size / 2**20:.1f} MiB), so it was not checked; "
             "raise max-file-size in [tool.autofix] to check it"
         )
-    # CPython's parser first, always: it reports syntax errors best, and it refuses nesting deep enough to
-    # overflow LibCST's native parser (which would kill the whole process) with a clean RecursionError.
-    _syntax_check(text)
+    # CPython's parser, always: syntax errors are reported for every file, and it refuses nesting deep enough
+    # to overflow LibCST's native parser (which would kill the whole process) with a clean RecursionError.
+    tree = parse_ast(text)
     if not active:
         return FileResult()
-    module = parse(text)
-    suppressed = SuppressionIndex(text)
     crashes: list[str] = []
-    findings = find(module, active, FileContext(path, suppressed), crashes)
+    findings = find(tree, text, active, FileContext(path, SuppressionIndex(text)), crashes)
     if not apply or not any(f.fix and f.fix.applicability in apply for f in findings):
         return FileResult(findings=findings, internal_errors=crashes)
-    result = _fix_to_fixpoint(text, module, findings, active, path, apply)
+    result = _fix_to_fixpoint(text, findings, active, path, apply)
     result.internal_errors[:0] = crashes
     return result
 
 
-def _fix_to_fixpoint(text, module, findings, rules, path, apply) -> FileResult:
+def _fix_to_fixpoint(text, findings, rules, path, apply) -> FileResult:
     result = FileResult()
     current_text = text
     for _ in range(MAX_PASSES):
-        fixes = _unique_fixes(f for f in findings if f.fix and f.fix.applicability in apply)
+        wanted = [f for f in findings if f.fix and f.fix.applicability in apply]
+        if not wanted:
+            break
+        module = parse(current_text)
+        tree = FixTree(module, FileContext(path, SuppressionIndex(current_text)))
+        fixes = _build_fixes(wanted, tree, result)
         if not fixes:
             break
-        codes = {id(f.fix): f.code for f in findings if f.fix}
+        codes = {id(f.built): f.code for f in wanted if f.built is not None}
         chosen = fixer.plan(module, fixes).applied
         rendered, chosen = _apply_checked(module, chosen, codes, result)
         if rendered is None or rendered[0] == current_text:
             break
-        result.fixed.extend(f for f in findings if f.fix in chosen)
-        current_text, module = rendered  # the tree that validated the fix is the next pass's tree
-        suppressed = SuppressionIndex(current_text)
-        findings = find(module, rules, FileContext(path, suppressed), [])
+        result.fixed.extend(f for f in wanted if f.built in chosen)
+        current_text, new_tree = rendered
+        findings = find(new_tree, current_text, rules, FileContext(path, SuppressionIndex(current_text)), [])
     else:
         result.internal_errors.append(f"fixes did not converge after {MAX_PASSES} passes; last result kept")
     result.findings = findings
@@ -146,10 +146,31 @@ def _fix_to_fixpoint(text, module, findings, rules, path, apply) -> FileResult:
     return result
 
 
+def _build_fixes(findings: list[Finding], tree: FixTree, result: FileResult) -> list[Fix]:
+    """Ask each finding's rule for its edits, on the LibCST node at the finding's range."""
+    fixes: dict[int, Fix] = {}
+    for finding in findings:
+        try:
+            built = finding.rule.fix(finding, tree)
+        except RecursionError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a broken fix builder costs its fix, not the run
+            result.internal_errors.append(f"{finding.code}: fix dropped because building it failed: "
+                                          f"{error.__class__.__name__}: {error}")
+            continue
+        if built is None:
+            continue
+        if finding.fix is not None:
+            built.applicability = finding.fix.applicability  # detection decided how safe it is
+        finding.built = built
+        fixes.setdefault(id(built), built)
+    return list(fixes.values())
+
+
 def _apply_checked(module, fixes: list[Fix], codes: dict[int, str], result: FileResult):
     """Apply `fixes`; if the result would not parse, drop the fixes that break it and report them.
 
-    Returns ((new text, its parsed module) or None, the fixes applied).
+    Returns ((new text, its ast tree) or None, the fixes applied).
     """
     rendered = _render(module, fixes)
     if rendered is not None:
@@ -157,7 +178,7 @@ def _apply_checked(module, fixes: list[Fix], codes: dict[int, str], result: File
     good = []
     for fix in fixes:
         if _render(module, [fix]) is None:
-            result.internal_errors.append(f"{codes[id(fix)]}: fix dropped because its result does not parse")
+            result.internal_errors.append(f"{codes.get(id(fix), 'a rule')}: fix dropped because its result does not parse")
         else:
             good.append(fix)
     if not good:
@@ -165,28 +186,10 @@ def _apply_checked(module, fixes: list[Fix], codes: dict[int, str], result: File
     return _render(module, good), good
 
 
-def _render(module, fixes) -> tuple[str, cst.Module] | None:
-    """The fixed text and its tree, or None when it does not parse (check() already proved the original does)."""
+def _render(module, fixes) -> tuple[str, ast.Module] | None:
+    """The fixed text and its CPython tree, or None when it does not compile (check() proved the original does)."""
     try:
         text = fixer.apply(module, fixes).code
-        reparsed = cst.parse_module(text)
-    except Exception:  # noqa: BLE001 - any failure to build or re-parse means the fix is unusable
+        return text, ast.parse(text)
+    except Exception:  # noqa: BLE001 - any failure to build or parse means the fix is unusable
         return None
-    if not _compiles(text):
-        return None
-    return text, reparsed
-
-
-def _compiles(text: str) -> bool:
-    try:
-        _syntax_check(text)
-    except ParseFailure:
-        return False
-    return True
-
-
-def _unique_fixes(findings) -> list[Fix]:
-    seen: dict[int, Fix] = {}
-    for finding in findings:
-        seen.setdefault(id(finding.fix), finding.fix)
-    return list(seen.values())

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Iterable, Union
 
 import libcst as cst
-from libcst.metadata import CodeRange, ParentNodeProvider, PositionProvider
+
+from autofix.semantic import Range, SemanticModel
 
 
 class Applicability(enum.Enum):
@@ -61,29 +62,47 @@ class Fix:
     imports: tuple[AddImport, ...] = ()
 
 
-@dataclass
+@dataclass(frozen=True)
+class FixInfo:
+    """What a finding's fix will be, known at detection time; the edits are built only when applying."""
+
+    applicability: Applicability
+    effect: Effect
+
+
+@dataclass(eq=False)
 class Finding:
     code: str
     name: str
     message: str
-    range: CodeRange
-    fix: Fix | None = None
+    range: "Range"
+    fix: FixInfo | None = None  # the fix this finding offers (None: report only)
+    data: object = None  # whatever the rule's fix builder needs from detection (rule-private)
+    rule: "Rule | None" = field(default=None, repr=False)  # the instance that found it (builds its fix)
+    built: Fix | None = field(default=None, repr=False)  # the edits, once built
 
     @property
     def line(self) -> int:
-        return self.range.start.line
+        return self.range.line
 
     @property
     def column(self) -> int:  # 1-based, as editors and ruff print it
-        return self.range.start.column + 1
+        return self.range.column + 1
 
     @property
     def end_line(self) -> int:
-        return self.range.end.line
+        return self.range.end_line
 
     @property
     def end_column(self) -> int:
-        return self.range.end.column + 1
+        return self.range.end_column + 1
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Finding) and (self.code, self.message, self.range, self.fix) == (
+            other.code, other.message, other.range, other.fix
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -163,8 +182,9 @@ class SuppressionIndex:
         return codes is not None and (codes is self.ALL or code.upper() in codes)
 
 
-class Rule(cst.BatchableCSTVisitor):
-    """Base class of every rule. Subclasses set the class attributes below and call `report()`.
+class Rule:
+    """Base class of every rule. Subclasses set the class attributes below, implement `check()` (detection,
+    on the semantic model) and, when they offer fixes, `fix()` (edits, on LibCST).
 
     The class docstring is the rule's documentation, in ruff's shape:
     What it does / Why is this bad? / Example / Use instead / Fix safety.
@@ -176,32 +196,52 @@ class Rule(cst.BatchableCSTVisitor):
     runtime: ClassVar[str]  # what really happens at runtime: the error raised, or "silent: ..."
     fix_applicability: ClassVar[Applicability]  # the best a finding of this rule may get
     fix_effect: ClassVar[Effect | None]
-    # A cheap regular expression over the raw source: a file it does not match is never parsed for this rule.
+    # A cheap regular expression over the raw source: a file it does not match is never analysed for this rule.
+    # It must be sound (match every file the rule could fire on); it never decides a finding.
     prefilter: ClassVar[re.Pattern[str]]
+    # Preview rules (heuristics, or shapes that are harmless on some paths) run only when asked for:
+    # `--preview`, `preview = true`, or selecting the rule by its exact code.
+    preview: ClassVar[bool] = False
     examples: ClassVar[tuple[Valid | Invalid, ...]] = ()
     scenarios: ClassVar[tuple[Scenario, ...]] = ()
 
-    METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
-
     def __init__(self, context: FileContext):
-        super().__init__()
         self.context = context
         self.findings: list[Finding] = []
+        self.model: SemanticModel | None = None
 
-    # --- helpers for subclasses -------------------------------------------------------------
-    def position(self, node: cst.CSTNode) -> CodeRange:
-        return self.get_metadata(PositionProvider, node)
+    # --- detection ------------------------------------------------------------------------------
+    def check(self, model: SemanticModel) -> None:
+        """Find this rule's problems in `model` and `report()` each one."""
+        raise NotImplementedError
 
-    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self.get_metadata(ParentNodeProvider, node, None)
-
-    def is_suppressed(self, node: cst.CSTNode) -> bool:
-        return (self.position(node).start.line, self.code) in self.context.suppressed
-
-    def report(self, node: cst.CSTNode, message: str | None = None, fix: Fix | None = None) -> None:
-        if self.is_suppressed(node):
+    def report(
+        self,
+        node,
+        message: str | None = None,
+        fix: Applicability | None = None,
+        data: object = None,
+        effect: Effect | None = None,
+    ) -> None:
+        """Report a problem at `node` (an `ast` node, or a Range). `fix` says what fix it offers, if any:
+        the rule's `fix()` builds it later, only when fixes are applied."""
+        where = node if isinstance(node, Range) else self.model.range(node)
+        if self.is_suppressed(where.line):
             return
-        self.findings.append(Finding(self.code, self.name, message or self.message, self.position(node), fix))
+        info = None
+        if fix is not None and fix is not Applicability.NONE:
+            info = FixInfo(fix, effect or self.fix_effect)
+        self.findings.append(Finding(self.code, self.name, message or self.message, where, info, data, self))
+
+    def is_suppressed(self, line: int) -> bool:
+        return (line, self.code) in self.context.suppressed
+
+    # --- fixing ---------------------------------------------------------------------------------
+    def fix(self, finding: Finding, tree: "FixTree") -> Fix | None:
+        """The edits for `finding`, built on LibCST: `tree.node_at(finding.range, cst.Call)` is the node of
+        that type at the finding's range; `tree` also answers parents, scopes and imports.
+        Return None to leave the finding unfixed."""
+        return None
 
     @classmethod
     def documentation(cls) -> str:
@@ -217,3 +257,76 @@ class Rule(cst.BatchableCSTVisitor):
             if s.upper() == "ALL" or cls.code.startswith(s.upper()) or s.lower() == cls.name:
                 return True
         return False
+
+    @classmethod
+    def named_exactly(cls, selectors: Iterable[str]) -> bool:
+        """True when a selector is this rule's exact code or name (which selects a preview rule too)."""
+        return any(s.strip().upper() == cls.code or s.strip().lower() == cls.name for s in selectors)
+
+
+class FixTree:
+    """The LibCST module of a file that has fixes to render, with what fix builders ask of it."""
+
+    def __init__(self, module: cst.Module, context: FileContext):
+        from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+        self.module = module
+        self.context = context
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        self._positions = wrapper.resolve(PositionProvider)
+        self._parents = wrapper.resolve(ParentNodeProvider)
+        self._by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] | None = None
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self._parents.get(node)
+
+    def position(self, node: cst.CSTNode):
+        return self._positions[node]
+
+    def _index(self) -> dict[tuple[int, int, int, int], list[cst.CSTNode]]:
+        if self._by_range is None:
+            index: dict[tuple[int, int, int, int], list[cst.CSTNode]] = {}
+            for node, where in self._positions.items():
+                key = (where.start.line, where.start.column, where.end.line, where.end.column)
+                index.setdefault(key, []).append(node)
+            for nodes in index.values():
+                nodes.sort(key=self._depth)
+            self._by_range = index
+        return self._by_range
+
+    def _depth(self, node: cst.CSTNode) -> int:
+        depth = 0
+        while node is not None:
+            node = self._parents.get(node)
+            depth += 1
+        return depth
+
+    def nodes_at(self, where: Range) -> list[cst.CSTNode]:
+        """The nodes whose range is exactly `where` (outermost first); for a parenthesised expression, whose
+        range LibCST counts with its parentheses, the innermost nodes that contain `where`."""
+        exact = self._index().get((where.line, where.column, where.end_line, where.end_column))
+        if exact:
+            return exact
+        containing = []
+        for node, at in self._positions.items():
+            if (at.start.line, at.start.column) <= (where.line, where.column) and (at.end.line, at.end.column) >= (
+                where.end_line, where.end_column
+            ) and not isinstance(node, (cst.Module, cst.IndentedBlock)):
+                containing.append(node)
+        if not containing:
+            return []
+        containing.sort(key=self._depth, reverse=True)
+        return containing[:1]
+
+    def node_at(self, where: Range, *types: type) -> cst.CSTNode | None:
+        """The outermost node of one of `types` (any type, when none are given) exactly at `where`."""
+        for node in self.nodes_at(where):
+            if not types or isinstance(node, types):
+                return node
+        return None
+
+    def ancestors(self, node: cst.CSTNode):
+        current = self.parent(node)
+        while current is not None:
+            yield current
+            current = self.parent(current)

@@ -9,13 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 from autofix import engine, source
 from autofix.config import Settings
-from autofix.rule import Applicability, Effect, Finding, Rule
-
-
-@dataclass(frozen=True)
-class FixInfo:
-    applicability: Applicability
-    effect: Effect
+from autofix.rule import Applicability, Effect, Finding, FixInfo, Rule
 
 
 @dataclass(frozen=True)

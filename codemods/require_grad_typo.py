@@ -1,12 +1,13 @@
 """GF501: `p.require_grad = False`, a misspelt `requires_grad` that freezes nothing."""
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._torch import looks_like_parameter
+from autofix.semantic import SemanticModel
 
 TYPOS = frozenset({"require_grad", "requires_grads", "require_grads", "requieres_grad", "requires_gradient"})
 
@@ -79,9 +80,10 @@ class RequireGradTypo(Rule):
     ## Fix safety
     Safe and repairing: the spelling is certainly wrong, but fixing it changes what trains (that is the
     point). Code that has trained for months with a frozen-in-name-only backbone will train differently,
-    so review the result. Only objects that look like tensors are reported (`p`, `param`, `weight`, loop
-    variables over `parameters()`), and not when the file reads the misspelt attribute back (then it is
-    somebody's own attribute).
+    so review the result. Only objects the semantic model knows are tensors are reported: results of torch
+    factories and tensor operations, `nn.Parameter`s, parameters of known `nn` layers, loop variables over
+    `parameters()`, arguments annotated `Tensor`. Not when the file reads the misspelt attribute back (then it
+    is somebody's own attribute).
     """
 
     code = "GF501"
@@ -103,7 +105,21 @@ class RequireGradTypo(Rule):
             "for name, param in model.named_parameters():\n    if 'head' in name:\n        param.requires_grad = True\n",
             "unfreezing by name",
         ),
-        Invalid("model.fc.weight.require_grad = False\n", "model.fc.weight.requires_grad = False\n", "one weight"),
+        Invalid(
+            "import torch.nn as nn\n\nfc = nn.Linear(4, 2)\nfc.weight.require_grad = False\n",
+            "import torch.nn as nn\n\nfc = nn.Linear(4, 2)\nfc.weight.requires_grad = False\n",
+            "the weight of a known layer",
+        ),
+        Invalid(
+            "import torch\n\nx = torch.zeros(1)\nx.require_grad = True\n",
+            "import torch\n\nx = torch.zeros(1)\nx.requires_grad = True\n",
+            "a tensor from a torch factory, whatever its name",
+        ),
+        Valid("model.fc.weight.require_grad = False\n", "`model` is not bound in this file: what it holds is unknown"),
+        Valid(
+            "from torch_geometric.data import Data\n\ndef f(data: Data):\n    data.require_grad = True\n",
+            "a PyG Data object, as its annotation says: not a tensor",
+        ),
         Valid("self.require_grad = require_grad\n", "a module's own option, not a tensor"),
         Valid(
             "for p in model.parameters():\n    p.require_grad = False\nif p.require_grad:\n    pass\n",
@@ -115,16 +131,24 @@ class RequireGradTypo(Rule):
 
     scenarios = (Scenario("linear-probe-unfreeze", _SCENARIO),)
 
-    def visit_Module(self, node: cst.Module) -> None:
-        source = node.code
+    def check(self, model: SemanticModel) -> None:
         # A misspelt name the file also reads (`if x.require_grad:`) is somebody's own attribute.
-        self._read_back = {t for t in TYPOS if re.search(rf"\.{t}\b(?!\s*=[^=])", source)}
+        read_back = {
+            node.attr for node in model.nodes(ast.Attribute) if node.attr in TYPOS and isinstance(node.ctx, ast.Load)
+        }
+        for target in model.nodes(ast.Attribute):
+            if target.attr not in TYPOS or not isinstance(target.ctx, ast.Store) or target.attr in read_back:
+                continue
+            if not model.is_tensor(target.value):
+                continue  # a config object, a module's own option, or something the file does not show
+            self.report(
+                target,
+                f"`{target.attr}` is not `requires_grad`: this sets a plain attribute and (un)freezes nothing",
+                fix=Applicability.SAFE,
+            )
 
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        target = node.target
-        if not (isinstance(target, cst.Attribute) and target.attr.value in TYPOS):
-            return
-        if target.attr.value in self._read_back or not looks_like_parameter(target.value, node, self.parent):
-            return
-        fix = Fix((Edit(target.attr, cst.Name("requires_grad")),), Applicability.SAFE, Effect.REPAIRING)
-        self.report(target, f"`{target.attr.value}` is not `requires_grad`: this sets a plain attribute and (un)freezes nothing", fix)
+    def fix(self, finding, tree) -> Fix | None:
+        node = tree.node_at(finding.range, cst.Attribute)
+        if node is None:
+            return None
+        return Fix((Edit(node.attr, cst.Name("requires_grad")),), Applicability.SAFE, Effect.REPAIRING)
