@@ -187,6 +187,10 @@ def is_module_class(qualified: str | None) -> bool:
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_SCOPE_TYPES = frozenset(_SCOPES)
+_CONTEXTS = frozenset({ast.Load, ast.Store, ast.Del})
+_BINDING_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith,
+                       ast.NamedExpr, ast.comprehension, ast.ExceptHandler)
 
 
 @dataclass(eq=False)
@@ -246,27 +250,47 @@ class SemanticModel:
 
     # --- the one walk ---------------------------------------------------------------------------
     def _walk(self) -> None:
+        """Parents and the index by type in one tight loop; scopes and bindings from the binding nodes after.
+
+        This loop is the model's whole fixed cost (it touches every node), so it does nothing else.
+        """
         by_type = self._by_type
-        stack: list[tuple[ast.AST, ast.AST | None, Scope]] = [(self.tree, None, self.module_scope)]
+        stack: list[ast.AST] = [self.tree]
+        pop, push = stack.pop, stack.append
+        AST, context_types = ast.AST, _CONTEXTS
         while stack:
-            node, parent, scope = stack.pop()
-            node._af_parent = parent  # type: ignore[attr-defined]
-            node._af_scope = scope  # type: ignore[attr-defined]
-            by_type.setdefault(type(node), []).append(node)
-            inner = scope
-            if isinstance(node, _SCOPES):
-                inner = Scope(node, scope, {}, {})
-                self._scope_of[id(node)] = inner
-                self._bind_definition(node, scope, inner)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self._bind_import(node, scope)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.With,
-                                   ast.AsyncWith, ast.NamedExpr, ast.comprehension, ast.ExceptHandler)):
-                self._bind_statement(node, scope)
-            # Children in reverse so that they pop in source order (bindings are recorded in order).
-            children = list(ast.iter_child_nodes(node))
-            for child in reversed(children):
-                stack.append((child, node, inner))
+            node = pop()
+            kind = node.__class__
+            found = by_type.get(kind)
+            if found is None:
+                by_type[kind] = [node]
+            else:
+                found.append(node)
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if value.__class__ is list:
+                    for child in reversed(value):
+                        if isinstance(child, AST) and child.__class__ not in context_types:
+                            child._af_parent = node
+                            push(child)
+                elif isinstance(value, AST) and value.__class__ not in context_types:
+                    value._af_parent = node
+                    push(value)
+        self.tree._af_parent = None  # type: ignore[attr-defined]
+        # Pushing children in reverse per field pops them in source order within a field, but fields pop in
+        # reverse: restore source order for the lists rules iterate.
+        for nodes in by_type.values():
+            if len(nodes) > 1:
+                nodes.sort(key=_start)
+        for kind in _SCOPES:
+            for node in by_type.get(kind, ()):
+                self._opened(node)
+        for kind in (ast.Import, ast.ImportFrom):
+            for node in by_type.get(kind, ()):
+                self._bind_import(node, self.scope(node))
+        for kind in _BINDING_STATEMENTS:
+            for node in by_type.get(kind, ()):
+                self._bind_statement(node, self.scope(node))
         for bindings in (s.bindings for s in self._scope_of.values()):
             for found in bindings.values():
                 found.sort(key=lambda b: b.position)
@@ -401,7 +425,24 @@ class SemanticModel:
 
     def scope(self, node: ast.AST) -> Scope:
         """The scope `node` is evaluated in (for a def/class/lambda node itself: the scope it is defined in)."""
-        return node._af_scope  # type: ignore[attr-defined]
+        explicit = getattr(node, "_af_scope", None)
+        if explicit is not None:
+            return explicit
+        current = getattr(node, "_af_parent", None)
+        while current is not None:
+            if current.__class__ in _SCOPE_TYPES:
+                return self._opened(current)
+            current = getattr(current, "_af_parent", None)
+        return self.module_scope
+
+    def _opened(self, node: ast.AST) -> Scope:
+        """The scope a def/class/lambda opens, made (with its definition's bindings) on first need."""
+        found = self._scope_of.get(id(node))
+        if found is None:
+            outer = self.scope(node)
+            found = self._scope_of[id(node)] = Scope(node, outer, {}, {})
+            self._bind_definition(node, outer, found)
+        return found
 
     def scope_of_definition(self, node: ast.AST) -> Scope | None:
         """The scope a def/class/lambda/module node opens."""
@@ -958,10 +999,8 @@ class SemanticModel:
         if isinstance(annotation, ast.Constant) and annotation.value is None:
             return DATA_OBJECT
         if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
-            parts = [self._annotation_value(annotation.left, at), self._annotation_value(annotation.right, at)]
-            concrete = [p for p in parts if p != DATA_OBJECT or p.origin is not None]
-            real = [p for p in parts if not (p.kind is Kind.OBJECT and p.origin == "None")]
-            return join(real) if real else DATA_OBJECT
+            members = [m for m in (annotation.left, annotation.right) if not _is_constant(m, None)]
+            return join([self._annotation_value(m, at) for m in members]) if members else DATA_OBJECT
         if isinstance(annotation, ast.Subscript):
             head = self.qualified_name(annotation.value) or (
                 annotation.value.id if isinstance(annotation.value, ast.Name) else None
@@ -1118,6 +1157,9 @@ class SemanticModel:
         if function is not None:
             return self.returns(function)
         if isinstance(func, ast.Attribute):
+            held = self.self_attribute_value(func)
+            if held is not None and held.kind is Kind.MODULE:
+                return self._module_call(held, call)  # `self.act(x)` with `self.act = nn.SiLU()`
             return self._method_call(call, func)
         callee = self.value(func)
         if callee.kind is Kind.MODULE:

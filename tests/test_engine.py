@@ -1,6 +1,7 @@
 """The engine with toy rules: fixpoint, overlapping fixes, fixes that break the file, cheap prefilter."""
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -23,10 +24,14 @@ class RenameFoo(Rule):
     fix_effect = Effect.PRESERVING
     prefilter = re.compile(r"\bfoo\(")
 
-    def visit_Call(self, node):
-        if isinstance(node.func, cst.Name) and node.func.value == "foo":
-            new = node.with_changes(func=cst.Name("bar"))
-            self.report(node, fix=Fix((Edit(node, new),), Applicability.SAFE, Effect.PRESERVING))
+    def check(self, model):
+        for call in model.nodes(ast.Call):
+            if isinstance(call.func, ast.Name) and call.func.id == "foo":
+                self.report(call, fix=Applicability.SAFE)
+
+    def fix(self, finding, tree):
+        node = tree.node_at(finding.range, cst.Call)
+        return Fix((Edit(node, node.with_changes(func=cst.Name("bar"))),), Applicability.SAFE, Effect.PRESERVING)
 
 
 class BreakEverything(Rule):
@@ -40,9 +45,14 @@ class BreakEverything(Rule):
     fix_effect = Effect.PRESERVING
     prefilter = re.compile(r"\bbaz\b")
 
-    def visit_Name(self, node):
-        if node.value == "baz":
-            self.report(node, fix=Fix((Edit(node, cst.Name("return")),), Applicability.SAFE, Effect.PRESERVING))
+    def check(self, model):
+        for name in model.nodes(ast.Name):
+            if name.id == "baz":
+                self.report(name, fix=Applicability.SAFE)
+
+    def fix(self, finding, tree):
+        node = tree.node_at(finding.range, cst.Name)
+        return Fix((Edit(node, cst.Name("return")),), Applicability.SAFE, Effect.PRESERVING)
 
 
 class Crash(Rule):
@@ -56,8 +66,9 @@ class Crash(Rule):
     fix_effect = None
     prefilter = re.compile(r"\(")
 
-    def visit_Call(self, node):
-        raise ZeroDivisionError("boom")
+    def check(self, model):
+        if model.nodes(ast.Call):
+            raise ZeroDivisionError("boom")
 
 
 def test_nested_overlapping_fixes_reach_a_fixpoint():
@@ -81,6 +92,33 @@ def test_files_without_candidates_are_never_parsed_by_libcst(monkeypatch):
 
     monkeypatch.setattr(cst, "parse_module", fail)
     assert engine.check("import torch\nx = torch.ones(3)\n", (RenameFoo,)).findings == []
+
+
+def test_findings_without_fixing_never_touch_libcst(monkeypatch):
+    def fail(*_args, **_kwargs):
+        raise AssertionError("LibCST parse called")
+
+    monkeypatch.setattr(cst, "parse_module", fail)
+    found = engine.check("x = foo(1)\n", (RenameFoo,)).findings
+    assert [(f.code, f.line, f.column) for f in found] == [("T001", 1, 5)]
+
+
+def test_libcst_is_parsed_once_per_fix_pass_and_only_with_fixes(monkeypatch):
+    calls = []
+    real = cst.parse_module
+    monkeypatch.setattr(cst, "parse_module", lambda text, *a, **k: calls.append(text) or real(text, *a, **k))
+    engine.check("x = foo(foo(1))\nbaz = 2\n", (RenameFoo,), apply=SAFE)
+    assert len(calls) == 2, "one LibCST parse per pass that had fixes to build (the inner foo waits a pass)"
+    calls.clear()
+    engine.check("y = 1\n", (RenameFoo,), apply=SAFE)
+    assert calls == []
+
+
+def test_positions_count_characters_not_utf8_bytes():
+    found = engine.check("s = 'é€'; foo(1)\n", (RenameFoo,)).findings
+    assert [(f.line, f.column, f.end_column) for f in found] == [(1, 11, 17)]
+    fixed = engine.check("s = 'é€'; foo(1)\n", (RenameFoo,), apply=SAFE).fixed_text
+    assert fixed == "s = 'é€'; bar(1)\n"
 
 
 def test_syntax_errors_are_reported_even_without_candidates():
