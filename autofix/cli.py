@@ -47,6 +47,7 @@ def check_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", help="files or directories to check (default: .); - reads stdin")
     parser.add_argument("--fix", action="store_true", help="write safe fixes to the files")
     parser.add_argument("--unsafe-fixes", action="store_true", help="also apply fixes marked unsafe")
+    parser.add_argument("--preview", action="store_true", help="also run preview rules (see `autofix rules`)")
     parser.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
     parser.add_argument("--select", action="append", metavar="RULES", help="codes, prefixes or names (comma-separated)")
     parser.add_argument("--ignore", action="append", metavar="RULES", help="codes, prefixes or names to skip")
@@ -127,6 +128,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.select = select
     settings.ignore += ignore
     settings.exclude += _split(args.exclude)
+    settings.preview = settings.preview or getattr(args, "preview", False)
     return settings
 
 
@@ -136,7 +138,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.interactive:
         args.fix = True
     settings = _settings(args)
-    rules = select_rules(settings.select, settings.ignore)
+    rules = select_rules(settings.select, settings.ignore, settings.preview)
     fixing = args.fix or args.diff
     job = Job(rules, settings, applicable(settings, fixing, args.unsafe_fixes), write=args.fix and not args.diff)
     paths = args.paths or ["."]

@@ -33,6 +33,7 @@ class Settings:
     exclude: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     unsafe_fixes: bool = False
+    preview: bool = False  # run preview rules too
     max_file_size: int = 1 << 20  # bytes of source; bigger files a rule could fire on are reported, not parsed
     root: Path = field(default_factory=Path.cwd)  # the directory globs in the config are relative to
     source: str | None = None  # the config file used, for messages
@@ -74,7 +75,7 @@ def _relative(path: str, root: Path) -> str:
 
 
 _LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
-_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "unsafe-fixes", "max-file-size"}
+_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "unsafe-fixes", "max-file-size", "preview"}
 
 
 def find_config(start: Path) -> Path | None:
@@ -122,6 +123,10 @@ def from_table(table: dict, path: Path) -> Settings:
     if not isinstance(unsafe, bool):
         raise ConfigError(f"{where}: 'unsafe-fixes' must be true or false")
     settings.unsafe_fixes = unsafe
+    preview = table.get("preview", False)
+    if not isinstance(preview, bool):
+        raise ConfigError(f"{where}: 'preview' must be true or false")
+    settings.preview = preview
     size = table.get("max-file-size", settings.max_file_size)
     if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
         raise ConfigError(f"{where}: 'max-file-size' must be a positive number of bytes")

@@ -27,8 +27,13 @@ def all_rules() -> tuple[type[Rule], ...]:
     return tuple(sorted(found, key=lambda r: r.code))
 
 
-def select_rules(select: list[str], ignore: list[str]) -> tuple[type[Rule], ...]:
-    return tuple(r for r in all_rules() if r.matches(select) and not r.matches(ignore))
+def select_rules(select: list[str], ignore: list[str], preview: bool = False) -> tuple[type[Rule], ...]:
+    """The rules `select` names and `ignore` does not. A preview rule needs `preview`, or its exact code or
+    name in `select` (as ruff does): a prefix such as GF3 or ALL never turns one on by itself."""
+    return tuple(
+        r for r in all_rules()
+        if r.matches(select) and not r.matches(ignore) and (preview or not r.preview or r.named_exactly(select))
+    )
 
 
 def unknown_selectors(selectors: list[str]) -> list[str]:

@@ -130,10 +130,11 @@ def error_line(path: str, reason: str) -> str:
 
 def rules_table(rules: Iterable[type[Rule]], stream: IO[str]) -> None:
     rows = [
-        (r.code, r.name, r.fix_applicability.value, r.fix_effect.value if r.fix_effect else "-", r.message)
+        (r.code, r.name, "preview" if r.preview else "stable", r.fix_applicability.value,
+         r.fix_effect.value if r.fix_effect else "-", r.message)
         for r in rules
     ]
-    header = ("code", "name", "fix", "effect", "message")
+    header = ("code", "name", "tier", "fix", "effect", "message")
     if wants_colour(stream):
         from rich.table import Table
 
@@ -150,7 +151,9 @@ def rules_table(rules: Iterable[type[Rule]], stream: IO[str]) -> None:
 def explain(rule: type[Rule], stream: IO[str]) -> None:
     head = (
         f"# {rule.code} {rule.name}\n\n"
-        f"Fix: {rule.fix_applicability.value}"
+        + ("Tier: preview (runs with `--preview`, `preview = true`, or when selected by its exact code)\n\n"
+           if rule.preview else "")
+        + f"Fix: {rule.fix_applicability.value}"
         + (f" ({rule.fix_effect.value})" if rule.fix_effect else "")
         + f"\n\nAt runtime: {rule.runtime}\n\n"
     )
