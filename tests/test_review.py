@@ -11,7 +11,7 @@ import pytest
 from werkzeug import Response
 
 from autofix.review.changes import escapes
-from conftest import run
+from conftest import ROOT, run
 
 BASE_TRAIN = """\
 import torch
@@ -578,3 +578,16 @@ def test_post_errors_are_one_line_and_never_show_the_token(repo, github):
         assert bad.returncode == 2 and bad.stderr.decode().startswith(message) and bad.stderr.decode().count("\n") == 1
         assert TOKEN not in bad.stderr.decode()
     github.problems.clear()  # the 401 was provoked on purpose
+
+
+def test_the_action_runs_the_review_with_flags_it_has_and_no_input_spliced_into_shell():
+    action = (ROOT / "action.yml").read_text()
+    assert "using: composite" in action
+    flags = set(re.findall(r"(--[a-z-]+)", action[action.index("args=(review"):]))
+    assert flags == {"--base", "--head", "--post", "--unsafe-fixes", "--exit-zero"}
+    help_text = run(["review", "--help"], ROOT).stdout.decode()
+    assert all(flag in help_text for flag in flags)
+    blocks = re.findall(r"run: \|\n((?:        .*\n)+)", action)
+    assert blocks and any("autofix \"${args[@]}\"" in block for block in blocks)
+    for block in blocks:
+        assert "${{" not in block  # inputs reach the shell as environment variables only
