@@ -8,10 +8,10 @@ import re
 import subprocess
 
 import pytest
+from conftest import ROOT, run
 from werkzeug import Response
 
 from autofix.review.changes import escapes
-from conftest import ROOT, run
 
 BASE_TRAIN = """\
 import torch
@@ -64,7 +64,7 @@ def init(model):
     nn.init.xavier_uniform_(model.fc.weight.data)
 """
 TOKEN = "ghs_Secret0123456789abcdefTOKEN"
-SUGGESTION = re.compile(r"^(`{3,})suggestion\n(.*?)^\1$", re.S | re.M)
+SUGGESTION = re.compile(r"^(`{3,})suggestion\n(.*?)^\1$", re.DOTALL | re.MULTILINE)
 
 
 def git(cwd, *args) -> str:
@@ -136,7 +136,7 @@ def fixed_by_autofix(tmp_path, text: str) -> str:
 
 
 def codes(comment: dict) -> list[str]:
-    return re.findall(r"^\*\*(GF\d+)\*\*", comment["body"], re.M)
+    return re.findall(r"^\*\*(GF\d+)\*\*", comment["body"], re.MULTILINE)
 
 
 # --- what the review says, and where -------------------------------------------------------------------------
@@ -340,7 +340,7 @@ def test_review_sarif_and_gitlab_shapes(repo):
         position = discussion["position"]
         assert position["position_type"] == "text" and position["new_path"] == comment["path"]
         assert position["new_line"] == comment["line"] and position["head_sha"] == head
-        block = re.search(r"^`{3,}suggestion:-(\d+)\+0$", discussion["body"], re.M)
+        block = re.search(r"^`{3,}suggestion:-(\d+)\+0$", discussion["body"], re.MULTILINE)
         if "start_line" in comment or SUGGESTION.search(comment["body"]):
             assert int(block.group(1)) == comment["line"] - comment.get("start_line", comment["line"])
 
@@ -538,7 +538,7 @@ def test_post_retries_rate_limits_server_errors_and_timeouts_without_duplicates(
         import time
 
         time.sleep(0.5)  # longer than the client's timeout below: it gives up on this answer and asks again
-        return None  # (the fake serves one request at a time, so a retry may time out too while this one sleeps)
+        # (the fake serves one request at a time, so a retry may time out too while this one sleeps)
 
     def created_then_502(fake, request):
         fake.route(request)  # GitHub created the review, then the answer was lost

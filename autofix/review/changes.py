@@ -77,7 +77,7 @@ def changed_python_files(root: str, revisions: Revisions) -> list[ChangedFile | 
 
 def escapes(path: str) -> str | None:
     """Why `path` (relative to the repository root) would lead outside it, or None when it stays inside."""
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":") or path.startswith("\\"):
+    if path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
         return "absolute path"
     normal = posixpath.normpath(path.replace("\\", "/"))
     if normal == ".." or normal.startswith("../"):

@@ -59,9 +59,9 @@ def main(argv: list[str]) -> int:
     for path, reason in review.errors:
         render.stderr(render.error_line(path, reason))
     suggestions = sum(c.suggestion is not None for c in review.comments)
-    render.stderr(f"autofix review: {_count(review.checked, 'changed Python file')} checked; "
-                  f"{_count(len(review.comments), 'line comment')} ({suggestions} with suggestions), "
-                  f"{_count(len(review.notes), 'finding')} in the summary.")
+    render.stderr(f"autofix review: {formats.plural(review.checked, 'changed Python file')} checked; "
+                  f"{formats.plural(len(review.comments), 'line comment')} ({suggestions} with suggestions), "
+                  f"{formats.plural(len(review.notes), 'finding')} in the summary.")
     if target is not None:
         status = _post(review, *target, args.max_comments)
         if status:
@@ -77,10 +77,6 @@ def main(argv: list[str]) -> int:
     if review.errors:
         return 2
     return 1 if review.comments and not args.exit_zero else 0
-
-
-def _count(number: int, word: str) -> str:
-    return f"{number} {word}{'' if number == 1 else 's'}"
 
 
 def _target(args: argparse.Namespace) -> tuple[str, int, github.Client]:

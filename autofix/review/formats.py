@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO, Iterable
+from typing import IO
 from urllib.parse import quote
 
 from autofix import __version__
@@ -104,14 +105,14 @@ def summary(review: Review) -> str:
     out = ["### autofix"]
     suggestions = sum(c.suggestion is not None for c in review.comments)
     if review.comments:
-        out.append(f"{_count(len(review.comments), 'comment')} on lines this pull request adds"
+        out.append(f"{plural(len(review.comments), 'comment')} on lines this pull request adds"
                    + (f", {suggestions} with a suggested change." if suggestions else "."))
     elif not review.notes and not review.errors:
-        out.append(f"No findings in the {_count(review.checked, 'Python file')} this pull request changes.")
+        out.append(f"No findings in the {plural(review.checked, 'Python file')} this pull request changes.")
     if review.notes:
-        out += ["", f"**{_count(len(review.notes), 'finding')} not commented on** (`autofix --fix PATH` applies "
-                "the fixes marked [*]):", "", "| file | line | rule | message | why not on the line |",
-                "|---|---:|---|---|---|"]
+        heading = (f"**{plural(len(review.notes), 'finding')} not commented on** "
+                   "(`autofix --fix PATH` applies the fixes marked [*]):")
+        out += ["", heading, "", "| file | line | rule | message | why not on the line |", "|---|---:|---|---|---|"]
         for note in review.notes:
             mark = " [*]" if note.fixable else ""
             out.append(f"| `{_cell(note.path)}` | {note.finding.line} | {note.finding.code}{mark} | "
@@ -126,7 +127,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _count(number: int, word: str) -> str:
+def plural(number: int, word: str) -> str:
+    """`1 file`, `2 files`."""
     return f"{number} {word}{'' if number == 1 else 's'}"
 
 

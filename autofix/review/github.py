@@ -23,8 +23,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 from autofix import __version__
@@ -61,7 +61,7 @@ class Policy:
     timeout: float = 30.0  # seconds per request
 
     @classmethod
-    def from_env(cls, env=os.environ) -> "Policy":
+    def from_env(cls, env=os.environ) -> Policy:
         """AUTOFIX_GITHUB_{ATTEMPTS,BACKOFF,MAX_WAIT,TIMEOUT} override the defaults (tests keep waits tiny)."""
         values = {}
         for name, kind in (("attempts", int), ("backoff", float), ("max_wait", float), ("timeout", float)):
