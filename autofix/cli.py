@@ -143,8 +143,9 @@ def _check(args: argparse.Namespace) -> int:
         args.fix = True
     settings = _settings(args)
     rules = select_rules(settings.select, settings.ignore)
-    fixing = args.fix or args.diff or args.format in SUGGESTING_FORMATS
-    job = Job(rules, settings, applicable(settings, fixing, args.unsafe_fixes), write=args.fix and not args.diff)
+    fixing = args.fix or args.diff
+    job = Job(rules, settings, applicable(settings, fixing or args.format in SUGGESTING_FORMATS, args.unsafe_fixes),
+              write=args.fix and not args.diff)
     paths = args.paths or ["."]
     if args.stdin_filename is not None or paths == ["-"]:
         return _check_stdin(args, job)
