@@ -71,6 +71,8 @@ def build(root: str, base: str, head: str, unsafe_fixes: bool = False) -> Review
         except RecursionError:
             review.errors.append((item.path, "too deeply nested to check"))
             continue
+        review.errors += [(item.path, f"internal error: {e}; please report this autofix bug with the file")
+                          for e in analysis.internal_errors]
         review.checked += 1
         review.texts[item.path], review.old_paths[item.path] = text, item.old_path
         _place(review, item, analysis)

@@ -10,7 +10,7 @@ all of them gives exactly the fixed text.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from autofix import engine
 from autofix.diff import _lines as split_lines
@@ -35,6 +35,7 @@ class Suggestion:
 class FileAnalysis:
     findings: list[Reported]  # every finding, positioned in the analysed text
     suggestions: list[Suggestion]
+    internal_errors: list[str] = field(default_factory=list)  # a rule that crashed, a fix dropped: autofix bugs
 
     def suggestion_of(self, finding: Reported) -> Suggestion | None:
         return next((s for s in self.suggestions if finding in s.findings), None)
@@ -53,14 +54,16 @@ def analyse(
     `prefer`: lines a suggestion that must borrow a neighbouring line (a pure insertion or deletion) should
     borrow when it can (a pull request's added lines, so that the suggestion stays on them).
     """
-    found = engine.check(text, rules, path=path, max_size=max_size).findings
-    findings = [Reported.of(f) for f in found]
-    fixable = [f for f in found if f.fix and f.fix.applicability in apply]
+    plain = engine.check(text, rules, path=path, max_size=max_size)
+    findings = [Reported.of(f) for f in plain.findings]
+    fixable = [f for f in plain.findings if f.fix and f.fix.applicability in apply]
     if not fixable:
-        return FileAnalysis(findings, [])
-    fixed = engine.check(text, rules, path=path, apply=apply, max_size=max_size).fixed_text
+        return FileAnalysis(findings, [], plain.internal_errors)
+    result = engine.check(text, rules, path=path, apply=apply, max_size=max_size)
+    errors = list(dict.fromkeys(plain.internal_errors + result.internal_errors))
+    fixed = result.fixed_text
     if fixed is None:
-        return FileAnalysis(findings, [])
+        return FileAnalysis(findings, [], errors)
     by_code = {rule.code: rule for rule in rules}
     footprints: list[list[tuple[int, int]]] = [[_own_lines(f)] for f in fixable]
     for code in sorted({f.code for f in fixable}):
@@ -69,7 +72,7 @@ def analyse(
         for _, i1, i2, _, _ in _changes(text, alone or text):
             for n in _owners(i1, i2, mine, fixable):
                 footprints[n].append((i1, i2))
-    return FileAnalysis(findings, suggest(text, fixed, [Reported.of(f) for f in fixable], footprints, prefer))
+    return FileAnalysis(findings, suggest(text, fixed, [Reported.of(f) for f in fixable], footprints, prefer), errors)
 
 
 def suggest(
