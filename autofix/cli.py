@@ -19,8 +19,9 @@ from autofix.discovery import DiscoveryError, discover
 from autofix.registry import all_rules, select_rules
 from autofix.runner import FileOutcome, Job, applicable, check_text
 
-SUBCOMMANDS = ("rules", "explain", "validate")
-FORMATS = ("text", "json", "markdown")
+SUBCOMMANDS = ("rules", "explain", "validate", "review")
+FORMATS = ("text", "json", "markdown", "rdjson", "sarif")
+SUGGESTING_FORMATS = ("rdjson", "sarif")  # fixes go out as suggestions, so they are computed (not written)
 
 
 def _positive(value: str) -> int:
@@ -42,7 +43,7 @@ def check_parser() -> argparse.ArgumentParser:
         prog="autofix",
         description="Find and fix PyTorch code that silently breaks gradient flow.",
         epilog="Other commands: `autofix rules` lists the rules, `autofix explain CODE` documents one, "
-        "`autofix validate` trains before and after a fix.",
+        "`autofix validate` trains before and after a fix, `autofix review --base REV` reviews a pull request.",
     )
     parser.add_argument("paths", nargs="*", help="files or directories to check (default: .); - reads stdin")
     parser.add_argument("--fix", action="store_true", help="write safe fixes to the files")
@@ -54,7 +55,8 @@ def check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB")
     parser.add_argument(
         "--format", "--output-format", dest="format", choices=FORMATS, default="text",
-        help="findings format (default text); markdown is a migration report for a PR description",
+        help="findings format (default text); markdown is a migration report for a PR description; "
+        "rdjson (reviewdog) and sarif carry each fix as a suggestion",
     )
     parser.add_argument("--stdin-filename", metavar="NAME", help="read source from stdin, reporting it as NAME")
     parser.add_argument("--config", metavar="PATH", help="pyproject.toml to read [tool.autofix] from")
@@ -101,6 +103,10 @@ def _subcommand(name: str, argv: list[str]) -> int:
         from autofix.harness.cli import main as validate  # imports torch only when asked to validate
 
         return validate(argv)
+    if name == "review":
+        from autofix.review.cli import main as review
+
+        return review(argv)
     if name == "rules":
         argparse.ArgumentParser(prog="autofix rules", description="List the rules.").parse_args(argv)
         render.rules_table(all_rules(), sys.stdout)
@@ -140,7 +146,8 @@ def _check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     rules = select_rules(settings.select, settings.ignore, settings.preview)
     fixing = args.fix or args.diff
-    job = Job(rules, settings, applicable(settings, fixing, args.unsafe_fixes), write=args.fix and not args.diff)
+    job = Job(rules, settings, applicable(settings, fixing or args.format in SUGGESTING_FORMATS, args.unsafe_fixes),
+              write=args.fix and not args.diff)
     paths = args.paths or ["."]
     if args.stdin_filename is not None or paths == ["-"]:
         return _check_stdin(args, job)
@@ -258,6 +265,11 @@ def _finish(args: argparse.Namespace, outcomes: list[FileOutcome], job: Job, err
             else:
                 render.stderr("No fixes to apply." + (f" {remaining} findings have no fix." if remaining else ""))
         return 2 if errors else (1 if changed else 0)
+    if args.format in SUGGESTING_FORMATS:
+        from autofix.review.cli import check_output
+
+        found = check_output(args.format, outcomes, job, args.fix, sys.stdout)
+        return 2 if errors else (1 if found else 0)
     if args.format == "json":
         render.json_report(outcomes, sys.stdout)
     elif args.format == "markdown":

@@ -250,7 +250,7 @@ def markdown_report(
             stream.write(f"- [ ] line {finding.line}: **{finding.code}** {_md(finding.message)}\n")
         if outcome.after is not None and outcome.before is not None:
             patch = unified_diff(outcome.path, outcome.before, outcome.after, bom=outcome.bom)
-            fence = "`" * max(3, _longest_backtick_run(patch) + 1)
+            fence = code_fence(patch)
             stream.write(f"\n<details><summary>diff</summary>\n\n{fence}diff\n{patch}{fence}\n\n</details>\n")
         stream.write("\n")
 
@@ -259,6 +259,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _longest_backtick_run(text: str) -> int:
+def code_fence(text: str) -> str:
+    """A Markdown fence longer than any run of backticks in `text`, so that `text` cannot close it early."""
     runs = [len(m) for m in re.findall(r"`+", text)]
-    return max(runs, default=0)
+    return "`" * max(3, max(runs, default=0) + 1)
