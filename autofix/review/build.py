@@ -53,7 +53,7 @@ def build(root: str, base: str, head: str, unsafe_fixes: bool = False) -> Review
     """Raises gitdiff.GitError for unknown revisions and config.ConfigError for a bad base configuration."""
     revisions = changes.revisions(root, base, head)
     settings = changes.base_settings(root, revisions, base)
-    job = Job(select_rules(settings.select, settings.ignore), settings, applicable(settings, True, unsafe_fixes))
+    job = Job(select_rules(settings.select, settings.ignore, settings.preview), settings, applicable(settings, True, unsafe_fixes))
     review = Review(revisions)
     for item in changes.changed_python_files(root, revisions):
         if isinstance(item, changes.Refused):
