@@ -1,14 +1,18 @@
 """What the GF5xx rules (parameter and optimizer set-up) ask of a file's ast, on top of the semantic model.
 
-Detection only: moves and the chains they form, whether a move is provably a no-op, what an optimizer is
-given, and where a statement runs unconditionally. The fixes are built on LibCST with `codemods._torch`.
+Detection: moves and the chains they form, whether a move is provably a no-op, what an optimizer is given,
+and where a statement runs unconditionally. Fixing: the LibCST chain of moves at a finding (the edits
+themselves are built with `codemods._torch`).
 """
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
 
+import libcst as cst
+
 from autofix.semantic import FACTORIES, MOVERS, Kind, SemanticModel, keyword
+from codemods._torch import mover_chain
 
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 
@@ -56,14 +60,10 @@ def moved_chains(model: SemanticModel) -> Iterator[tuple[ast.Call, ast.AST, list
 
 def dotted(expr: ast.AST) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    parts.append(expr.id)
-    return ".".join(reversed(parts))
+    root = expr
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return ast.unparse(expr) if isinstance(root, ast.Name) else None
 
 
 def torch_factory(model: SemanticModel, expr: ast.AST) -> str | None:
@@ -187,3 +187,15 @@ def unconditional(model: SemanticModel, node: ast.AST) -> bool:
 def binds(model: SemanticModel, name: ast.Name, value: ast.AST) -> bool:
     """`name` (a use) may hold what the assignment of `value` bound."""
     return any(b.value is value for b in model.bindings_reaching(name.id, name) or ())
+
+
+def chain_at(finding, tree) -> tuple[cst.Call, cst.Call, list[cst.Call]] | None:
+    """For a finding reported at a chain of moves on a call (`nn.Parameter(t).cuda()`): the LibCST nodes
+    (the outermost move, the call moved, the moves innermost first); None if the tree no longer has them."""
+    node = tree.node_at(finding.range, cst.Call)
+    if node is None:
+        return None
+    base, moves = mover_chain(node)
+    if not isinstance(base, cst.Call) or not moves:
+        return None
+    return node, base, moves

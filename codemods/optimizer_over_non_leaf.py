@@ -6,14 +6,7 @@ import re
 
 from autofix.rule import Applicability, Invalid, Rule, Valid
 from autofix.semantic import Grad, Kind, SemanticModel, is_true, keyword
-from codemods._gf5 import (
-    created_as,
-    is_move,
-    moves_nothing,
-    optimized_tensors,
-    optimizer_calls,
-    torch_factory,
-)
+from codemods._gf5 import created_as, is_move, moves_nothing, optimized_tensors, optimizer_calls, torch_factory
 
 
 class OptimizerOverNonLeaf(Rule):

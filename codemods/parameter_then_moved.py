@@ -4,21 +4,10 @@ from __future__ import annotations
 import ast
 import re
 
-import libcst as cst
-
-from autofix.rule import (
-    Applicability,
-    Edit,
-    Effect,
-    Fix,
-    Invalid,
-    Rule,
-    Scenario,
-    Valid,
-)
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import SemanticModel, keyword
-from codemods._gf5 import PARAMETER_CLASSES, created_as, moved_chains, moves_nothing
-from codemods._torch import mover_chain, replay_movers
+from codemods._gf5 import PARAMETER_CLASSES, chain_at, created_as, moved_chains, moves_nothing
+from codemods._torch import replay_movers
 
 _SCENARIO = """\
 import os
@@ -151,12 +140,10 @@ class ParameterThenMoved(Rule):
             )
 
     def fix(self, finding, tree) -> Fix | None:
-        node = tree.node_at(finding.range, cst.Call)
-        if node is None:
+        found = chain_at(finding, tree)
+        if found is None:
             return None
-        base, moves = mover_chain(node)
-        if not isinstance(base, cst.Call) or not moves:
-            return None
+        node, base, moves = found
         index = next((i for i, a in enumerate(base.args) if a.keyword is None or a.keyword.value == "data"), None)
         if index is None or base.args[index].star:
             return None

@@ -6,16 +6,7 @@ import re
 
 import libcst as cst
 
-from autofix.rule import (
-    Applicability,
-    Edit,
-    Effect,
-    Fix,
-    Invalid,
-    Rule,
-    Scenario,
-    Valid,
-)
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel
 from codemods._gf5 import dotted
 

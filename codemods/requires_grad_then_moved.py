@@ -6,28 +6,13 @@ import re
 
 import libcst as cst
 
-from autofix.rule import (
-    Applicability,
-    Edit,
-    Effect,
-    Fix,
-    Invalid,
-    Rule,
-    Scenario,
-    Valid,
-)
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import SemanticModel, is_true, keyword
 from codemods._gf5 import (
-    GRAD_FACTORIES,
-    binds,
-    created_as,
-    moved_chains,
-    moves_nothing,
-    optimized_tensors,
-    optimizer_calls,
+    GRAD_FACTORIES, binds, chain_at, created_as, moved_chains, moves_nothing, optimized_tensors, optimizer_calls,
     torch_factory,
 )
-from codemods._torch import mover_chain, replay_movers, without_argument
+from codemods._torch import replay_movers, without_argument
 
 _SCENARIO = """\
 import os
@@ -168,12 +153,10 @@ class RequiresGradThenMoved(Rule):
             )
 
     def fix(self, finding, tree) -> Fix | None:
-        node = tree.node_at(finding.range, cst.Call)
-        if node is None:
+        found = chain_at(finding, tree)
+        if found is None:
             return None
-        base, moves = mover_chain(node)
-        if not isinstance(base, cst.Call) or not moves:
-            return None
+        node, base, moves = found
         moved = replay_movers(without_argument(base, "requires_grad"), moves)
         fixed = cst.Call(func=cst.Attribute(moved, cst.Name("requires_grad_")))
         return Fix((Edit(node, fixed),), Applicability.SAFE, Effect.REPAIRING)
