@@ -7,7 +7,7 @@ import re
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import SemanticModel, keyword
 from codemods._gf5 import PARAMETER_CLASSES, chain_at, created_as, moved_chains, moves_nothing
-from codemods._torch import replay_movers
+from codemods._torch import mover_chain, replay_movers, source_of
 
 _SCENARIO = """\
 import os
@@ -73,7 +73,8 @@ class ParameterThenMoved(Rule):
 
     ## Fix safety
     Safe and repairing: the same values, moved before they are wrapped, so the module gets a real
-    Parameter. The chain of moves is kept in order. Moves that provably return the Parameter itself are
+    Parameter. The chain of moves is kept in order (or dropped, when the data already ends with the same
+    moves). Moves that provably return the Parameter itself are
     not reported: `.float()` of data a torch factory makes in float32, `.cpu()` of data made on the CPU,
     `.to(dtype)` to the dtype the factory was given.
     """
@@ -119,6 +120,11 @@ class ParameterThenMoved(Rule):
             "import torch\nimport torch.nn as nn\nw = nn.Parameter(torch.zeros(3, dtype=torch.float64)).to(torch.float64)\n",
             "a cast to the dtype the data already has returns the Parameter itself",
         ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nself.emb = nn.Parameter(torch.randn(n, 8).to(device)).to(device)\n",
+            "import torch\nimport torch.nn as nn\nself.emb = nn.Parameter(torch.randn(n, 8).to(device))\n",
+            "the data is already moved the same way: the outer move goes",
+        ),
     )
 
     scenarios = (Scenario("scale-parameter-double", _SCENARIO),)
@@ -148,7 +154,9 @@ class ParameterThenMoved(Rule):
         if index is None or base.args[index].star:
             return None
         args = list(base.args)
-        args[index] = args[index].with_changes(value=replay_movers(args[index].value, moves))
+        data = args[index].value
+        if not _moved_alike(data, moves):  # `nn.Parameter(t.to(d)).to(d)`: the data is already moved
+            args[index] = args[index].with_changes(value=replay_movers(data, moves))
         return Fix((Edit(node, base.with_changes(args=args)),), Applicability.SAFE, Effect.REPAIRING)
 
 
@@ -157,3 +165,15 @@ def _data_argument(call: ast.Call) -> ast.AST | None:
     if call.args:
         return None if isinstance(call.args[0], ast.Starred) else call.args[0]
     return keyword(call, "data")
+
+
+def _moved_alike(data, moves) -> bool:
+    """`data` already ends with the same moves, written the same way."""
+    _, inner = mover_chain(data)
+    if len(inner) < len(moves):
+        return False
+    return all(_spelling(a) == _spelling(b) for a, b in zip(inner[len(inner) - len(moves):], moves))
+
+
+def _spelling(move) -> tuple:
+    return move.func.attr.value, tuple((a.keyword and a.keyword.value, source_of(a.value)) for a in move.args)
