@@ -74,9 +74,8 @@ class ParameterThenMoved(Rule):
     ## Fix safety
     Safe and repairing: the same values, moved before they are wrapped, so the module gets a real
     Parameter. The chain of moves is kept in order (or dropped, when the data already ends with the same
-    moves). Moves that provably return the Parameter itself are
-    not reported: `.float()` of data a torch factory makes in float32, `.cpu()` of data made on the CPU,
-    `.to(dtype)` to the dtype the factory was given.
+    moves). Moves that provably return the Parameter itself are not reported: `.float()` of data a torch
+    factory makes in float32, `.cpu()` of data made on the CPU, `.to(dtype)` to the dtype it already has.
     """
 
     code = "GF502"

@@ -156,7 +156,7 @@ class ReboundInUpdate(Rule):
             return None
         operation = node.value
         augmented = _AUGMENTED.get(type(operation.operator))
-        if augmented is None or operation.left.lpar:
+        if augmented is None:
             return None
         replacement = cst.AugAssign(
             target=node.targets[0].target,
