@@ -1,12 +1,12 @@
 """GF507: an optimizer over `model.parameters()` after the whole `model` was frozen in the same function."""
 from __future__ import annotations
 
+import ast
 import re
 
-import libcst as cst
-
 from autofix.rule import Applicability, Invalid, Rule, Valid
-from codemods._torch import Imports, dotted, is_optimizer_class, scope_chain
+from autofix.semantic import SemanticModel, is_false
+from codemods._gf5 import dotted, optimizer_calls, unconditional
 
 _PARAMETER_LISTS = ("parameters", "named_parameters")
 
@@ -87,90 +87,118 @@ class OptimizerOverFrozen(Rule):
             "import torch\nteacher.requires_grad_(False)\noptimizer = torch.optim.Adam(student.parameters())\n",
             "a frozen teacher and a trained student",
         ),
+        Invalid(
+            "from torch.optim import AdamW\n\n\ndef finetune(encoder):\n    encoder.requires_grad_(requires_grad=False)\n"
+            "    return AdamW(encoder.parameters(), lr=1e-5)\n",
+            reason="the optimizer imported by name, requires_grad_ given as a keyword",
+        ),
+        Valid(
+            "import torch\n\n\ndef train(make):\n    model = make()\n    model.requires_grad_(False)\n"
+            "    model = make()\n    return torch.optim.SGD(model.parameters(), lr=0.1)\n",
+            "the name holds a new model by the time the optimizer is built",
+        ),
+        Valid(
+            "import torch\n\n\ndef freeze(model):\n    model.requires_grad_(False)\n\n\n"
+            "def build(model):\n    return torch.optim.SGD(model.parameters(), lr=0.1)\n",
+            "frozen in another function: whether it runs first is not shown",
+        ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
-        self._frozen: dict[int, dict[str, int]] = {}  # scope -> frozen module -> line it was frozen on
-
-    def _scope_state(self, node: cst.CSTNode) -> dict[str, int]:
-        return self._frozen.setdefault(id(scope_chain(node, self.parent)[0]), {})
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "requires_grad_":
-            state = self._scope_state(node)
-            if _is_false_call(node):
-                owner = dotted(func.value)
-                if owner and self._unconditional(node):
-                    state[owner] = self.position(node).start.line
-            else:
-                state.clear()  # something is unfrozen: stay out of it
-            return
-        chain = scope_chain(node, self.parent)
-        qualified = Imports.of(self._module, self.context.cache).resolve(func, chain) or ""
-        if not is_optimizer_class(qualified) or not node.args:
-            return
-        params = node.args[0].value
-        if not (isinstance(params, cst.Call) and isinstance(params.func, cst.Attribute)
-                and params.func.attr.value in _PARAMETER_LISTS and not params.args):
-            return
-        owner = dotted(params.func.value)
-        line = self._scope_state(node).get(owner or "")
-        if line is not None:
-            self.report(node, f"every parameter of `{owner}` was frozen on line {line}: this optimizer has nothing to train")
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        target = node.target
-        if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad":
-            assign = self.parent(node)
-            if not (isinstance(assign, cst.Assign) and _is_false(assign.value)):
-                self._scope_state(node).clear()
-
-    def visit_For(self, node: cst.For) -> None:
-        """`for p in model.parameters(): p.requires_grad = False` (unconditionally, at the top of the body)."""
-        it = node.iter
-        if not (isinstance(it, cst.Call) and isinstance(it.func, cst.Attribute) and it.func.attr.value in _PARAMETER_LISTS):
-            return
-        target = node.target
-        if isinstance(target, cst.Tuple) and target.elements:
-            target = target.elements[-1].value
-        if not isinstance(target, cst.Name) or not self._unconditional(node):
-            return
-        for statement in node.body.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
+    def check(self, model: SemanticModel) -> None:
+        changes: dict[int, list[tuple[tuple[int, int], str | None]]] | None = None
+        for optimizer in optimizer_calls(model):
+            params = optimizer.args[0]
+            if not (isinstance(params, ast.Call) and isinstance(params.func, ast.Attribute)
+                    and params.func.attr in _PARAMETER_LISTS and not params.args and not params.keywords):
                 continue
-            for small in statement.body:
-                if _freezes(small, target.value):
-                    owner = dotted(it.func.value)
-                    if owner:
-                        self._scope_state(node)[owner] = self.position(node).start.line
-                    return
-
-    def _unconditional(self, node: cst.CSTNode) -> bool:
-        """Not inside an `if`, `try` or loop of its own scope (a `with` block is fine)."""
-        current = self.parent(node)
-        while current is not None and not isinstance(current, (cst.FunctionDef, cst.Module)):
-            if isinstance(current, (cst.If, cst.Try, cst.While, cst.IfExp)) or (
-                isinstance(current, cst.For) and current is not node
-            ):
-                return False
-            current = self.parent(current)
-        return True
-
-
-def _is_false(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "False"
-
-
-def _is_false_call(call: cst.Call) -> bool:
-    return len(call.args) == 1 and _is_false(call.args[0].value)
+            owner = dotted(params.func.value)
+            if owner is None:
+                continue
+            if changes is None:
+                changes = _requires_grad_changes(model)
+            frozen_on = None
+            at = (optimizer.lineno, optimizer.col_offset)
+            # The last change of requires_grad before the optimizer, in the same scope, decides.
+            for position, frozen in changes.get(id(model.scope(optimizer)), ()):
+                if position >= at:
+                    break
+                if frozen is None:
+                    frozen_on = None  # something is unfrozen: stay out of it
+                elif frozen == owner:
+                    frozen_on = position
+            if frozen_on is None or _rebound_since(model, owner, frozen_on, optimizer):
+                continue
+            self.report(
+                optimizer,
+                f"every parameter of `{owner}` was frozen on line {frozen_on[0]}: this optimizer has nothing to train",
+            )
 
 
-def _freezes(small: cst.BaseSmallStatement, name: str) -> bool:
-    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-        target = small.targets[0].target
-        return dotted(target) == f"{name}.requires_grad" and _is_false(small.value)
-    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-        return dotted(small.value.func) == f"{name}.requires_grad_" and _is_false_call(small.value)
+def _requires_grad_changes(model: SemanticModel) -> dict[int, list[tuple[tuple[int, int], str | None]]]:
+    """Per scope, in source order: (position, what was frozen whole) for each change of requires_grad.
+    What is the dotted owner for `owner.requires_grad_(False)` or a loop freezing each of
+    `owner.parameters()`; None for anything that may unfreeze (or freeze only part, conditionally)."""
+    changes: dict[int, list[tuple[tuple[int, int], str | None]]] = {}
+
+    def add(node: ast.AST, owner: str | None) -> None:
+        changes.setdefault(id(model.scope(node)), []).append(((node.lineno, node.col_offset), owner))
+
+    for call in model.calls_to_method("requires_grad_"):
+        if _is_false_call(call):
+            owner = dotted(call.func.value)
+            if owner is not None and unconditional(model, call):
+                add(call, owner)
+        else:
+            add(call, None)
+    for loop in model.nodes(ast.For):
+        owner = _frozen_by_loop(model, loop)
+        if owner is not None:
+            add(loop, owner)
+    for target in model.nodes(ast.Attribute):
+        if target.attr == "requires_grad" and isinstance(target.ctx, ast.Store):
+            assign = model.parent(target)
+            if not (isinstance(assign, ast.Assign) and is_false(assign.value)):
+                add(target, None)
+    for found in changes.values():
+        found.sort(key=lambda change: change[0])
+    return changes
+
+
+def _frozen_by_loop(model: SemanticModel, loop: ast.For) -> str | None:
+    """`for p in owner.parameters(): p.requires_grad = False` (unconditionally, at the top of the body)."""
+    iterated = loop.iter
+    if not (isinstance(iterated, ast.Call) and isinstance(iterated.func, ast.Attribute)
+            and iterated.func.attr in _PARAMETER_LISTS):
+        return None
+    target = loop.target
+    if isinstance(target, ast.Tuple) and target.elts:
+        target = target.elts[-1]
+    if not isinstance(target, ast.Name) or not unconditional(model, loop):
+        return None
+    if any(_freezes(statement, target.id) for statement in loop.body):
+        return dotted(iterated.func.value)
+    return None
+
+
+def _rebound_since(model: SemanticModel, owner: str, frozen_at: tuple[int, int], optimizer: ast.Call) -> bool:
+    """The owner's name was bound again between the freeze and the optimizer (a new model)."""
+    root = owner.split(".")[0]
+    use = optimizer.args[0]
+    at = (optimizer.lineno, optimizer.col_offset)
+    return any(frozen_at < b.position < at for b in model.bindings_reaching(root, use) or ())
+
+
+def _is_false_call(call: ast.Call) -> bool:
+    if len(call.args) == 1 and not call.keywords:
+        return is_false(call.args[0])
+    return not call.args and len(call.keywords) == 1 and call.keywords[0].arg == "requires_grad" and is_false(
+        call.keywords[0].value
+    )
+
+
+def _freezes(statement: ast.stmt, name: str) -> bool:
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        return dotted(statement.targets[0]) == f"{name}.requires_grad" and is_false(statement.value)
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        return dotted(statement.value.func) == f"{name}.requires_grad_" and _is_false_call(statement.value)
     return False

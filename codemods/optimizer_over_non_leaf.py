@@ -1,18 +1,12 @@
 """GF506: an optimizer given a tensor that is not a leaf (`SGD([x[:, 0]])`, `Adam([w.cuda()])`)."""
 from __future__ import annotations
 
+import ast
 import re
 
-import libcst as cst
-
 from autofix.rule import Applicability, Invalid, Rule, Valid
-from codemods._torch import (
-    LEAF_MAKERS, Imports, is_mover, is_optimizer_class, looks_like_parameter, mover_chain, requests_grad, scope_chain, source_of,
-)
-
-# Methods that return a view or a computed tensor (a non-leaf when their input requires grad).
-_VIEWS = frozenset({"t", "view", "reshape", "transpose", "permute", "squeeze", "unsqueeze", "expand", "flatten",
-                    "narrow", "select", "chunk", "split", "clone", "contiguous", "mul", "add", "sub", "div"})
+from autofix.semantic import Grad, Kind, SemanticModel, is_true, keyword
+from codemods._gf5 import created_as, is_move, moves_nothing, optimized_tensors, optimizer_calls, torch_factory
 
 
 class OptimizerOverNonLeaf(Rule):
@@ -44,7 +38,9 @@ class OptimizerOverNonLeaf(Rule):
     Raises "can't optimize a non-leaf Tensor" when the optimizer is built (on the GPU, for moves).
 
     ## Fix safety
-    No fix: which leaf should be trained (the whole tensor, or a new one holding the slice) is the
+    Reported only where the semantic model knows the tensor was computed, with autograd on, from one that
+    requires grad; a move that provably returns the tensor itself (`.float()` of a float32 leaf, `.cpu()`
+    of a CPU one) is not reported. No fix: which leaf should be trained (the whole tensor, or a new one holding the slice) is the
     author's choice. `torch.randn(..., requires_grad=True).cuda()` written in the list is GF503's, which
     fixes it.
     """
@@ -77,76 +73,59 @@ class OptimizerOverNonLeaf(Rule):
               "`x` does not require grad: the slice is a leaf (and trains nothing, but that is not this rule)"),
         Valid("import torch\nopt = torch.optim.SGD([torch.randn(3, requires_grad=True).cuda()], lr=0.1)\n",
               "GF503 fixes this one"),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nlayer = nn.Linear(4, 4)\nopt = torch.optim.Adam([layer.weight.t()])\n",
+            reason="a view of a known layer's weight",
+        ),
+        Valid(
+            "import torch\nw = torch.zeros(3, requires_grad=True)\nopt = torch.optim.SGD([w.float()], lr=0.1)\n",
+            "`.float()` of a float32 leaf is the leaf itself",
+        ),
+        Valid(
+            "import torch\nopt = torch.optim.SGD([cfg.weight.cuda()], lr=0.1)\n",
+            "what `cfg.weight` holds is unknown: the file does not show it requires grad",
+        ),
+        Valid(
+            "import torch\nw = torch.randn(3, requires_grad=True)\nopt = torch.optim.SGD([w.detach()], lr=0.1)\n",
+            "a detached tensor is a leaf (that trains nothing, but the optimizer accepts it)",
+        ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
-        self._bound: dict[int, dict[str, cst.Assign]] = {}
+    def check(self, model: SemanticModel) -> None:
+        for optimizer in optimizer_calls(model):
+            for element in optimized_tensors(model, optimizer):
+                made, where = element, ""
+                if isinstance(element, ast.Name):
+                    bindings = model.bindings_reaching(element.id, element) or []
+                    if len(bindings) == 1 and bindings[0].kind == "assign" and not bindings[0].path:
+                        made = bindings[0].value
+                        where = f" (made on line {bindings[0].node.lineno})"
+                if _non_leaf(model, element, made):
+                    self.report(
+                        element,
+                        f"`{model.source(element)}`{where} is not a leaf tensor: the optimizer raises "
+                        "\"can't optimize a non-leaf Tensor\"",
+                    )
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            scope = scope_chain(node, self.parent)[0]
-            self._bound.setdefault(id(scope), {})[node.targets[0].target.value] = node
 
-    def visit_Call(self, node: cst.Call) -> None:
-        chain = scope_chain(node, self.parent)
-        qualified = Imports.of(self._module, self.context.cache).resolve(node.func, chain) or ""
-        if not is_optimizer_class(qualified) or not node.args:
-            return
-        params = node.args[0].value
-        bound = self._bound.get(id(chain[0]), {})
-        for element in _param_elements(params):
-            where = ""
-            expr = element
-            if isinstance(element, cst.Name) and element.value in bound:
-                expr = bound[element.value].value
-                where = f" (made on line {self.position(bound[element.value]).start.line})"
-            if self._non_leaf(expr, bound, node):
-                self.report(element, f"`{source_of(element)}`{where} is not a leaf tensor: the optimizer raises \"can't optimize a non-leaf Tensor\"")
-
-    def _non_leaf(self, expr: cst.BaseExpression, bound: dict, at: cst.CSTNode) -> bool:
-        if isinstance(expr, cst.Subscript):
-            return self._wants_grad(expr.value, bound, at)
-        if is_mover(expr):
-            base, _ = mover_chain(expr)
-            return self._wants_grad(base, bound, at, created_here_counts=False)
-        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _VIEWS:
-            return self._wants_grad(expr.func.value, bound, at)
-        if isinstance(expr, cst.Attribute) and expr.attr.value in ("T", "mT", "H"):
-            return self._wants_grad(expr.value, bound, at)
-        if isinstance(expr, cst.BinaryOperation):
-            return self._wants_grad(expr.left, bound, at) or self._wants_grad(expr.right, bound, at)
+def _non_leaf(model: SemanticModel, element: ast.AST, made: ast.AST) -> bool:
+    """The model knows `element` is a tensor computed (with autograd on) from one that requires grad."""
+    value = model.value(element)
+    if value.kind is not Kind.TENSOR or value.grad is not Grad.CONNECTED:
         return False
-
-    def _wants_grad(self, expr, bound: dict, at: cst.CSTNode, created_here_counts: bool = True) -> bool:
-        """Does `expr` evaluate to a tensor that requires grad (by how it was made, or by its name)?"""
-        if isinstance(expr, cst.Call):
-            # A factory written right here: the move case is GF503's (it has a fix), the others are ours.
-            qualified = Imports.of(self._module, self.context.cache).resolve(expr.func, scope_chain(at, self.parent)) or ""
-            return created_here_counts and bool(LEAF_MAKERS.match(qualified)) and (
-                requests_grad(expr) or qualified.endswith("Parameter")
-            )
-        if isinstance(expr, cst.Name) and expr.value in bound:
-            made = bound[expr.value].value
-            return isinstance(made, cst.Call) and (
-                self._wants_grad(made, bound, at)
-                or (isinstance(made.func, cst.Attribute) and made.func.attr.value == "requires_grad_")
-            )
-        return isinstance(expr, cst.Attribute) and looks_like_parameter(expr, at, self.parent)
-
-
-def _param_elements(params: cst.BaseExpression):
-    """The tensors listed in an optimizer's first argument: `[a, b]`, `(a,)`, `[{'params': [a]}, ...]`."""
-    if not isinstance(params, (cst.List, cst.Tuple)):
-        return
-    for element in params.elements:
-        if isinstance(element, cst.StarredElement):
-            continue
-        value = element.value
-        if isinstance(value, cst.Dict):
-            for entry in value.elements:
-                if isinstance(entry, cst.DictElement) and isinstance(entry.key, cst.SimpleString) \
-                        and entry.key.evaluated_value == "params":
-                    yield from _param_elements(entry.value)
-        else:
-            yield value
+    if is_move(made):
+        base = made
+        moves = []
+        while is_move(base):
+            moves.append(base)
+            base = base.func.value
+        moves.reverse()
+        if torch_factory(model, base) is not None and is_true(keyword(base, "requires_grad")):
+            return False  # `torch.randn(..., requires_grad=True).cuda()`: GF503 reports and fixes it
+        factory = base
+        if isinstance(base, ast.Name):
+            bindings = model.bindings_reaching(base.id, base) or []
+            factory = bindings[0].value if len(bindings) == 1 and bindings[0].kind == "assign" else None
+        if moves_nothing(model, moves, *created_as(model, factory)):
+            return False  # `w.float()` of a float32 leaf is the leaf itself
+    return True

@@ -1,19 +1,22 @@
 """GF504: a Parameter or a layer with weights constructed inside `forward`: fresh weights on every call."""
 from __future__ import annotations
 
+import ast
 import re
 
-import libcst as cst
-
 from autofix.rule import Applicability, Invalid, Rule, Valid
-from codemods._torch import PARAMETER_CLASS, Imports, requests_grad, scope_chain
+from autofix.semantic import SemanticModel, is_true, keyword
+from codemods._gf5 import PARAMETER_CLASSES
 
 # torch.nn layers that own parameters by default (activations, dropout, pooling own none and are harmless
 # to build per call; InstanceNorm is affine=False by default).
-_LAYERS_WITH_WEIGHTS = re.compile(
-    r"^torch\.nn\.(Linear|Bilinear|Conv[123]d|ConvTranspose[123]d|Embedding|EmbeddingBag|RNN|LSTM|GRU|RNNCell|LSTMCell"
-    r"|GRUCell|BatchNorm[123]d|LayerNorm|GroupNorm|RMSNorm|MultiheadAttention|Transformer\w*|PReLU)$"
+_LAYERS = (
+    r"(Linear|Bilinear|Conv[123]d|ConvTranspose[123]d|Embedding|EmbeddingBag|RNN|LSTM|GRU|RNNCell|LSTMCell"
+    r"|GRUCell|BatchNorm[123]d|LayerNorm|GroupNorm|RMSNorm|MultiheadAttention|Transformer\w*|PReLU)"
 )
+_LAYERS_WITH_WEIGHTS = re.compile(rf"^torch\.nn\.{_LAYERS}$")
+# The same names unqualified: what a call's spelling must end with before the rule resolves it.
+_LAYER_NAMES = re.compile(rf"^{_LAYERS}$")
 
 
 class ParameterInForward(Rule):
@@ -99,32 +102,53 @@ class ParameterInForward(Rule):
             "        def make():\n            return nn.Linear(4, 8)\n        return x\n",
             "in a nested helper, not run by forward itself",
         ),
+        Invalid(
+            "import torch\nclass M(torch.nn.Module):\n    def forward(self, x):\n"
+            "        for _ in range(2):\n            x = torch.nn.Conv2d(3, 3, 1)(x)\n        return x\n",
+            reason="torch.nn written out in full, in a loop",
+        ),
+        Valid(
+            "from mylayers import Linear\nclass M:\n    def forward(self, x):\n        return Linear(4, 8)(x)\n",
+            "not torch's Linear",
+        ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
+    def check(self, model: SemanticModel) -> None:
+        for call in model.nodes(ast.Call):
+            # A cheap look at the spelling first: only calls named like a Parameter or a weighted layer are
+            # resolved, and only those directly in a method called `forward`.
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name != "Parameter" and not _LAYER_NAMES.match(name):
+                continue
+            function = model.function(call)
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or function.name != "forward":
+                continue
+            if model.enclosing_class(function) is None or model.is_autograd_function_method(function):
+                continue
+            qualified = model.qualified_name(func) or ""
+            if qualified in PARAMETER_CLASSES:
+                requires_grad = keyword(call, "requires_grad")
+                if requires_grad is not None and not is_true(requires_grad):
+                    continue  # a constant, not meant to be trained
+            elif not _LAYERS_WITH_WEIGHTS.match(qualified):
+                continue
+            if _conditional(model, call, function):
+                continue
+            self.report(
+                call,
+                f"`{qualified.replace('torch.nn.', 'nn.')}` is constructed on every forward call: its weights are "
+                "re-drawn each step and never optimized",
+            )
 
-    def visit_Call(self, node: cst.Call) -> None:
-        chain = scope_chain(node, self.parent)
-        function = chain[0]
-        if not (isinstance(function, cst.FunctionDef) and function.name.value == "forward"
-                and len(chain) > 1 and isinstance(chain[1], cst.ClassDef)):
-            return
-        qualified = Imports.of(self._module, self.context.cache).resolve(node.func, chain) or ""
-        if PARAMETER_CLASS.match(qualified):
-            if any(a.keyword is not None and a.keyword.value == "requires_grad" for a in node.args) and not requests_grad(node):
-                return
-        elif not _LAYERS_WITH_WEIGHTS.match(qualified):
-            return
-        if self._conditional(node):
-            return
-        self.report(node, f"`{qualified.replace('torch.nn.', 'nn.')}` is constructed on every forward call: its weights are re-drawn each step and never optimized")
 
-    def _conditional(self, node: cst.CSTNode) -> bool:
-        """Inside an `if` or `try` in forward: one-off lazy initialisation, not a per-call rebuild."""
-        current = self.parent(node)
-        while current is not None and not isinstance(current, cst.FunctionDef):
-            if isinstance(current, (cst.If, cst.IfExp, cst.Try)):
-                return True
-            current = self.parent(current)
-        return False
+def _conditional(model: SemanticModel, node: ast.AST, function: ast.AST) -> bool:
+    """Inside an `if` or `try` in forward: one-off lazy initialisation, not a per-call rebuild."""
+    for ancestor in model.ancestors(node):
+        if ancestor is function:
+            return False
+        if isinstance(ancestor, (ast.If, ast.IfExp, ast.Try)) or (
+            hasattr(ast, "TryStar") and isinstance(ancestor, ast.TryStar)
+        ):
+            return True
+    return False

@@ -1,12 +1,13 @@
 """GF502: `nn.Parameter(t).to(device)`: the move returns a plain tensor that is never registered or trained."""
 from __future__ import annotations
 
+import ast
 import re
 
-import libcst as cst
-
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._torch import PARAMETER_CLASS, moved_call, replay_movers
+from autofix.semantic import SemanticModel, keyword
+from codemods._gf5 import PARAMETER_CLASSES, chain_at, created_as, moved_chains, moves_nothing
+from codemods._torch import mover_chain, replay_movers, source_of
 
 _SCENARIO = """\
 import os
@@ -72,7 +73,9 @@ class ParameterThenMoved(Rule):
 
     ## Fix safety
     Safe and repairing: the same values, moved before they are wrapped, so the module gets a real
-    Parameter. The chain of moves is kept in order.
+    Parameter. The chain of moves is kept in order (or dropped, when the data already ends with the same
+    moves). Moves that provably return the Parameter itself are not reported: `.float()` of data a torch
+    factory makes in float32, `.cpu()` of data made on the CPU, `.to(dtype)` to the dtype it already has.
     """
 
     code = "GF502"
@@ -103,23 +106,73 @@ class ParameterThenMoved(Rule):
         Valid("import torch.nn as nn\nmodel = nn.Linear(3, 3).to(device)\n", "`.to()` on a module moves it in place"),
         Valid("import torch.nn as nn\nn = nn.Parameter(t).numel()\n", "not a move"),
         Valid("from mylib import Parameter\np = Parameter(3).to(unit)\n", "not torch's Parameter"),
+        Invalid(
+            "import torch.nn as nn\nself.bias = nn.Parameter(data=torch.zeros(dim), requires_grad=True).to(device)\n",
+            "import torch.nn as nn\nself.bias = nn.Parameter(data=torch.zeros(dim).to(device), requires_grad=True)\n",
+            "the data passed as `data=`, with `requires_grad=True`",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\nself.scale = nn.Parameter(torch.ones(dim)).float()\n",
+            "`.float()` of float32 data returns the Parameter itself: nothing is lost",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\nw = nn.Parameter(torch.zeros(3, dtype=torch.float64)).to(torch.float64)\n",
+            "a cast to the dtype the data already has returns the Parameter itself",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nself.emb = nn.Parameter(torch.randn(n, 8).to(device)).to(device)\n",
+            "import torch\nimport torch.nn as nn\nself.emb = nn.Parameter(torch.randn(n, 8).to(device))\n",
+            "the data is already moved the same way: the outer move goes",
+        ),
     )
 
     scenarios = (Scenario("scale-parameter-double", _SCENARIO),)
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
+    def check(self, model: SemanticModel) -> None:
+        for chain, base, moves in moved_chains(model):
+            if not isinstance(base, ast.Call) or model.qualified_name(base.func) not in PARAMETER_CLASSES:
+                continue
+            data = _data_argument(base)
+            if data is None:
+                continue
+            if moves_nothing(model, moves, *created_as(model, data)):
+                continue  # `nn.Parameter(torch.ones(3)).float()` is the Parameter itself
+            self.report(
+                chain,
+                f"`Parameter(...).{moves[0].func.attr}()` returns a plain tensor: it is never registered or trained; "
+                "move the data first",
+                fix=Applicability.SAFE,
+            )
 
-    def visit_Call(self, node: cst.Call) -> None:
-        chain = moved_call(node, self.parent, self._module, self.context.cache)
-        if chain is None or not chain[0].args or not PARAMETER_CLASS.match(chain[2]):
-            return
-        base, movers, _ = chain
-        data_index = next((i for i, a in enumerate(base.args) if a.keyword is None or a.keyword.value == "data"), None)
-        if data_index is None or base.args[data_index].star:
-            return
-        data = base.args[data_index]
+    def fix(self, finding, tree) -> Fix | None:
+        found = chain_at(finding, tree)
+        if found is None:
+            return None
+        node, base, moves = found
+        index = next((i for i, a in enumerate(base.args) if a.keyword is None or a.keyword.value == "data"), None)
+        if index is None or base.args[index].star:
+            return None
         args = list(base.args)
-        args[data_index] = data.with_changes(value=replay_movers(data.value, movers))
-        fix = Fix((Edit(node, base.with_changes(args=args)),), Applicability.SAFE, Effect.REPAIRING)
-        self.report(node, f"`Parameter(...).{movers[0].func.attr.value}()` returns a plain tensor: it is never registered or trained; move the data first", fix)
+        data = args[index].value
+        if not _moved_alike(data, moves):  # `nn.Parameter(t.to(d)).to(d)`: the data is already moved
+            args[index] = args[index].with_changes(value=replay_movers(data, moves))
+        return Fix((Edit(node, base.with_changes(args=args)),), Applicability.SAFE, Effect.REPAIRING)
+
+
+def _data_argument(call: ast.Call) -> ast.AST | None:
+    """The tensor a Parameter wraps: its first positional argument or `data=`; None when not plain."""
+    if call.args:
+        return None if isinstance(call.args[0], ast.Starred) else call.args[0]
+    return keyword(call, "data")
+
+
+def _moved_alike(data, moves) -> bool:
+    """`data` already ends with the same moves, written the same way."""
+    _, inner = mover_chain(data)
+    if len(inner) < len(moves):
+        return False
+    return all(_spelling(a) == _spelling(b) for a, b in zip(inner[len(inner) - len(moves):], moves))
+
+
+def _spelling(move) -> tuple:
+    return move.func.attr.value, tuple((a.keyword and a.keyword.value, source_of(a.value)) for a in move.args)

@@ -1,14 +1,18 @@
 """GF505: `w = w - lr * w.grad` under `no_grad`: rebinds the name to a new tensor instead of updating `w`."""
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._torch import dotted, scope_chain, source_of, under_no_grad
+from autofix.semantic import Kind, SemanticModel
+from codemods._gf5 import dotted
 
 _AUGMENTED = {cst.Subtract: cst.SubtractAssign, cst.Add: cst.AddAssign}
+_OPERATORS = {ast.Sub: "-", ast.Add: "+"}
+_NOT_TENSORS = frozenset({Kind.OBJECT, Kind.CONTAINER, Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER})
 # Code that rebinds on purpose makes the new tensor a leaf again (functional-style training).
 _RELEAFS = re.compile(r"\.requires_grad_\(|\.requires_grad\s*=\s*True|\.retain_grad\(")
 
@@ -71,8 +75,10 @@ class ReboundInUpdate(Rule):
     RuntimeError one step later, far from the cause.
 
     ## Fix safety
-    Safe and repairing: under `no_grad` the in-place update computes the same values into the original
-    tensor, which is what every optimizer does. Not reported when the code makes the new tensor a leaf
+    Safe and repairing: under `no_grad` (torch's, as the file imports it) the in-place update computes the
+    same values into the original tensor, which is what every optimizer does. Reading `.grad` is what
+    shows the name holds a tensor; a name the file shows holds something else (a container, a module, an
+    object of another library) is left alone. Not reported when the code makes the new tensor a leaf
     again (`requires_grad_()`, `retain_grad()`): that is functional-style training on purpose.
     """
 
@@ -86,44 +92,72 @@ class ReboundInUpdate(Rule):
 
     examples = (
         Invalid(
-            "with torch.no_grad():\n    for p in model.parameters():\n        p = p - lr * p.grad\n",
-            "with torch.no_grad():\n    for p in model.parameters():\n        p -= lr * p.grad\n",
+            "import torch\nwith torch.no_grad():\n    for p in model.parameters():\n        p = p - lr * p.grad\n",
+            "import torch\nwith torch.no_grad():\n    for p in model.parameters():\n        p -= lr * p.grad\n",
             "a loop over parameters that updates nothing",
         ),
         Invalid(
-            "with torch.no_grad():\n    w = w - lr * w.grad\n    b = b - lr * b.grad\nw.grad.zero_()\nb.grad.zero_()\n",
-            "with torch.no_grad():\n    w -= lr * w.grad\n    b -= lr * b.grad\nw.grad.zero_()\nb.grad.zero_()\n",
+            "import torch\nwith torch.no_grad():\n    w = w - lr * w.grad\n    b = b - lr * b.grad\nw.grad.zero_()\nb.grad.zero_()\n",
+            "import torch\nwith torch.no_grad():\n    w -= lr * w.grad\n    b -= lr * b.grad\nw.grad.zero_()\nb.grad.zero_()\n",
             "standalone leaves",
         ),
         Invalid(
-            "@torch.no_grad()\ndef sgd(self, lr):\n    self.w = self.w + (-lr) * self.w.grad\n",
-            "@torch.no_grad()\ndef sgd(self, lr):\n    self.w += (-lr) * self.w.grad\n",
+            "import torch\n@torch.no_grad()\ndef sgd(self, lr):\n    self.w = self.w + (-lr) * self.w.grad\n",
+            "import torch\n@torch.no_grad()\ndef sgd(self, lr):\n    self.w += (-lr) * self.w.grad\n",
             "a module attribute, in a no_grad function",
         ),
-        Valid("with torch.no_grad():\n    for p in model.parameters():\n        p -= lr * p.grad\n", "in place"),
+        Valid("import torch\nwith torch.no_grad():\n    for p in model.parameters():\n        p -= lr * p.grad\n", "in place"),
         Valid(
-            "with torch.no_grad():\n    w = w - lr * w.grad\nw.requires_grad_()\n",
+            "import torch\nwith torch.no_grad():\n    w = w - lr * w.grad\nw.requires_grad_()\n",
             "the new tensor is made a leaf again: functional style",
         ),
         Valid("fast = w - lr * w.grad\n", "a new name (MAML's fast weights)"),
-        Valid("with torch.no_grad():\n    ema = ema - (1 - decay) * (ema - w)\n", "no gradient involved: an EMA"),
+        Valid("import torch\nwith torch.no_grad():\n    ema = ema - (1 - decay) * (ema - w)\n", "no gradient involved: an EMA"),
         Valid("w = w - lr * w.grad\n", "not under no_grad: a different problem, not this fix"),
+        Invalid(
+            "from torch import no_grad\n\n\ndef step(w, lr):\n    with no_grad():\n        w = w - lr * w.grad\n    return w\n",
+            "from torch import no_grad\n\n\ndef step(w, lr):\n    with no_grad():\n        w -= lr * w.grad\n    return w\n",
+            "no_grad imported by name",
+        ),
+        Valid(
+            "from tape import no_grad\nwith no_grad():\n    w = w - lr * w.grad\n",
+            "not torch's no_grad: autograd is on, so this is not the in-place update this rule writes",
+        ),
     )
 
     scenarios = (Scenario("manual-sgd-loop", _SCENARIO),)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) != 1 or not isinstance(node.value, cst.BinaryOperation):
-            return
+    def check(self, model: SemanticModel) -> None:
+        for node in model.nodes(ast.Assign):
+            if len(node.targets) != 1 or not isinstance(node.value, ast.BinOp):
+                continue
+            operation = node.value
+            op = _OPERATORS.get(type(operation.op))
+            target = dotted(node.targets[0])
+            if op is None or target is None or dotted(operation.left) != target:
+                continue
+            if not _reads_grad_of(operation.right, target) or not model.under_no_grad(node):
+                continue
+            if model.kind(node.targets[0]) in _NOT_TENSORS:
+                continue  # the file shows it is not a tensor (`.grad` is then somebody's own attribute)
+            function = model.function(node)
+            if _RELEAFS.search(model.source(function) if function is not None else model.text):
+                continue
+            self.report(
+                node,
+                f"`{target} = {target} {op} ...` rebinds the name to a new tensor: `{target}` itself is never "
+                f"updated; use `{op}=`",
+                fix=Applicability.SAFE,
+            )
+
+    def fix(self, finding, tree) -> Fix | None:
+        node = tree.node_at(finding.range, cst.Assign)
+        if node is None or not isinstance(node.value, cst.BinaryOperation):
+            return None
         operation = node.value
         augmented = _AUGMENTED.get(type(operation.operator))
-        target = dotted(node.targets[0].target)
-        if augmented is None or target is None or dotted(operation.left) != target or operation.left.lpar:
-            return
-        if not _reads_grad_of(operation.right, target) or not under_no_grad(node, self.parent):
-            return
-        if _RELEAFS.search(source_of(scope_chain(node, self.parent)[0])):
-            return
+        if augmented is None:
+            return None
         replacement = cst.AugAssign(
             target=node.targets[0].target,
             operator=augmented(
@@ -132,19 +166,12 @@ class ReboundInUpdate(Rule):
             ),
             value=operation.right,
         )
-        fix = Fix((Edit(node, replacement),), Applicability.SAFE, Effect.REPAIRING)
-        op = "-" if augmented is cst.SubtractAssign else "+"
-        self.report(node, f"`{target} = {target} {op} ...` rebinds the name to a new tensor: `{target}` itself is never updated; use `{op}=`", fix)
+        return Fix((Edit(node, replacement),), Applicability.SAFE, Effect.REPAIRING)
 
 
-def _reads_grad_of(expr: cst.BaseExpression, target: str) -> bool:
-    class _Finder(cst.CSTVisitor):
-        found = False
-
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            if node.attr.value == "grad" and dotted(node.value) == target:
-                self.found = True
-
-    finder = _Finder()
-    expr.visit(finder)
-    return finder.found
+def _reads_grad_of(expr: ast.AST, target: str) -> bool:
+    """`expr` (the right operand, a few nodes) reads `<target>.grad`."""
+    return any(
+        isinstance(node, ast.Attribute) and node.attr == "grad" and dotted(node.value) == target
+        for node in ast.walk(expr)
+    )

@@ -1,3 +1,4 @@
+import torch
 with torch.no_grad():
     w -= lr * w.grad
     b -= lr * b.grad

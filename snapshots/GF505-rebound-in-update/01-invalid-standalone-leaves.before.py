@@ -1,3 +1,4 @@
+import torch
 with torch.no_grad():
     w = w - lr * w.grad
     b = b - lr * b.grad

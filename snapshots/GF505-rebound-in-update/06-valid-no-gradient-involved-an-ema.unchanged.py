@@ -1,2 +1,3 @@
+import torch
 with torch.no_grad():
     ema = ema - (1 - decay) * (ema - w)

@@ -1,0 +1,3 @@
+import torch
+import torch.nn as nn
+self.scale = nn.Parameter(torch.ones(dim)).float()
