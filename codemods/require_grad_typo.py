@@ -110,6 +110,13 @@ class RequireGradTypo(Rule):
             "import torch.nn as nn\n\nfc = nn.Linear(4, 2)\nfc.weight.requires_grad = False\n",
             "the weight of a known layer",
         ),
+        Valid("self.require_grad = require_grad\n", "a module's own option, not a tensor"),
+        Valid(
+            "for p in model.parameters():\n    p.require_grad = False\nif p.require_grad:\n    pass\n",
+            "the file reads the attribute back: somebody's own attribute",
+        ),
+        Valid("for p in model.parameters():\n    p.requires_grad = False\n", "spelt right"),
+        Valid("config.require_grad = True\n", "not a tensor"),
         Invalid(
             "import torch\n\nx = torch.zeros(1)\nx.require_grad = True\n",
             "import torch\n\nx = torch.zeros(1)\nx.requires_grad = True\n",
@@ -120,13 +127,6 @@ class RequireGradTypo(Rule):
             "from torch_geometric.data import Data\n\ndef f(data: Data):\n    data.require_grad = True\n",
             "a PyG Data object, as its annotation says: not a tensor",
         ),
-        Valid("self.require_grad = require_grad\n", "a module's own option, not a tensor"),
-        Valid(
-            "for p in model.parameters():\n    p.require_grad = False\nif p.require_grad:\n    pass\n",
-            "the file reads the attribute back: somebody's own attribute",
-        ),
-        Valid("for p in model.parameters():\n    p.requires_grad = False\n", "spelt right"),
-        Valid("config.require_grad = True\n", "not a tensor"),
     )
 
     scenarios = (Scenario("linear-probe-unfreeze", _SCENARIO),)

@@ -1,1 +1,0 @@
-model.fc.weight.requires_grad = False
