@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import ast
 import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import ClassVar
 
 import libcst as cst
 
@@ -222,7 +223,7 @@ def mentions(statement: ast.stmt, wanted: set[str]) -> bool:
 class Evidence:
     """Per file: which receivers the call shapes show to be optimizers (built once, on the first question)."""
 
-    _of: "weakref.WeakKeyDictionary[SemanticModel, Evidence]" = weakref.WeakKeyDictionary()
+    _of: ClassVar[weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
 
     def __init__(self, model: SemanticModel):
         self.model = model
@@ -231,7 +232,7 @@ class Evidence:
         self._called: set[tuple[int, str]] | None = None
 
     @classmethod
-    def of(cls, model: SemanticModel) -> "Evidence":
+    def of(cls, model: SemanticModel) -> Evidence:
         found = cls._of.get(model)
         if found is None:
             found = cls._of[model] = cls(model)

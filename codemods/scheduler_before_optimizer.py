@@ -145,7 +145,10 @@ class SchedulerBeforeOptimizer(Rule):
             statement for call in model.calls_to_method("step")
             if (statement := model.statement(call)) is not None and evidence.scheduler_step(statement) is not None
         ]
-        steps_optimizer = lambda s: evidence.optimizer_step(s) is not None  # noqa: E731
+
+        def steps_optimizer(statement) -> bool:
+            return evidence.optimizer_step(statement) is not None
+
         for block in blocks_around(model, scheduler_steps):
             for index, statement in enumerate(block):
                 if evidence.scheduler_step(statement) is None:

@@ -23,9 +23,9 @@ def kind_of_receiver(source: str, method: str = "step") -> Kind:
         ("from torch.optim.lr_scheduler import LRScheduler\ndef f(s: LRScheduler):\n    s.step()\n", Kind.SCHEDULER),
         ("from torch.optim.lr_scheduler import _LRScheduler\ndef f(s: '_LRScheduler'):\n    s.step()\n", Kind.SCHEDULER),
         ("import torch\ndef f(s: torch.optim.lr_scheduler.StepLR):\n    s.step()\n", Kind.SCHEDULER),
-        ("import torch\nclass T:\n    def __init__(self, m):\n        self.opt = torch.optim.SGD(m.parameters(), lr=1)\n"
+        (("import torch\nclass T:\n    def __init__(self, m):\n        self.opt = torch.optim.SGD(m.parameters(), lr=1)\n"
          "        self.sched = torch.optim.lr_scheduler.StepLR(self.opt, 1)\n    def go(self):\n        self.opt.step()\n"
-         "        self.sched.step()\n", Kind.SCHEDULER),
+         "        self.sched.step()\n"), Kind.SCHEDULER),
         ("def f(opt):\n    opt.step()\n", Kind.UNKNOWN),
     ],
 )
