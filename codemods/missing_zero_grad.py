@@ -1,11 +1,12 @@
 """GF404: a training loop that never clears gradients."""
 from __future__ import annotations
 
+import ast
 import re
 
 from autofix.rule import Applicability, Invalid, Rule, Valid
 from autofix.semantic import SemanticModel
-from codemods._steps import BACKWARD_METHODS, Evidence, backward_kind, contains, manual_update
+from codemods._steps import BACKWARD_METHODS, Evidence, backward_kind, contains, manual_update, own_nodes
 
 _CLEARS_GRADIENTS = re.compile(
     r"zero_grad|\.grad\s*=\s*None|\.grad\.zero_\(|\.grad\.detach_\(|set_to_none|zero_grads|clear_grad|reset_grad"
@@ -50,7 +51,8 @@ class MissingZeroGrad(Rule):
 
     ## Fix safety
     None: accumulating on purpose is legitimate, and where to clear depends on the accumulation scheme.
-    A function that clears gradients anywhere, or calls a helper named like `zero_grads`, is not reported.
+    A function that clears gradients anywhere, calls a helper named like `zero_grads`, or calls a function or
+    method of the same file that clears them, is not reported.
     Loops without an update (OOM probes, benchmarks) are not reported.
     """
 
@@ -109,6 +111,14 @@ class MissingZeroGrad(Rule):
             "        if (i + 1) % accum == 0:\n            optimizer.step()\n            model.zero_grad(set_to_none=True)\n",
             "gradient accumulation, cleared through the model",
         ),
+        Valid(
+            "import torch\n\n\nclass Trainer:\n    def __init__(self, model):\n        self.model = model\n"
+            "        self.opt = torch.optim.SGD(model.parameters(), lr=0.1)\n\n    def _reset(self):\n"
+            "        for p in self.model.parameters():\n            p.grad = None\n\n    def fit(self, loader):\n"
+            "        for x in loader:\n            self.model(x).sum().backward()\n            self.opt.step()\n"
+            "            self._reset()\n",
+            "a method of the same class clears the gradients",
+        ),
     )
 
     def check(self, model: SemanticModel) -> None:
@@ -130,5 +140,15 @@ class MissingZeroGrad(Rule):
             scope = model.function(loop) or model.tree
             if id(scope) not in clears:
                 clears[id(scope)] = bool(_CLEARS_GRADIENTS.search(model.source(scope) if scope is not model.tree else model.text))
-            if not clears[id(scope)]:
+            if not clears[id(scope)] and not _calls_a_clearing_helper(model, loop):
                 self.report(loop)
+
+
+def _calls_a_clearing_helper(model: SemanticModel, loop) -> bool:
+    """The loop calls a function or method of this file that clears gradients (`self._reset_grads()`)."""
+    for node in own_nodes(loop):
+        if isinstance(node, ast.Call):
+            helper = model.local_function(node.func)
+            if helper is not None and _CLEARS_GRADIENTS.search(model.source(helper)):
+                return True
+    return False
