@@ -211,7 +211,9 @@ def parameter_writes(model: SemanticModel, statement: ast.stmt) -> set[str]:
 
 def binds(statement: ast.stmt, wanted: set[str]) -> bool:
     """True when `statement` (or a statement nested in it) assigns one of the names in `wanted`."""
-    return any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in wanted for n in own_nodes(statement))
+    return any(
+        isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in wanted for n in own_nodes(statement)
+    )
 
 
 def mentions(statement: ast.stmt, wanted: set[str]) -> bool:
@@ -241,7 +243,7 @@ class Evidence:
     def _scope(self, node: ast.AST, name: str) -> int:
         """Where evidence about `name` counts: the class for `self.x` in a method, else the function (or file)."""
         function = self.model.function(node)
-        if function is not None and name.startswith("self.") and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if name.startswith("self.") and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             cls = self.model.enclosing_class(function)
             if cls is not None:
                 return id(cls)

@@ -139,7 +139,8 @@ class MissingZeroGrad(Rule):
                 continue  # an OOM probe, a benchmark, or a step the file does not show
             scope = model.function(loop) or model.tree
             if id(scope) not in clears:
-                clears[id(scope)] = bool(_CLEARS_GRADIENTS.search(model.source(scope) if scope is not model.tree else model.text))
+                text = model.text if scope is model.tree else model.source(scope)
+                clears[id(scope)] = bool(_CLEARS_GRADIENTS.search(text))
             if not clears[id(scope)] and not _calls_a_clearing_helper(model, loop):
                 self.report(loop)
 
