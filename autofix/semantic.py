@@ -1039,6 +1039,8 @@ class SemanticModel:
             return Value(Kind.MODULE, Grad.UNKNOWN, cls=qualified)
         if qualified in ("torch.optim.Optimizer", "torch.optim.optimizer.Optimizer") or is_optimizer_class(qualified):
             return Value(Kind.OPTIMIZER, Grad.DATA, cls=qualified)
+        if _SCHEDULER.match(qualified) or qualified == "torch.optim.lr_scheduler._LRScheduler":  # `s: LRScheduler`
+            return Value(Kind.SCHEDULER, Grad.DATA, cls=qualified)
         if _CONTAINER_TYPES.match(qualified):
             return Value(Kind.CONTAINER, Grad.DATA)
         if qualified in ("typing.Any", "typing.Callable", "collections.abc.Callable") or qualified.startswith("typing."):

@@ -1,274 +1,421 @@
 """What a statement of a training loop does (backward, step, zero_grad, clip, scheduler step), and how to move one.
 
-Shared by the GF4xx rules. Everything is lexical and per block: a rule looks at the statements of one block
-(a loop body or a function body) in order, and never reasons across branches it cannot see whole.
+Shared by the GF4xx rules. Detection is on the semantic model and per block: a rule looks at the statements
+of one block (a loop body, a function body, a `with` body) in order, and never reasons across branches it
+cannot see whole. Fixes move whole statements on LibCST.
+
+What is an optimizer comes from the model (`Kind.OPTIMIZER`: `torch.optim.Adam(...)`, `self.optimizer`
+assigned one in `__init__`, an `optimizer: Optimizer` annotation). Where the model cannot tell, a receiver
+counts as an optimizer only on call-shape evidence in the same function (or, for `self.x`, the same class):
+it is cleared with `X.zero_grad()` there, or handed to an `lr_scheduler` constructor. A scheduler is only
+what the model knows to be one. Each rule says in its docs which evidence it accepts.
 """
 from __future__ import annotations
 
-import re
+import ast
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import libcst as cst
 
-from autofix.rule import Applicability, Edit, Effect, Fix
-from codemods._torch import BackwardCalls, dotted
+from autofix.rule import Applicability, Edit, Effect, Fix, FixTree
+from autofix.semantic import Kind, Range, SemanticModel
 
-_OPTIMIZER_NAME = re.compile(r"(^|[._])(opt|optim|optimizer|optimiser)s?(_\w+)?$|_(opt|optim|optimizer)$", re.I)
-_SCHEDULER_NAME = re.compile(r"(^|[._])(sched|scheduler|lr_scheduler|lr_sched|warmup)(_\w+)?$|_(sched|scheduler)$", re.I)
-_CLIP_OR_UNSCALE = re.compile(r"(^|\.)(clip_grad_norm_|clip_grad_value_|clip_grad_norm|unscale_)$")
+BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
+_HIGHER_ORDER_KEYWORDS = frozenset({"create_graph", "retain_graph"})
+_CLIP_OR_UNSCALE = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "unscale_"})
+_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
+             ast.AsyncFunctionDef, ast.ClassDef, *((ast.Match,) if hasattr(ast, "Match") else ()),
+             *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+# --- structure -----------------------------------------------------------------------------------------
+
+def block_of(model: SemanticModel, statement: ast.stmt) -> list[ast.stmt] | None:
+    """The statement list (a body, an orelse, a finally block, ...) that holds `statement`."""
+    parent = model.parent(statement)
+    if parent is None:
+        return None
+    for _, value in ast.iter_fields(parent):
+        if isinstance(value, list) and any(s is statement for s in value):
+            return value
+    return None
+
+
+def own_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    """`node` and everything under it, except the insides of nested functions, classes and lambdas."""
+    if isinstance(node, _NESTED_SCOPES):
+        yield node
+        return
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for child in ast.iter_child_nodes(current):
+            if not isinstance(child, _NESTED_SCOPES):
+                stack.append(child)
+
+
+def contains(statement: ast.stmt, predicate: Callable[[ast.stmt], object]) -> bool:
+    """True when `statement`, or a statement nested in it (not in a nested function), satisfies `predicate`."""
+    return any(isinstance(n, ast.stmt) and predicate(n) for n in own_nodes(statement))
+
+
+def single_call(statement: ast.stmt) -> ast.Call | None:
+    """The call of a statement that is nothing but one call (`opt.step()`), else None."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        return statement.value
+    return None
+
+
+def method_call(statement: ast.stmt, name: str) -> ast.Call | None:
+    """The `X.<name>(...)` call a statement consists of, else None."""
+    call = single_call(statement)
+    if call is not None and isinstance(call.func, ast.Attribute) and call.func.attr == name:
+        return call
+    return None
+
+
+def key(expr: ast.AST) -> str | None:
+    """`self.opt` for a Name/Attribute chain (how two mentions of one receiver are matched), else None."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))
+
+
+# --- what a statement does -------------------------------------------------------------------------
+
+def backward_kind(model: SemanticModel, statement: ast.stmt) -> str | None:
+    """"plain" for a simple statement that runs backward(), "higher-order" when it keeps the graph
+    (`create_graph=`/`retain_graph=`, also `torch.autograd.grad(..., create_graph=True)`), else None."""
+    if isinstance(statement, _COMPOUND):
+        return None
+    kind = None
+    for node in own_nodes(statement):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        keeps_graph = any(k.arg in _HIGHER_ORDER_KEYWORDS for k in node.keywords)
+        if node.func.attr in BACKWARD_METHODS:
+            if keeps_graph:
+                return "higher-order"
+            kind = "plain"
+        elif node.func.attr == "grad" and keeps_graph and model.qualified_name(node.func) == "torch.autograd.grad":
+            return "higher-order"
+    return kind
+
+
+def any_backward(model: SemanticModel, statements) -> bool:
+    """True when any of `statements`, or a statement nested in one, runs backward()."""
+    return any(contains(s, lambda t: backward_kind(model, t) is not None) for s in statements)
+
+
+def zero_grad(statement: ast.stmt) -> ast.expr | None:
+    """The receiver of a `X.zero_grad(...)` statement."""
+    call = method_call(statement, "zero_grad")
+    return call.func.value if call is not None else None
+
+
+def clips_or_unscales(statement: ast.stmt) -> bool:
+    call = single_call(statement)
+    if call is None:
+        return False
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return name in _CLIP_OR_UNSCALE
+
+
+def _is_grad(expr: ast.AST) -> bool:
+    return isinstance(expr, ast.Attribute) and expr.attr == "grad"
+
+
+def _mentions_grad(expr: ast.AST) -> bool:
+    return any(_is_grad(n) for n in own_nodes(expr))
+
+
+def in_place_method(call: ast.AST) -> str | None:
+    """`add_` for `x.add_(...)` (a public method with a trailing underscore: PyTorch's in-place spelling)."""
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
+        name = call.func.attr
+        if name.endswith("_") and not name.startswith("_"):
+            return name
+    return None
+
+
+def manual_update(statement: ast.stmt) -> bool:
+    """A hand-written update from gradients: `with torch.no_grad(): for p in ...: p -= lr * p.grad`,
+    `p.data.add_(p.grad, alpha=-lr)`. Reading `.grad` to write something else in place is the evidence."""
+    if isinstance(statement, _COMPOUND) and not isinstance(statement, (ast.With, ast.For)):
+        return False
+    for node in own_nodes(statement):
+        if isinstance(node, ast.AugAssign) and not _is_grad(node.target) and _mentions_grad(node.value):
+            return True
+        if in_place_method(node) and not _is_grad(node.func.value) and any(
+            _mentions_grad(a) for a in [*node.args, *(k.value for k in node.keywords)]
+        ):
+            return True
+    return False
+
+
+# In-place methods that change no parameter value.
+_NOT_A_WRITE = frozenset({"requires_grad_", "share_memory_", "retain_grad_", "record_stream_"})
+
+
+def _root_names(model: SemanticModel, target: ast.AST) -> set[str]:
+    """The objects a written parameter belongs to: `model` for `model.fc.weight`, and for `p` bound by
+    `for p in model.parameters():` also `model`."""
+    while isinstance(target, (ast.Attribute, ast.Subscript)):
+        target = target.value
+    if not isinstance(target, ast.Name):
+        return set()
+    roots = {target.id}
+    for binding in model.bindings_reaching(target.id, target) or ():
+        if binding.kind == "for" and binding.value is not None:
+            roots |= {n.id for n in own_nodes(binding.value) if isinstance(n, ast.Name)}
+    return roots
+
+
+def parameter_writes(model: SemanticModel, statement: ast.stmt) -> set[str]:
+    """For `with torch.no_grad():` holding an in-place write to a parameter that does not read `.grad`
+    (`model.weight.copy_(...)`, `p.add_(noise)`, `p.data.mul_(0.9)`, `p += delta`): the names of the objects
+    written (see `_root_names`); else an empty set. Only parameters the model knows count."""
+    if not isinstance(statement, (ast.With, ast.AsyncWith)) or not any(
+        model.disables_grad(item.context_expr, inference_mode=False) for item in statement.items
+    ):
+        return set()
+    roots: set[str] = set()
+    for node in own_nodes(statement):
+        target = None
+        if (method := in_place_method(node)) and method not in _NOT_A_WRITE:
+            target = node.func.value
+            if isinstance(target, ast.Attribute) and target.attr == "data":
+                target = target.value
+            reads = [*node.args, *(k.value for k in node.keywords)]
+        elif isinstance(node, ast.AugAssign):
+            target, reads = node.target, [node.value]
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
+            target, reads = node.targets[0].value, [node.value]
+        if target is None or _is_grad(target) or any(_mentions_grad(r) for r in reads):
+            continue
+        if model.is_parameter(target):
+            roots |= _root_names(model, target)
+    return roots
+
+
+def binds(statement: ast.stmt, wanted: set[str]) -> bool:
+    """True when `statement` (or a statement nested in it) assigns one of the names in `wanted`."""
+    return any(
+        isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in wanted for n in own_nodes(statement)
+    )
+
+
+def mentions(statement: ast.stmt, wanted: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in wanted for n in own_nodes(statement))
+
+
+# --- what is an optimizer --------------------------------------------------------------------------
+
+class Evidence:
+    """Per file: which receivers the call shapes show to be optimizers (built once, on the first question)."""
+
+    _of: ClassVar[weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
+
+    def __init__(self, model: SemanticModel):
+        self.model = model
+        self._zeroed: dict[tuple[int, str], bool] | None = None
+        self._scheduled: set[tuple[int, str]] | None = None
+        self._called: set[tuple[int, str]] | None = None
+
+    @classmethod
+    def of(cls, model: SemanticModel) -> Evidence:
+        found = cls._of.get(model)
+        if found is None:
+            found = cls._of[model] = cls(model)
+        return found
+
+    def _scope(self, node: ast.AST, name: str) -> int:
+        """Where evidence about `name` counts: the class for `self.x` in a method, else the function (or file)."""
+        function = self.model.function(node)
+        if name.startswith("self.") and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            cls = self.model.enclosing_class(function)
+            if cls is not None:
+                return id(cls)
+        return id(function if function is not None else self.model.tree)
+
+    def zeroed(self, expr: ast.AST) -> bool:
+        """`X.zero_grad()` is called on this receiver in its function (or class, for `self.x`)."""
+        if self._zeroed is None:
+            self._zeroed = {}
+            for call in self.model.calls_to_method("zero_grad"):
+                name = key(call.func.value)
+                if name is not None:
+                    self._zeroed[(self._scope(call, name), name)] = True
+        name = key(expr)
+        return name is not None and (self._scope(expr, name), name) in self._zeroed
+
+    def scheduled(self, expr: ast.AST) -> bool:
+        """The receiver is the first argument of an `lr_scheduler` constructor in its function (or class)."""
+        if self._scheduled is None:
+            self._scheduled = set()
+            for call in self.model.nodes(ast.Call):
+                if not call.args or "lr_scheduler" not in (self.model.qualified_name(call.func) or ""):
+                    continue
+                if self.model.value(call).kind is Kind.SCHEDULER:
+                    name = key(call.args[0])
+                    if name is not None:
+                        self._scheduled.add((self._scope(call, name), name))
+        name = key(expr)
+        return name is not None and (self._scope(expr, name), name) in self._scheduled
+
+    def called(self, expr: ast.AST) -> bool:
+        """The receiver is itself called (`model(x)`) in its function (or class): a module, not an optimizer."""
+        if self._called is None:
+            self._called = set()
+            for call in self.model.nodes(ast.Call):
+                name = key(call.func)
+                if name is not None:
+                    self._called.add((self._scope(call, name), name))
+        name = key(expr)
+        return name is not None and (self._scope(expr, name), name) in self._called
+
+    def is_optimizer(self, expr: ast.AST, zero_grad_counts: bool = True) -> bool:
+        """The model says `expr` is an optimizer; or it cannot tell, and the file's call shapes show one:
+        `expr` goes to an lr_scheduler constructor, or (when `zero_grad_counts`) has `zero_grad()` called."""
+        kind = self.model.value(expr).kind
+        if kind is Kind.OPTIMIZER:
+            return True
+        if kind is not Kind.UNKNOWN:
+            return False
+        return (zero_grad_counts and self.zeroed(expr)) or self.scheduled(expr)
+
+    def optimizer_step(self, statement: ast.stmt, zero_grad_counts: bool = True) -> ast.expr | None:
+        """The optimizer a statement steps: `opt.step()`, `scaler.step(opt)` (AMP), else None."""
+        call = method_call(statement, "step")
+        if call is None or call.keywords:
+            return None
+        if not call.args and self.is_optimizer(call.func.value, zero_grad_counts):
+            return call.func.value
+        if len(call.args) == 1 and not isinstance(call.args[0], ast.Starred) and self.is_optimizer(
+            call.args[0], zero_grad_counts
+        ):
+            return call.args[0]
+        return None
+
+    def scheduler_step(self, statement: ast.stmt) -> ast.expr | None:
+        """`scheduler.step()` with no argument, on what the model knows is an lr_scheduler.
+        (`ReduceLROnPlateau.step(metric)` is stepped by epoch with a metric: not ordered here.)"""
+        call = method_call(statement, "step")
+        if call is None or call.args or call.keywords:
+            return None
+        return call.func.value if self.model.value(call.func.value).kind is Kind.SCHEDULER else None
+
+
+# --- moving statements -------------------------------------------------------------------------------
+
+def _target_names(target: ast.AST, into: set[str]) -> None:
+    while isinstance(target, (ast.Attribute, ast.Subscript, ast.Starred)):
+        target = target.value
+    if isinstance(target, ast.Name):
+        into.add(target.id)
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            _target_names(element, into)
+
+
+def names(model: SemanticModel, statements) -> tuple[set[str], set[str]]:
+    """(names read, names written) by `statements`. Every name mentioned counts as read; assignment targets,
+    loop and `with` targets, and receivers of in-place methods (`x.add_(1)` writes x) count as written."""
+    read: set[str] = set()
+    written: set[str] = set()
+    for statement in statements:
+        for node in own_nodes(statement):
+            if isinstance(node, ast.Name):
+                read.add(node.id)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    _target_names(target, written)
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.NamedExpr)):
+                _target_names(node.target, written)
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                _target_names(node.optional_vars, written)
+            elif in_place_method(node) and model.qualified_name(node.func.value) is None:
+                _target_names(node.func.value, written)  # `torch.nn.utils.clip_grad_norm_` writes no name
+    return read, written
+
+
+def independent(model: SemanticModel, moved, crossed) -> bool:
+    """True when moving `moved` across `crossed` cannot change what either computes: the moved statements
+    neither read nor write a name the crossed ones write, nor write a name the crossed ones read."""
+    moved_read, moved_written = names(model, moved)
+    crossed_read, crossed_written = names(model, crossed)
+    return not (moved_read & crossed_written or moved_written & crossed_written or moved_written & crossed_read)
 
 
 @dataclass(frozen=True)
-class Bindings:
-    """Names bound to optimizers and schedulers anywhere in the file (`opt = torch.optim.Adam(...)`)."""
+class Move:
+    """Move the statements at `moved` to just after (`after=True`) or just before the statement at `anchor`."""
 
-    optimizers: frozenset[str]
-    schedulers: frozenset[str]
-
-    @classmethod
-    def of(cls, module: cst.Module, cache: dict) -> "Bindings":
-        key = ("step-bindings", id(module))
-        if key not in cache:
-            optimizers: set[str] = set()
-            schedulers: set[str] = set()
-
-            class _Visitor(cst.CSTVisitor):
-                def visit_Assign(self, node: cst.Assign) -> None:
-                    if not isinstance(node.value, cst.Call):
-                        return
-                    callee = dotted(node.value.func) or ""
-                    targets = {dotted(t.target) for t in node.targets} - {None}
-                    if "lr_scheduler." in callee or callee.endswith(("LR", "Scheduler", "Annealing")):
-                        schedulers.update(targets)
-                    elif "optim." in callee or callee.endswith(("optimizers", "Adam", "AdamW", "SGD")):
-                        optimizers.update(targets)
-
-            module.visit(_Visitor())
-            cache[key] = cls(frozenset(optimizers), frozenset(schedulers))
-        return cache[key]
-
-    def is_scheduler(self, name: str) -> bool:
-        return name in self.schedulers or bool(_SCHEDULER_NAME.search(name))
-
-    def is_optimizer(self, name: str) -> bool:
-        return name in self.optimizers or (bool(_OPTIMIZER_NAME.search(name)) and not self.is_scheduler(name))
+    moved: tuple[Range, ...]
+    anchor: Range
+    after: bool
 
 
-def single_call(statement) -> cst.Call | None:
-    """The call of a statement that is nothing but one call (`opt.step()`), else None."""
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        small = statement.body[0]
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            return small.value
-    return None
+def _alone_on_its_lines(block: list[ast.stmt], index: int) -> bool:
+    statement = block[index]
+    neighbours = block[index - 1 : index] + block[index + 1 : index + 2]
+    return all(n.end_lineno < statement.lineno or n.lineno > statement.end_lineno for n in neighbours)
 
 
-def _method(call: cst.Call) -> tuple[str, str] | None:
-    if isinstance(call.func, cst.Attribute):
-        owner = dotted(call.func.value)
-        if owner is not None:
-            return owner, call.func.attr.value
-    return None
-
-
-def optimizer_step(statement, bindings: Bindings) -> str | None:
-    """The optimizer a statement steps: `opt.step()`, `scaler.step(opt)`, else None."""
-    call = single_call(statement)
-    if call is None:
-        return None
-    method = _method(call)
-    if method is None or method[1] != "step":
-        return None
-    owner, _ = method
-    if not call.args and bindings.is_optimizer(owner):
-        return owner
-    if len(call.args) == 1 and owner.split(".")[-1] == "scaler":  # AMP: scaler.step(optimizer)
-        return dotted(call.args[0].value)
-    return None
-
-
-def scheduler_step(statement, bindings: Bindings) -> str | None:
-    call = single_call(statement)
-    method = _method(call) if call is not None else None
-    # ReduceLROnPlateau takes a metric and is stepped by epoch: only argument-free steps are ordered here.
-    if method and method[1] == "step" and not call.args and bindings.is_scheduler(method[0]):
-        return method[0]
-    return None
-
-
-def zero_grad(statement) -> str | None:
-    call = single_call(statement)
-    method = _method(call) if call is not None else None
-    return method[0] if method and method[1] == "zero_grad" else None
-
-
-def clips_or_unscales(statement) -> bool:
-    call = single_call(statement)
-    return call is not None and bool(_CLIP_OR_UNSCALE.search(dotted(call.func) or ""))
-
-
-def backward_kind(statement) -> str | None:
-    """"plain" for a statement that runs backward(), "higher-order" with create_graph/retain_graph, else None."""
-    if not isinstance(statement, cst.SimpleStatementLine):
-        return None
-    finder = BackwardCalls()
-    statement.visit(finder)
-    if not finder.backward:
-        return None
-    return "higher-order" if finder.higher_order else "plain"
-
-
-def contains(statement, predicate) -> bool:
-    """True when `statement` or a statement nested in it (not in a nested function) satisfies `predicate`."""
-    if predicate(statement):
-        return True
-    found = False
-
-    class _Nested(cst.CSTVisitor):
-        def on_visit(self, node) -> bool:
-            nonlocal found
-            if found or isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                return False
-            if node is not statement and isinstance(node, cst.BaseStatement) and predicate(node):
-                found = True
-                return False
-            return True
-
-    statement.visit(_Nested())
-    return found
-
-
-def any_backward(statements) -> bool:
-    """True when any of `statements`, or a statement nested in one, runs backward()."""
-    return any(contains(s, lambda t: backward_kind(t) is not None) for s in statements)
-
-
-class _GradUpdate(cst.CSTVisitor):
-    """An in-place write to a tensor that uses some `.grad`: `p -= lr * p.grad`, `p.data.add_(p.grad, alpha=-lr)`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        target_is_grad = isinstance(node.target, cst.Attribute) and node.target.attr.value == "grad"
-        if not target_is_grad and _mentions_grad(node.value):
-            self.found = True
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value.endswith("_") and not func.attr.value.startswith("_"):
-            receiver_is_grad = isinstance(func.value, cst.Attribute) and func.value.attr.value == "grad"
-            if not receiver_is_grad and any(_mentions_grad(a.value) for a in node.args):
-                self.found = True
-
-
-class _GradAttribute(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        self.found = self.found or node.attr.value == "grad"
-
-
-def _mentions_grad(node) -> bool:
-    finder = _GradAttribute()
-    node.visit(finder)
-    return finder.found
-
-
-def manual_update(statement) -> bool:
-    """A hand-written parameter update: `with torch.no_grad(): for p in ...: p -= lr * p.grad`, `p.data.sub_(...)`."""
-    if not isinstance(statement, (cst.With, cst.For, cst.SimpleStatementLine)):
-        return False
-    finder = _GradUpdate()
-    statement.visit(finder)
-    return finder.found
-
-
-class _Names(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.read: set[str] = set()
-        self.written: set[str] = set()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.read.add(node.value)
-
-    def _write(self, target) -> None:
-        base = target
-        while isinstance(base, (cst.Attribute, cst.Subscript)):
-            base = base.value
-        if isinstance(base, cst.Name):
-            self.written.add(base.value)
-        elif isinstance(base, (cst.Tuple, cst.List)):
-            for element in base.elements:
-                self._write(element.value)
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._write(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._write(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._write(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._write(node.target)
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self._write(node.name)
-
-
-def names(statements) -> _Names:
-    collector = _Names()
-    for statement in statements:
-        statement.visit(collector)
-    return collector
-
-
-def independent(moved, crossed) -> bool:
-    """True when moving `moved` across `crossed` cannot change what either computes.
-
-    The moved statements must not read or write a name the crossed statements write, and must not write a
-    name the crossed statements read.
-    """
-    m, c = names(moved), names(crossed)
-    return not (m.read & c.written or m.written & c.written or m.written & c.read)
-
-
-def move_fix(block: list, moved_indices: list[int], after_index: int | None, before_index: int | None, effect: Effect):
-    """Move statements of `block` (by index) to just after `after_index` or just before `before_index`.
-
-    Returns None when the move is not provably safe (see `independent`); a moved statement keeps its
-    comments and blank lines (its leading_lines).
-    """
-    moved = [block[i] for i in moved_indices]
-    if after_index is not None:
-        crossed = [s for i, s in enumerate(block) if min(moved_indices) < i <= after_index and i not in moved_indices]
-        anchor = block[after_index]
-        replacement = cst.FlattenSentinel([anchor, *moved])
+def plan_move(model: SemanticModel, block: list[ast.stmt], moved: list[int], anchor: int, after: bool) -> Move | None:
+    """The move of `block[i] for i in moved` to just after/before `block[anchor]`, or None when it is not
+    provably safe (see `independent`) or a statement shares its line with another (`a; b`)."""
+    if after:
+        crossed = [s for i, s in enumerate(block) if min(moved) < i <= anchor and i not in moved]
     else:
-        crossed = [s for i, s in enumerate(block) if before_index <= i < max(moved_indices) and i not in moved_indices]
-        anchor = block[before_index]
-        replacement = cst.FlattenSentinel([*moved, anchor])
-    if not independent(moved, crossed):
+        crossed = [s for i, s in enumerate(block) if anchor <= i < max(moved) and i not in moved]
+    if not independent(model, [block[i] for i in moved], crossed):
         return None
-    edits = [Edit(s, cst.RemovalSentinel.REMOVE) for s in moved] + [Edit(anchor, replacement)]
-    return Fix(tuple(edits), Applicability.SAFE, effect)
+    if not all(_alone_on_its_lines(block, i) for i in [*moved, anchor]):
+        return None
+    return Move(tuple(model.range(block[i]) for i in moved), model.range(block[anchor]), after)
 
 
-class BlockRule:
-    """Mixin for the GF4xx rules: calls `check_block(statements)` for the module body and every indented block."""
+def _statement_at(tree: FixTree, where: Range):
+    node = tree.node_at(where, cst.SimpleStatementLine, cst.BaseCompoundStatement)
+    if isinstance(node, cst.SimpleStatementLine) and len(node.body) != 1:
+        return None
+    return node
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.bindings = Bindings.of(node, self.context.cache)
-        self.check_block(list(node.body))
 
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self.check_block(list(node.body))
+def build_move(move: Move, tree: FixTree, effect: Effect) -> Fix | None:
+    """The LibCST edits of `move` (one Fix shared by every finding of the move). A moved statement keeps its
+    comments: the lines above it (leading_lines) and the one after it on its line."""
+    cache_key = ("gf4-move", move)
+    if cache_key in tree.context.cache:
+        return tree.context.cache[cache_key]
+    moved = [_statement_at(tree, r) for r in move.moved]
+    anchor = _statement_at(tree, move.anchor)
+    fix = None
+    if anchor is not None and all(m is not None for m in moved):
+        replacement = cst.FlattenSentinel([anchor, *moved] if move.after else [*moved, anchor])
+        edits = [Edit(s, cst.RemovalSentinel.REMOVE) for s in moved] + [Edit(anchor, replacement)]
+        fix = Fix(tuple(edits), Applicability.SAFE, effect)
+    tree.context.cache[cache_key] = fix
+    return fix
 
-    def check_block(self, block: list) -> None:  # pragma: no cover - each rule overrides it
-        raise NotImplementedError
+
+def blocks_around(model: SemanticModel, statements) -> Iterator[list[ast.stmt]]:
+    """The distinct blocks that hold `statements`, each once, in source order of their first trigger."""
+    seen: set[int] = set()
+    for statement in statements:
+        block = block_of(model, statement)
+        if block is not None and id(block) not in seen:
+            seen.add(id(block))
+            yield block

@@ -1,13 +1,12 @@
 """GF404: a training loop that never clears gradients."""
 from __future__ import annotations
 
+import ast
 import re
 
-import libcst as cst
-
 from autofix.rule import Applicability, Invalid, Rule, Valid
-from codemods._steps import Bindings, backward_kind, contains, manual_update, optimizer_step
-from codemods._torch import source_of
+from autofix.semantic import SemanticModel
+from codemods._steps import BACKWARD_METHODS, Evidence, backward_kind, contains, manual_update, own_nodes
 
 _CLEARS_GRADIENTS = re.compile(
     r"zero_grad|\.grad\s*=\s*None|\.grad\.zero_\(|\.grad\.detach_\(|set_to_none|zero_grads|clear_grad|reset_grad"
@@ -19,6 +18,12 @@ class MissingZeroGrad(Rule):
     ## What it does
     Finds a loop that calls `backward()` and updates the parameters every iteration, in a function (or
     script) that never clears gradients: no `zero_grad()`, no `p.grad = None`, no `p.grad.zero_()`.
+
+    The update must be one the file shows: `step()` on an optimizer the semantic model knows
+    (`torch.optim.Adam(...)`, `self.optimizer` assigned one in `__init__`, an `optimizer: Optimizer`
+    annotation, or the first argument of an `lr_scheduler` constructor), `scaler.step(optimizer)`, or a
+    hand-written update that reads `.grad`. An argument-free `step()` on an unknown object is not enough
+    (the missing `zero_grad()` is exactly the evidence other rules use to tell an optimizer).
 
     ## Why is this bad?
     `backward()` adds to `.grad`. Without clearing, every step applies the sum of all gradients so far:
@@ -46,7 +51,8 @@ class MissingZeroGrad(Rule):
 
     ## Fix safety
     None: accumulating on purpose is legitimate, and where to clear depends on the accumulation scheme.
-    A function that clears gradients anywhere, or calls a helper named like `zero_grads`, is not reported.
+    A function that clears gradients anywhere, calls a helper named like `zero_grads`, or calls a function or
+    method of the same file that clears them, is not reported.
     Loops without an update (OOM probes, benchmarks) are not reported.
     """
 
@@ -60,8 +66,9 @@ class MissingZeroGrad(Rule):
 
     examples = (
         Invalid(
-            "def train(model, loader, optimizer, criterion):\n    for x, y in loader:\n"
-            "        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()\n",
+            "import torch\n\n\ndef train(model, loader, optimizer: torch.optim.Optimizer, criterion):\n"
+            "    for x, y in loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n"
+            "        optimizer.step()\n",
             None,
             "the classic omission",
         ),
@@ -79,41 +86,70 @@ class MissingZeroGrad(Rule):
             "        optimizer.step()\n        for p in model.parameters():\n            p.grad = None\n",
             "gradients set to None by hand",
         ),
+        Invalid(
+            "import torch\n\n\nclass Trainer:\n    def __init__(self, model):\n        self.model = model\n"
+            "        self.optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n\n    def fit(self, loader):\n"
+            "        for epoch in range(3):\n            for x, y in loader:\n"
+            "                self.model(x).sub(y).pow(2).mean().backward()\n                self.optimizer.step()\n",
+            None,
+            "an optimizer assigned in __init__; the epoch loop is reported once",
+        ),
+        Invalid(
+            "import torch\n\nw = torch.zeros(3, requires_grad=True)\nfor x, y in data:\n"
+            "    ((x @ w - y) ** 2).mean().backward()\n    with torch.no_grad():\n        w -= 0.1 * w.grad\n",
+            None,
+            "a hand-written update: gradients pile up in w.grad",
+        ),
+        Valid(
+            "def train(model, loader, criterion, prof):\n    for x, y in loader:\n"
+            "        criterion(model(x), y).backward()\n        prof.step()\n",
+            "an argument-free step() on an unknown object (a profiler here): no update the file shows",
+        ),
+        Valid(
+            "import torch\n\n\ndef train(model, loader, optimizer: torch.optim.Optimizer, accum=4):\n"
+            "    for i, (x, y) in enumerate(loader):\n        model(x).sub(y).pow(2).mean().backward()\n"
+            "        if (i + 1) % accum == 0:\n            optimizer.step()\n            model.zero_grad(set_to_none=True)\n",
+            "gradient accumulation, cleared through the model",
+        ),
+        Valid(
+            "import torch\n\n\nclass Trainer:\n    def __init__(self, model):\n        self.model = model\n"
+            "        self.opt = torch.optim.SGD(model.parameters(), lr=0.1)\n\n    def _reset(self):\n"
+            "        for p in self.model.parameters():\n            p.grad = None\n\n    def fit(self, loader):\n"
+            "        for x in loader:\n            self.model(x).sum().backward()\n            self.opt.step()\n"
+            "            self._reset()\n",
+            "a method of the same class clears the gradients",
+        ),
     )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.bindings = Bindings.of(node, self.context.cache)
-        self._scopes_clear: dict[int, bool] = {}
+    def check(self, model: SemanticModel) -> None:
+        evidence = Evidence.of(model)
+        seen: set[int] = set()
+        clears: dict[int, bool] = {}
+        for call in model.calls_to_method(*BACKWARD_METHODS):
+            statement = model.statement(call)
+            if statement is None or backward_kind(model, statement) != "plain":
+                continue
+            loops = model.enclosing_loops(statement)
+            if not loops or id(loops[-1]) in seen:
+                continue
+            loop = loops[-1]  # an epoch loop and its batch loop are one training loop: report the outer one
+            seen.add(id(loop))
+            if not contains(loop, lambda s: evidence.optimizer_step(s, zero_grad_counts=False) is not None
+                            or manual_update(s)):
+                continue  # an OOM probe, a benchmark, or a step the file does not show
+            scope = model.function(loop) or model.tree
+            if id(scope) not in clears:
+                text = model.text if scope is model.tree else model.source(scope)
+                clears[id(scope)] = bool(_CLEARS_GRADIENTS.search(text))
+            if not clears[id(scope)] and not _calls_a_clearing_helper(model, loop):
+                self.report(loop)
 
-    def visit_For(self, node: cst.For) -> None:
-        self._check(node)
 
-    def visit_While(self, node: cst.While) -> None:
-        self._check(node)
-
-    def _check(self, loop) -> None:
-        if not contains(loop, lambda s: backward_kind(s) == "plain"):
-            return
-        if not contains(loop, lambda s: optimizer_step(s, self.bindings) is not None or manual_update(s)):
-            return
-        scope = self._scope(loop)
-        if id(scope) not in self._scopes_clear:
-            self._scopes_clear[id(scope)] = bool(_CLEARS_GRADIENTS.search(source_of(scope)))
-        if self._scopes_clear[id(scope)] or self._inside_reported_loop(loop):
-            return
-        self.report(loop)
-
-    def _scope(self, node):
-        current = self.parent(node)
-        while current is not None and not isinstance(current, (cst.FunctionDef, cst.Module)):
-            current = self.parent(current)
-        return current
-
-    def _inside_reported_loop(self, loop) -> bool:
-        """Report the outermost loop only (an epoch loop and its batch loop are one training loop)."""
-        current = self.parent(loop)
-        while current is not None and not isinstance(current, (cst.FunctionDef, cst.Module)):
-            if isinstance(current, (cst.For, cst.While)):
+def _calls_a_clearing_helper(model: SemanticModel, loop) -> bool:
+    """The loop calls a function or method of this file that clears gradients (`self._reset_grads()`)."""
+    for node in own_nodes(loop):
+        if isinstance(node, ast.Call):
+            helper = model.local_function(node.func)
+            if helper is not None and _CLEARS_GRADIENTS.search(model.source(helper)):
                 return True
-            current = self.parent(current)
-        return False
+    return False

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-
-from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
-from codemods._steps import BlockRule, contains, move_fix, optimizer_step, scheduler_step
+from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
+from autofix.semantic import SemanticModel
+from codemods._steps import Evidence, blocks_around, build_move, contains, plan_move
 
 
 _SCENARIO = """\
@@ -31,7 +31,7 @@ for step in range(10):
     optimizer.step()
 """
 
-class SchedulerBeforeOptimizer(BlockRule, Rule):
+class SchedulerBeforeOptimizer(Rule):
     """
     ## What it does
     Finds an argument-free `scheduler.step()` placed before the `optimizer.step()` it schedules (in the same
@@ -80,17 +80,25 @@ class SchedulerBeforeOptimizer(BlockRule, Rule):
 
     examples = (
         Invalid(
-            "for x, y in loader:\n    scheduler.step()\n    loss = criterion(model(x), y)\n    loss.backward()\n"
+            "import torch\n\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+            "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=100)\nfor x, y in loader:\n"
+            "    scheduler.step()\n    loss = criterion(model(x), y)\n    loss.backward()\n"
             "    optimizer.step()\n    optimizer.zero_grad()\n",
-            "for x, y in loader:\n    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n"
+            "import torch\n\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+            "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=100)\nfor x, y in loader:\n"
+            "    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n"
             "    scheduler.step()\n    optimizer.zero_grad()\n",
             "per-iteration schedule",
         ),
         Invalid(
-            "for epoch in range(epochs):\n    lr_scheduler.step()\n    for x, y in loader:\n"
-            "        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()\n",
-            "for epoch in range(epochs):\n    for x, y in loader:\n        loss = criterion(model(x), y)\n"
-            "        loss.backward()\n        optimizer.step()\n    lr_scheduler.step()\n",
+            "from torch.optim.lr_scheduler import CosineAnnealingLR\n\n"
+            "lr_scheduler = CosineAnnealingLR(optimizer, T_max=epochs)\nfor epoch in range(epochs):\n"
+            "    lr_scheduler.step()\n    for x, y in loader:\n        loss = criterion(model(x), y)\n"
+            "        loss.backward()\n        optimizer.step()\n",
+            "from torch.optim.lr_scheduler import CosineAnnealingLR\n\n"
+            "lr_scheduler = CosineAnnealingLR(optimizer, T_max=epochs)\nfor epoch in range(epochs):\n"
+            "    for x, y in loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n"
+            "        optimizer.step()\n    lr_scheduler.step()\n",
             "per-epoch schedule stepped before the epoch's loop",
         ),
         Valid(
@@ -100,25 +108,64 @@ class SchedulerBeforeOptimizer(BlockRule, Rule):
         ),
         Valid("for epoch in range(epochs):\n    train(model, optimizer)\n    scheduler.step(val_loss)\n",
               "ReduceLROnPlateau takes a metric"),
+        Invalid(
+            "import torch\n\n\nclass Trainer:\n    def __init__(self, model):\n"
+            "        self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)\n"
+            "        self.scheduler = torch.optim.lr_scheduler.LinearLR(self.optimizer)\n\n"
+            "    def step(self, loss):\n        self.scheduler.step()\n        loss.backward()\n"
+            "        self.optimizer.step()\n        self.optimizer.zero_grad()\n",
+            "import torch\n\n\nclass Trainer:\n    def __init__(self, model):\n"
+            "        self.optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)\n"
+            "        self.scheduler = torch.optim.lr_scheduler.LinearLR(self.optimizer)\n\n"
+            "    def step(self, loss):\n        loss.backward()\n        self.optimizer.step()\n"
+            "        self.scheduler.step()\n        self.optimizer.zero_grad()\n",
+            "a scheduler and an optimizer the model knows from __init__",
+        ),
+        Valid(
+            "import torch\n\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+            "with torch.profiler.profile() as prof:\n    for x, y in loader:\n        prof.step()\n"
+            "        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()\n"
+            "        optimizer.zero_grad()\n",
+            "a profiler's step() before the optimizer's: not a scheduler",
+        ),
+        Valid(
+            "import torch\n\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+            "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=100)\nfor x, y in loader:\n"
+            "    optimizer.step()\n    scheduler.step()\n    loss = criterion(model(x), y)\n    loss.backward()\n"
+            "    optimizer.zero_grad()\n",
+            "an optimizer step earlier in the block (its own order is GF401's business)",
+        ),
     )
 
     scenarios = (Scenario("mlp-steplr-stepped-first", _SCENARIO),)
 
-    def check_block(self, block) -> None:
-        steps_optimizer = lambda s: optimizer_step(s, self.bindings) is not None  # noqa: E731
-        for index, statement in enumerate(block):
-            if scheduler_step(statement, self.bindings) is None:
-                continue
-            if any(contains(s, steps_optimizer) for s in block[:index]):
-                continue
-            later = next((j for j in range(index + 1, len(block)) if contains(block[j], steps_optimizer)), None)
-            if later is None:
-                continue
-            fix = move_fix(block, [index], after_index=later, before_index=None, effect=Effect.REPAIRING)
-            line = self.position(block[later]).start.line
-            self.report(
-                statement,
-                f"scheduler.step() before the optimizer step at line {line} skips the schedule's first value; "
-                "step the scheduler after the optimizer",
-                fix,
-            )
+    def check(self, model: SemanticModel) -> None:
+        evidence = Evidence.of(model)
+        scheduler_steps = [
+            statement for call in model.calls_to_method("step")
+            if (statement := model.statement(call)) is not None and evidence.scheduler_step(statement) is not None
+        ]
+
+        def steps_optimizer(statement) -> bool:
+            return evidence.optimizer_step(statement) is not None
+
+        for block in blocks_around(model, scheduler_steps):
+            for index, statement in enumerate(block):
+                if evidence.scheduler_step(statement) is None:
+                    continue
+                if any(contains(s, steps_optimizer) for s in block[:index]):
+                    continue
+                later = next((j for j in range(index + 1, len(block)) if contains(block[j], steps_optimizer)), None)
+                if later is None:
+                    continue
+                move = plan_move(model, block, [index], later, after=True)
+                self.report(
+                    statement,
+                    f"scheduler.step() before the optimizer step at line {block[later].lineno} skips the schedule's "
+                    "first value; step the scheduler after the optimizer",
+                    fix=Applicability.SAFE if move else None,
+                    data=move,
+                )
+
+    def fix(self, finding, tree) -> Fix | None:
+        return build_move(finding.data, tree, Effect.REPAIRING) if finding.data else None

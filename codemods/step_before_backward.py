@@ -1,13 +1,14 @@
 """GF401: an optimizer step (or hand-written update) before the backward() of the same iteration."""
 from __future__ import annotations
 
+import ast
 import re
 
-import libcst as cst
-
-from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
+from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
+from autofix.semantic import SemanticModel
 from codemods._steps import (
-    BlockRule, any_backward, backward_kind, clips_or_unscales, manual_update, move_fix, optimizer_step,
+    BACKWARD_METHODS, Evidence, any_backward, backward_kind, binds, blocks_around, build_move, clips_or_unscales,
+    manual_update, mentions, own_nodes, parameter_writes, plan_move,
 )
 
 
@@ -44,11 +45,22 @@ for step in range(10):
     optimizer.zero_grad(set_to_none=False)
 """
 
-class StepBeforeBackward(BlockRule, Rule):
+class StepBeforeBackward(Rule):
     """
     ## What it does
-    Finds `optimizer.step()` (also `scaler.step(optimizer)` and hand-written updates such as
-    `with torch.no_grad(): p -= lr * p.grad`) placed before the `backward()` of the same block.
+    Finds an optimizer step placed before the `backward()` of the same block: `optimizer.step()`,
+    `scaler.step(optimizer)`, a hand-written update such as `with torch.no_grad(): p -= lr * p.grad`, and a
+    parameter written in place under `torch.no_grad()` after the loss was computed and before its
+    `backward()` (`model.weight.copy_(model.weight + delta)`, `p.add_(noise)`).
+
+    What counts as an optimizer: what the semantic model knows is one (`torch.optim.Adam(...)`,
+    `self.optimizer` assigned one in `__init__`, an `optimizer: Optimizer` annotation); where the model
+    cannot tell, a receiver that the same function (or, for `self.x`, the same class) clears with
+    `X.zero_grad()` or hands to an `lr_scheduler` constructor. `X.zero_grad()` and `X.step()` around a
+    `backward()` is the shape of an optimizer; an argument-free `step()` alone is not (schedulers and
+    profilers have one too). A hand-written update is an in-place write that reads some `.grad`. A
+    parameter is what the model knows is one (`for p in model.parameters()`, `fc.weight` of a known layer),
+    and its owner must have taken part in computing the loss with autograd on.
 
     ## Why is this bad?
     - Between the forward pass and `backward()`, an update that writes to parameters autograd saved makes
@@ -82,10 +94,13 @@ class StepBeforeBackward(BlockRule, Rule):
 
     ## Fix safety
     Safe: the update moves to just after `backward()` and after any gradient clipping or unscaling
-    that follows it. The rule checks that the moved statements neither read nor write a name the statements
-    they cross write. Otherwise it reports without a fix. The fix repairs behaviour.
+    that follows it, with its comments. The rule checks that the moved statements neither read nor write a
+    name the statements they cross write (an in-place method writes its receiver), nor write a name those
+    read. Otherwise it reports without a fix. The fix repairs behaviour: a write that raised now runs after
+    `backward()`, and one that did not raise already got the gradients of the values before the write.
     Gradient accumulation (`if (i + 1) % k == 0: optimizer.step()` after `backward()`), EMA and
-    weight clipping after `step()`, and second-order code (`create_graph=True`) are not reported.
+    weight clipping after `step()`, weight clipping before the forward pass, a target network updated under
+    `no_grad`, and second-order code (`create_graph=True`/`retain_graph=True`) are not reported.
     """
 
     code = "GF401"
@@ -119,8 +134,8 @@ class StepBeforeBackward(BlockRule, Rule):
             "a hand-written SGD update before backward()",
         ),
         Invalid(
-            "for x, y in loader:\n    opt.step()\n    opt = make_optimizer()\n    loss = criterion(model(x), y)\n"
-            "    loss.backward()\n",
+            "import torch\n\nfor x, y in loader:\n    opt.step()\n    opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+            "    loss = criterion(model(x), y)\n    loss.backward()\n",
             None,
             "the crossed statements rebind the optimizer: reported without a fix",
         ),
@@ -145,38 +160,134 @@ class StepBeforeBackward(BlockRule, Rule):
         ),
         Valid("architect.step(x_train, y_train, x_val, y_val, lr, optimizer)\nloss = crit(model(x), y)\nloss.backward()\n",
               "DARTS-style architecture step: not an optimizer"),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n\n\nclass Trainer:\n    def __init__(self, model):\n"
+            "        self.model = model\n        self.optimizer = torch.optim.AdamW(model.parameters())\n\n"
+            "    def train_step(self, x, y):\n        loss = nn.functional.mse_loss(self.model(x), y)\n"
+            "        self.optimizer.step()\n        loss.backward()\n",
+            "import torch\nimport torch.nn as nn\n\n\nclass Trainer:\n    def __init__(self, model):\n"
+            "        self.model = model\n        self.optimizer = torch.optim.AdamW(model.parameters())\n\n"
+            "    def train_step(self, x, y):\n        loss = nn.functional.mse_loss(self.model(x), y)\n"
+            "        loss.backward()\n        self.optimizer.step()\n",
+            "an optimizer the model knows from __init__, with no zero_grad() in sight",
+        ),
+        Invalid(
+            "from torch.optim import Optimizer\n\n\ndef step(model, batch, optimizer: Optimizer):\n"
+            "    loss = model(batch).mean()\n    optimizer.step()\n    loss.backward()\n",
+            "from torch.optim import Optimizer\n\n\ndef step(model, batch, optimizer: Optimizer):\n"
+            "    loss = model(batch).mean()\n    loss.backward()\n    optimizer.step()\n",
+            "an argument annotated Optimizer",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n\nmodel = nn.Linear(8, 1)\nfor x, y in loader:\n"
+            "    loss = ((model(x) - y) ** 2).mean()\n    with torch.no_grad():\n"
+            "        model.weight.copy_(model.weight + delta)\n    loss.backward()\n",
+            "import torch\nimport torch.nn as nn\n\nmodel = nn.Linear(8, 1)\nfor x, y in loader:\n"
+            "    loss = ((model(x) - y) ** 2).mean()\n    loss.backward()\n    with torch.no_grad():\n"
+            "        model.weight.copy_(model.weight + delta)\n",
+            "a parameter written under no_grad between the loss and its backward()",
+        ),
+        Invalid(
+            "import torch\n\n\ndef perturb_step(model, x, y, criterion, sigma):\n    loss = criterion(model(x), y)\n"
+            "    with torch.no_grad():\n        for p in model.parameters():\n"
+            "            p.add_(sigma * torch.randn_like(p))\n    loss.backward()\n    return loss\n",
+            "import torch\n\n\ndef perturb_step(model, x, y, criterion, sigma):\n    loss = criterion(model(x), y)\n"
+            "    loss.backward()\n    with torch.no_grad():\n        for p in model.parameters():\n"
+            "            p.add_(sigma * torch.randn_like(p))\n    return loss\n",
+            "noise added to every parameter after the loss, before backward()",
+        ),
+        Valid(
+            "for x, y in loader:\n    prof.step()\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n"
+            "    loss.backward()\n    optimizer.step()\n",
+            "an argument-free step() on something the file never clears: a profiler, not an optimizer",
+        ),
+        Valid(
+            "import torch\n\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+            "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 10)\nfor x, y in loader:\n    scheduler.step()\n"
+            "    loss = criterion(model(x), y)\n    loss.backward()\n    optimizer.step()\n    optimizer.zero_grad()\n",
+            "a scheduler's step before backward() updates no parameter (GF403's business)",
+        ),
+        Valid(
+            "import torch\n\n\ndef critic_step(critic, opt, real, fake, clip=0.01):\n    with torch.no_grad():\n"
+            "        for p in critic.parameters():\n            p.clamp_(-clip, clip)\n"
+            "    loss = critic(fake).mean() - critic(real).mean()\n    opt.zero_grad()\n    loss.backward()\n    opt.step()\n",
+            "WGAN weight clipping before the forward pass: not between the loss and its backward()",
+        ),
+        Valid(
+            "import torch\n\n\ndef dqn_step(q_net, target_net, opt, s, a, r, s2, tau=0.01):\n"
+            "    with torch.no_grad():\n        target = r + target_net(s2).max(1)[0]\n"
+            "    loss = ((q_net(s).gather(1, a) - target) ** 2).mean()\n    with torch.no_grad():\n"
+            "        for p in target_net.parameters():\n            p.mul_(1 - tau)\n"
+            "    opt.zero_grad()\n    loss.backward()\n    opt.step()\n",
+            "a target network, used only under no_grad, updated between the loss and backward()",
+        ),
+        Valid(
+            "import torch\n\n\ndef noisy(model, x, sigma):\n    with torch.no_grad():\n        for p in model.parameters():\n"
+            "            p.add_(sigma * torch.randn_like(p))\n    loss = model(x).sum()\n    loss.backward()\n",
+            "parameters perturbed before the forward pass",
+        ),
     )
 
     scenarios = (Scenario("residual-mlp-step-between-forward-and-backward", _SCENARIO),)
 
-    def check_block(self, block) -> None:
-        kinds = [backward_kind(s) for s in block]
+    def check(self, model: SemanticModel) -> None:
+        backward_statements = [model.statement(call) for call in model.calls_to_method(*BACKWARD_METHODS)]
+        evidence = Evidence.of(model)
+        for block in blocks_around(model, [s for s in backward_statements if s is not None]):
+            self._check_block(model, evidence, block)
+
+    def _check_block(self, model: SemanticModel, evidence: Evidence, block: list[ast.stmt]) -> None:
+        kinds = [backward_kind(model, s) for s in block]
         if "higher-order" in kinds:
             return
         first = next((i for i, kind in enumerate(kinds) if kind), None)
-        if first is None or any_backward(block[:first]):
+        if first is None or any_backward(model, block[:first]):
             return
-        updates = [i for i in range(first) if optimizer_step(block[i], self.bindings) or manual_update(block[i])]
+        updates = [i for i in range(first) if evidence.optimizer_step(block[i]) is not None or manual_update(block[i])]
+        writes = [i for i in _parameter_writes_after_the_loss(model, block, first) if i not in updates]
+        updates = sorted(updates + writes)
         if not updates:
             return
         after = first
         while after + 1 < len(block) and clips_or_unscales(block[after + 1]):
             after += 1
-        fix = move_fix(block, updates, after_index=after, before_index=None, effect=Effect.REPAIRING)
-        backward_line = self.position(block[first]).start.line
+        move = plan_move(model, block, updates, after, after=True)
+        backward_line = block[first].lineno
         for index in updates:
-            forward_first = any(_assigns(s) for s in block[:index])
+            forward_first = any(isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)) for s in block[:index])
             message = (
-                f"Parameter update between the forward pass and backward() at line {backward_line}: backward() "
+                f"Parameter written in place between the loss and its backward() at line {backward_line}: "
+                "backward() raises, or uses the values from before the write; move it after backward()"
+                if index in writes
+                else f"Parameter update between the forward pass and backward() at line {backward_line}: backward() "
                 "raises, or the update is lost; move it after backward()"
                 if forward_first
                 else f"Parameter update before backward() at line {backward_line} applies the previous step's "
                 "gradients; move it after backward()"
             )
-            self.report(block[index], message, fix)
+            self.report(block[index], message, fix=Applicability.SAFE if move else None, data=move)
+
+    def fix(self, finding, tree) -> Fix | None:
+        return build_move(finding.data, tree, Effect.REPAIRING) if finding.data else None
 
 
-def _assigns(statement) -> bool:
-    return isinstance(statement, cst.SimpleStatementLine) and any(
-        isinstance(s, (cst.Assign, cst.AugAssign, cst.AnnAssign)) for s in statement.body
+def _parameter_writes_after_the_loss(model: SemanticModel, block: list[ast.stmt], first: int) -> list[int]:
+    """Indices of `with torch.no_grad():` statements that write a parameter in place after the statement that
+    computes the loss of `block[first]` (the backward) and before it, where the parameter's owner took part
+    in the computation with autograd on (a target network used under no_grad is not ours)."""
+    loss_names = {n.id for n in own_nodes(block[first]) if isinstance(n, ast.Name)}
+    loss_index = next((j for j in range(first - 1, -1, -1) if binds(block[j], loss_names)), None)
+    if loss_index is None:
+        return []
+    found = []
+    for index in range(loss_index + 1, first):
+        roots = parameter_writes(model, block[index])
+        if roots and any(mentions(s, roots) for s in block[: loss_index + 1] if not _grad_off(model, s)):
+            found.append(index)
+    return found
+
+
+def _grad_off(model: SemanticModel, statement: ast.stmt) -> bool:
+    return isinstance(statement, (ast.With, ast.AsyncWith)) and any(
+        model.disables_grad(item.context_expr) for item in statement.items
     )

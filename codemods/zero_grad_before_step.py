@@ -1,11 +1,15 @@
 """GF402: `zero_grad()` between backward() and step() of the same optimizer."""
 from __future__ import annotations
 
+import ast
 import re
 
-
-from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
-from codemods._steps import BlockRule, any_backward, backward_kind, move_fix, optimizer_step, zero_grad
+from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
+from autofix.semantic import Kind, SemanticModel
+from codemods._steps import (
+    Evidence, any_backward, backward_kind, blocks_around, build_move, clips_or_unscales, key, manual_update,
+    own_nodes, plan_move, zero_grad,
+)
 
 
 _SCENARIO = """\
@@ -30,16 +34,31 @@ for step in range(10):
     optimizer.step()
 """
 
-class ZeroGradBeforeStep(BlockRule, Rule):
+class ZeroGradBeforeStep(Rule):
     """
     ## What it does
     Finds `optimizer.zero_grad()` (or `model.zero_grad()`) placed after the `backward()` that feeds an
-    `optimizer.step()` and before that step, often with gradient clipping in between.
+    `optimizer.step()` and before that step, often with gradient clipping in between. Also reports (without
+    a fix) a loop that clears the gradients right after `backward()` and never steps: `loss.backward();
+    optimizer.zero_grad()`, or `optimizer.zero_grad(); loss.backward(); optimizer.zero_grad()` where the
+    second `zero_grad()` was evidently meant to be `step()`.
+
+    What counts as an optimizer: what the semantic model knows is one (`torch.optim.Adam(...)`,
+    `self.optimizer` assigned one in `__init__`, an `optimizer: Optimizer` annotation); where the model
+    cannot tell, a receiver that the same function (or, for `self.x`, the same class) both clears with
+    `X.zero_grad()` and steps with `X.step()` (or `scaler.step(X)`) around a `backward()`. A `zero_grad()`
+    on another receiver counts when the block steps a single optimizer and the receiver is a module: known
+    to the model, or called like one (`model(x)`) in the same function. A loop that never steps is reported
+    only on an optimizer the model knows (a `model.zero_grad()` after `backward()` with no step is how memory
+    probes and benchmarks are written), or on a second `zero_grad()` of the same non-module receiver in one
+    iteration; and not when the loop calls anything named like a step or update, or the file registers hooks
+    (an optimizer run from a post-accumulate-grad hook steps inside `backward()`).
 
     ## Why is this bad?
     The step sees zeroed (or `None`) gradients and does nothing: parameters never move, silently (autograd
     fact "backward(); zero_grad(); step() leaves parameters unchanged, silently"). Adam and friends still
-    update their step counters, so the run looks normal.
+    update their step counters, so the run looks normal. Without any step, the gradients are computed and
+    thrown away: nothing trains (checked on torch 2.13).
 
     ## Example
     ```python
@@ -58,13 +77,14 @@ class ZeroGradBeforeStep(BlockRule, Rule):
     ```
 
     ## Runtime
-    Silent: `step()` runs with zero or `None` gradients and no parameter changes.
+    Silent: `step()` runs with zeroed or `None` gradients and no parameter changes.
 
     ## Fix safety
     Safe: `zero_grad()` moves to just before the `backward()`, the latest point that is always correct
     for a single-loss step. The rule checks that the statements it crosses do not write a name it reads.
     The fix repairs behaviour. In a GAN, `opt_g.zero_grad()` after the discriminator's `backward()`
-    belongs to the generator's own `backward()` that follows, and is not reported.
+    belongs to the generator's own `backward()` that follows, and is not reported. A loop that never steps
+    gets no fix: whether `step()` is missing or the loop is not meant to train is the author's call.
     """
 
     code = "GF402"
@@ -115,38 +135,160 @@ class ZeroGradBeforeStep(BlockRule, Rule):
             "    g_loss.backward()\n    opt_g.step()\n",
             "a GAN with two optimizers",
         ),
+        Invalid(
+            "import torch\n\n\ndef train(model, loader, criterion, lr=0.1):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=lr)\n    for x, y in loader:\n"
+            "        loss = criterion(model(x), y)\n        loss.backward()\n        model.zero_grad()\n"
+            "        optimizer.step()\n",
+            "import torch\n\n\ndef train(model, loader, criterion, lr=0.1):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=lr)\n    for x, y in loader:\n"
+            "        loss = criterion(model(x), y)\n        model.zero_grad()\n        loss.backward()\n"
+            "        optimizer.step()\n",
+            "model.zero_grad() on the module the function calls, before the one optimizer's step",
+        ),
+        Invalid(
+            "import torch\n\nopt = torch.optim.Adam(model.parameters())\nfor x, y in loader:\n"
+            "    loss = criterion(model(x), y)\n    loss.backward()\n    opt.zero_grad()\n",
+            None,
+            "backward() then zero_grad() and no step() in the loop: reported, no fix",
+        ),
+        Invalid(
+            "def train(model, loader, optimizer, criterion):\n    for x, y in loader:\n        optimizer.zero_grad()\n"
+            "        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.zero_grad()\n",
+            None,
+            "a second zero_grad() where step() was meant: reported, no fix",
+        ),
+        Valid(
+            "for real, z in loader:\n    opt_d.zero_grad()\n    bce(D(real), ones).backward()\n    opt_d.step()\n"
+            "    g_loss = bce(D(G(z)), ones)\n    opt_g.zero_grad()\n    g_loss.backward()\n    D.zero_grad()\n"
+            "    opt_g.step()\n",
+            "a GAN clearing the discriminator's gradients from the generator's loss before the generator's step",
+        ),
+        Valid(
+            "def peak_memory(model, x, sizes):\n    for size in sizes:\n        model(x[:size]).sum().backward()\n"
+            "        model.zero_grad()\n",
+            "a memory probe: backward() and zero_grad() on a module, no optimizer",
+        ),
+        Valid(
+            "import torch\n\nopt = torch.optim.Adam(model.parameters())\nfor x, y in loader:\n"
+            "    loss = criterion(model(x), y)\n    loss.backward()\n    trainer.optimizer_step(opt)\n    opt.zero_grad()\n",
+            "the step happens in a helper the loop calls",
+        ),
+        Valid(
+            "def fisher(model, loader, criterion, optimizer):\n    scores = [0.0 for _ in model.parameters()]\n"
+            "    for x, y in loader:\n        optimizer.zero_grad()\n        criterion(model(x), y).backward()\n"
+            "        for i, p in enumerate(model.parameters()):\n            scores[i] += p.grad.pow(2).sum().item()\n"
+            "        optimizer.zero_grad()\n    return scores\n",
+            "the gradients are read before the second zero_grad(): Fisher information, not training",
+        ),
     )
 
     scenarios = (Scenario("mlp-zero-grad-after-backward", _SCENARIO),)
 
-    def check_block(self, block) -> None:
-        kinds = [backward_kind(s) for s in block]
+    def check(self, model: SemanticModel) -> None:
+        evidence = Evidence.of(model)
+        zeroing = [model.statement(call) for call in model.calls_to_method("zero_grad")]
+        for block in blocks_around(model, [s for s in zeroing if s is not None]):
+            self._check_block(model, evidence, block)
+
+    def _check_block(self, model: SemanticModel, evidence: Evidence, block: list[ast.stmt]) -> None:
+        kinds = [backward_kind(model, s) for s in block]
         if "higher-order" in kinds:
             return
-        steps = {i: optimizer_step(s, self.bindings) for i, s in enumerate(block)}
-        stepped = {name for name in steps.values() if name}
+        self._check_discarded(model, evidence, block, kinds)
+        steps = {i: evidence.optimizer_step(s) for i, s in enumerate(block)}
+        stepped = {key(o) for o in steps.values() if o is not None}
         for step_index, optimizer in steps.items():
-            if not optimizer:
+            if optimizer is None:
                 continue
             backward = next((i for i in range(step_index - 1, -1, -1) if kinds[i] == "plain"), None)
-            if backward is None:
-                continue
-            if any_backward(block[backward + 1 : step_index]):
+            if backward is None or any_backward(model, block[backward + 1 : step_index]):
                 continue
             zeroing = [
                 i
                 for i in range(backward + 1, step_index)
                 if (receiver := zero_grad(block[i])) is not None
-                and (receiver == optimizer or (len(stepped) == 1 and not self.bindings.is_optimizer(receiver)))
+                and _clears(model, evidence, receiver, optimizer, len(stepped) == 1)
             ]
             if not zeroing:
                 continue
-            fix = move_fix(block, zeroing, after_index=None, before_index=backward, effect=Effect.REPAIRING)
-            step_line = self.position(block[step_index]).start.line
+            move = plan_move(model, block, zeroing, backward, after=False)
+            step_line = block[step_index].lineno
             for index in zeroing:
                 self.report(
                     block[index],
                     f"zero_grad() between backward() and the step at line {step_line}: the step sees no gradients; "
                     "clear them before backward()",
-                    fix,
+                    fix=Applicability.SAFE if move else None,
+                    data=move,
                 )
+
+    def _check_discarded(self, model: SemanticModel, evidence: Evidence, block: list[ast.stmt], kinds) -> None:
+        """`loss.backward(); optimizer.zero_grad()` in a loop that never steps: the gradients are thrown away."""
+        if not block or not model.enclosing_loops(block[0]) or _registers_hooks(model):
+            return
+        for index, statement in enumerate(block):
+            receiver = zero_grad(statement)
+            if receiver is None:
+                continue
+            backward = index - 1
+            while backward >= 0 and clips_or_unscales(block[backward]):
+                backward -= 1
+            if backward < 0 or kinds[backward] != "plain":
+                continue
+            earlier = any(key(zero_grad(s)) == key(receiver) for s in block[:backward] if zero_grad(s) is not None)
+            if earlier:
+                evident = model.value(receiver).kind is not Kind.MODULE and not evidence.called(receiver)
+            else:
+                evident = model.value(receiver).kind is Kind.OPTIMIZER or evidence.scheduled(receiver)
+            if not evident or _may_step(model.enclosing_loops(statement)[-1]):
+                continue
+            self.report(
+                statement,
+                "a second zero_grad() right after backward() in a loop that never steps: step() was meant; "
+                "nothing trains"
+                if earlier
+                else "zero_grad() right after backward() in a loop that never steps: the gradients are thrown "
+                "away and nothing trains; step the optimizer before clearing",
+            )
+
+    def fix(self, finding, tree) -> Fix | None:
+        return build_move(finding.data, tree, Effect.REPAIRING) if finding.data else None
+
+
+def _clears(model: SemanticModel, evidence: Evidence, receiver, optimizer, one_optimizer: bool) -> bool:
+    """Does `receiver.zero_grad()` clear the gradients that `optimizer` is about to use? Yes for the optimizer
+    itself; for a module (known to the model, or called like one, `model(x)`, in the same function) only
+    when the block steps a single optimizer (in a GAN, `D.zero_grad()` before `opt_g.step()` is not ours)."""
+    if key(receiver) == key(optimizer):
+        return True
+    if not one_optimizer:
+        return False
+    kind = model.value(receiver).kind
+    if kind is Kind.MODULE:
+        return True
+    return kind is Kind.UNKNOWN and evidence.called(receiver) and not evidence.is_optimizer(receiver, False)
+
+
+def _may_step(loop: ast.AST) -> bool:
+    """The loop calls something that is, or may be, a step: `X.step(...)`, `optimizer_step(...)`,
+    `trainer.update()`, or updates parameters by hand."""
+    for node in own_nodes(loop):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if "step" in name.lower() or "update" in name.lower():
+                return True
+        elif isinstance(node, ast.stmt) and manual_update(node):
+            return True
+    return False
+
+
+def _registers_hooks(model: SemanticModel) -> bool:
+    """Hooks can run an optimizer inside backward() (`register_post_accumulate_grad_hook`)."""
+    return any(call.func.attr.startswith("register_") and "hook" in call.func.attr
+               for call in model.calls_to_method(*_HOOK_REGISTRATIONS))
+
+
+_HOOK_REGISTRATIONS = ("register_hook", "register_post_accumulate_grad_hook", "register_full_backward_hook",
+                       "register_backward_hook", "register_comm_hook", "register_multi_grad_hook")

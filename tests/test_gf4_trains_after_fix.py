@@ -51,6 +51,15 @@ BUGS = {
         "unchanged",
         "GF401",
     ),
+    # GF401: weight decay written by hand into the parameters between the loss and its backward(): backward()
+    # raises in this two-layer model (the parameters it saved were modified).
+    "parameter-written-between-loss-and-backward": (
+        "        loss = F.mse_loss(model(x), y)\n        with torch.no_grad():\n"
+        "            for p in model.parameters():\n                p.mul_(0.999)\n        loss.backward()\n"
+        "        optimizer.step()\n        optimizer.zero_grad()\n",
+        "raises",
+        "GF401",
+    ),
     # GF402: zero_grad between backward and step, with clipping in between.
     "zero-grad-between-backward-and-step": (
         "        loss = F.mse_loss(model(x), y)\n        loss.backward()\n        optimizer.zero_grad()\n"

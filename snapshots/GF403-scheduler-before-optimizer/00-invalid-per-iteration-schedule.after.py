@@ -1,3 +1,7 @@
+import torch
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=100)
 for x, y in loader:
     loss = criterion(model(x), y)
     loss.backward()

@@ -1,0 +1,10 @@
+import torch
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=100)
+for x, y in loader:
+    optimizer.step()
+    scheduler.step()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.zero_grad()
