@@ -74,6 +74,7 @@ class Value:
 
 UNKNOWN = Value(Kind.UNKNOWN)
 DATA_OBJECT = Value(Kind.OBJECT, Grad.DATA)
+NONE = Value(Kind.OBJECT, Grad.DATA, origin="None")  # `None`: dropped from a join, as Optional[...] is
 
 
 def join(values: Iterable[Value]) -> Value:
@@ -81,6 +82,10 @@ def join(values: Iterable[Value]) -> Value:
     values = list(dict.fromkeys(values))
     if not values:
         return UNKNOWN
+    if len(values) > 1 and NONE in values:
+        # `self.optimizer = None` in __init__ and a real optimizer later: where the name is used as an optimizer
+        # (or a tensor), it is not None, or the program would fail there first.
+        values = [v for v in values if v != NONE]
     if len(values) == 1:
         return values[0]
     kinds = {v.kind for v in values}
@@ -805,7 +810,7 @@ class SemanticModel:
         if isinstance(expr, ast.Subscript):
             return self._subscript(expr)
         if isinstance(expr, ast.Constant):
-            return DATA_OBJECT
+            return NONE if expr.value is None else DATA_OBJECT
         if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
             elements = [self.value(e) for e in expr.elts if not isinstance(e, ast.Starred)]
             element = join(elements) if elements else None

@@ -221,3 +221,12 @@ def test_positions_are_in_characters():
     model = model_of("s = 'é'; y = 1\n")
     where = model.range(expression(model, "y"))
     assert (where.line, where.column) == (1, 9)
+
+
+def test_none_then_an_optimizer_is_an_optional_optimizer():
+    source = (
+        "import torch\nclass T:\n    def __init__(self):\n        self.opt = None\n"
+        "    def setup(self, m):\n        self.opt = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+        "    def step(self):\n        self.opt\n"
+    )
+    assert value(source, "self.opt").kind is Kind.OPTIMIZER
