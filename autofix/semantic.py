@@ -1090,11 +1090,19 @@ class SemanticModel:
         own = self.self_attribute_value(expr)
         if own is not None and (own.kind is not Kind.UNKNOWN or self._assigns(expr)):
             return own
+        if own is not None:
+            registered = self._registered(expr)  # `self.register_buffer("x", ...)` then `self.x`
+            if registered is not None:
+                return registered
         qualified = self.qualified_name(expr)
         if qualified is not None:
             return Value(Kind.OBJECT, Grad.DATA, origin=qualified)  # a module attribute such as torch.float32
         owner = self.dereferenced_value(expr.value)
         attr = expr.attr
+        if owner.kind in (Kind.MODULE, Kind.OBJECT) and (owner.cls or "").startswith("<local>."):
+            found = self._instance_attribute(owner.cls, attr)  # `self.flava.logit_scale`, FlavaModel of this file
+            if found is not None:
+                return found
         if owner.is_tensor:
             if attr == "data":
                 return Value(Kind.TENSOR, Grad.CUT, origin=owner.origin, cut="data", cut_node=expr)
@@ -1374,6 +1382,37 @@ class SemanticModel:
             if kept and len(kept) < len(bindings):
                 return join([self._binding_value(b, expr) for b in kept])
         return value
+
+    def _registered(self, expr: ast.Attribute) -> Value | None:
+        """For `self.x`: what `self.register_parameter("x", v)` / `self.register_buffer("x", v)` in the class
+        made it (a parameter; a tensor), or None when the class registers no such name."""
+        cls = self._self_class(expr.value) if isinstance(expr.value, ast.Name) else None
+        if cls is None:
+            return None
+        values = []
+        for call in self.calls_to_method("register_parameter", "register_buffer"):
+            receiver = call.func.value
+            if not (len(call.args) >= 2 and _is_constant_str(call.args[0], expr.attr) and isinstance(receiver, ast.Name)
+                    and self._self_class(receiver) is cls):
+                continue
+            if _is_constant(call.args[1], None):
+                values.append(DATA_OBJECT)  # an optional buffer left empty
+                continue
+            is_parameter = call.func.attr == "register_parameter"
+            values.append(Value(Kind.PARAMETER if is_parameter else Kind.TENSOR,
+                                Grad.LEAF if is_parameter else self.value(call.args[1]).grad))
+        return join(values) if values else None
+
+    def _instance_attribute(self, cls_name: str, attribute: str) -> Value | None:
+        """`obj.x` where obj is an instance of a class of this file: the join of what its methods assign to
+        `self.x`; None when the class (one of that name) assigns nothing to it."""
+        classes = [c for c in self.nodes(ast.ClassDef) if c.name == cls_name.split(".", 1)[1]]
+        if len(classes) != 1:
+            return None
+        assigned = [v for v, _ in self.class_attribute(classes[0], attribute)]
+        if not assigned or any(v is None for v in assigned):
+            return None
+        return join([self.value(v) for v in assigned])
 
     def _assigns(self, expr: ast.Attribute) -> bool:
         """For `self.x`: the class (or a local base) assigns `x` somewhere, in a method or in its body."""

@@ -26,6 +26,7 @@ class _Write:
     range: Range  # the statement
     kind: str  # "data" or "detach"
     grad_data: tuple[Range, ...]  # `p.grad.data` reads in its arguments/value: they lose `.data` too
+    fixable: bool = True  # False: `w.data -= v` on a global/closure `w` (`w -= v` would make `w` local)
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,6 +143,8 @@ class DetachedInplaceWrite(Rule):
     For the same reason the fix is unsafe when the tensor written is a computed intermediate that carries a
     graph (`h = layer(x)`, then `h.data.clamp_(min=0)`): autograd may have saved it for a backward pass the
     file does not show. A parameter, a plain tensor and a view of a parameter are not such intermediates.
+    `w.data -= v` on a global or closure variable `w` is reported without a fix: `w -= v` in a function
+    would make `w` a local variable there (UnboundLocalError).
     """
 
     code = "GF101"
@@ -297,6 +300,11 @@ class DetachedInplaceWrite(Rule):
             "        return self.coefs(x)\n\n\nclass Layer(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
             "        self.router = Router()\n\n    def forward(self, x):\n        return self.router.predict(x)\n",
         ),
+        Invalid(
+            "import torch\n\nw = torch.nn.Parameter(torch.ones(3))\n\n\ndef decay(rate):\n    w.data *= 1 - rate\n",
+            None,
+            "a global rebound by `w *= ...` would become local to the function: reported without a fix",
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)
@@ -317,9 +325,13 @@ class DetachedInplaceWrite(Rule):
         # Where a backward pass is in sight: functions that run one, and the forward pass (which the
         # backward follows): `forward` methods and what the file shows they call.
         hazardous = _functions_running_backward(model) | _forward_path(model)
+        fixable = {key: write for key, write in writes.items() if write.fixable}
         for block in blocks.values():
-            for run in _runs(block, writes):
+            for run in _runs(block, fixable):
                 self._report_run(model, run, writes, hazardous)
+            for statement in block:
+                if id(statement) in writes and id(statement) not in fixable:
+                    self.report(statement, _message(writes[id(statement)].kind))  # report only
 
     def _report_run(self, model: SemanticModel, run: list[ast.stmt], writes, hazardous: set[int]) -> None:
         function = model.function(run[0])
@@ -388,7 +400,21 @@ def _write(model: SemanticModel, statement: ast.stmt) -> _Write | None:
         if isinstance(node, ast.Attribute) and node.attr == "data" and isinstance(node.value, ast.Attribute)
         and node.value.attr == "grad" and model.dereferenced_value(node.value).is_tensor
     )
-    return _Write(model.range(statement), found.kind, grad_data)
+    fixable = not (isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Attribute)
+                   and isinstance(found.tensor, ast.Name) and not _assignable_here(model, found.tensor.id, statement))
+    return _Write(model.range(statement), found.kind, grad_data, fixable)
+
+
+def _assignable_here(model: SemanticModel, name: str, statement: ast.stmt) -> bool:
+    """True when `name op= v` at `statement` rebinds the same variable that `name` reads: module level, a
+    name the function (or class body) binds itself, or one it declares global/nonlocal."""
+    scope = model.scope(statement)
+    if scope.node is model.tree or scope.bindings.get(name):
+        return True
+    return any(
+        name in declaration.names and model.scope(declaration) is scope
+        for declaration in (*model.nodes(ast.Global), *model.nodes(ast.Nonlocal))
+    )
 
 
 def _block_of(model: SemanticModel, statement: ast.stmt) -> list[ast.stmt]:

@@ -144,3 +144,47 @@ def test_data_of_pyg_objects_and_unknowns_is_not_a_tensor():
     """
     assert kind_of(source, "batch.data") is Kind.UNKNOWN
     assert kind_of(source, "dataset.data") is Kind.UNKNOWN
+
+
+def test_registered_parameters_and_buffers_are_attributes():
+    source = """
+    import torch
+    from torch.nn import Parameter
+    class Rbf(torch.nn.Module):
+        def __init__(self, trainable):
+            super().__init__()
+            means = torch.linspace(0, 1, 8)
+            if trainable:
+                self.register_parameter("means", Parameter(means))
+            else:
+                self.register_buffer("means", means)
+            self.register_buffer("mask", None)
+        def reset(self):
+            self.means
+            self.mask
+    """
+    assert kind_of(source, "self.means") is Kind.TENSOR
+    assert kind_of(source, "self.mask") is Kind.OBJECT  # registered as None, as far as the file shows
+
+
+def test_attributes_of_instances_of_classes_of_this_file():
+    source = """
+    import torch
+    import torch.nn as nn
+    class Inner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.logit_scale = nn.Parameter(torch.tensor(2.0))
+            self.maybe = None
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = Inner()
+        def forward(self):
+            self.inner.logit_scale
+            self.inner.maybe
+            self.inner.other
+    """
+    assert kind_of(source, "self.inner.logit_scale") is Kind.PARAMETER
+    assert kind_of(source, "self.inner.maybe") is not Kind.TENSOR
+    assert kind_of(source, "self.inner.other") is Kind.UNKNOWN
