@@ -167,6 +167,10 @@ _TENSOR_TYPES = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.LongTenso
 _PARAMETER_TYPES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 _MODULE_BASE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
 _FUNCTION_BASE = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
+_OPTIMIZER_BASE = frozenset({"torch.optim.Optimizer", "torch.optim.optimizer.Optimizer"})
+# Module containers that hold their submodules in order: indexing and iterating them yields those submodules.
+_MODULE_SEQUENCES = frozenset({"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.modules.container.Sequential",
+                               "torch.nn.modules.container.ModuleList"})
 _CONTAINER_TYPES = re.compile(
     r"^(typing\.)?(list|List|tuple|Tuple|dict|Dict|set|Set|frozenset|FrozenSet|Sequence|MutableSequence|Mapping"
     r"|MutableMapping|Iterable|Iterator|collections\.abc\.\w+|torch\.nn\.(ModuleList|ModuleDict|ParameterList"
@@ -961,6 +965,10 @@ class SemanticModel:
             return Value(Kind.CONTAINER, Grad.DATA, origin=iterated.origin, element=iterated.element)
         if iterated.origin == "modules":
             return Value(Kind.MODULE, Grad.DATA)
+        if iterated.origin == "param_groups":
+            return Value(Kind.CONTAINER, Grad.DATA, origin="param_group")  # a dict: params, lr, ...
+        if iterated.kind is Kind.MODULE and iterated.cls in _MODULE_SEQUENCES:
+            return self._module_element(iterable, None)
         if iterated.is_tensor:
             return Value(Kind.TENSOR, iterated.grad)
         if iterated.origin == "range":
@@ -981,6 +989,8 @@ class SemanticModel:
                     if any(isinstance(d, ast.Name) and d.id == "classmethod" for d in function.decorator_list):
                         return Value(Kind.OBJECT, Grad.DATA, origin="class")
                     kind = Kind.MODULE if self.is_module_class_def(cls) else Kind.OBJECT
+                    if kind is Kind.OBJECT and self.class_extends(cls, _OPTIMIZER_BASE):
+                        kind = Kind.OPTIMIZER  # `self` of an optimizer written in this file
                     return Value(kind, Grad.DATA, cls=f"<local>.{cls.name}")
         if isinstance(function, FUNCTIONS) and self.is_autograd_function_method(function):
             args = function.args.posonlyargs + function.args.args
@@ -1055,36 +1065,12 @@ class SemanticModel:
         # An imported class from elsewhere (`torch_geometric.data.Data`, `transformers.PretrainedConfig`).
         return Value(Kind.OBJECT, Grad.DATA, cls=qualified)
 
-    def _narrowed(self, name: ast.Name) -> Value | None:
-        """`m` inside `if isinstance(m, nn.Linear):` is an nn.Linear (also `elif` and `and`-joined tests)."""
-        child: ast.AST = name
-        for ancestor in self.ancestors(name):
-            if isinstance(ancestor, _SCOPES):
-                return None
-            if isinstance(ancestor, (ast.If, ast.IfExp)) and _in_body(ancestor, child):
-                found = self._isinstance_test(ancestor.test, name.id)
-                if found is not None:
-                    return found
-            child = ancestor
-        return None
-
-    def _isinstance_test(self, test: ast.AST, name: str) -> Value | None:
-        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
-            for value in test.values:
-                found = self._isinstance_test(value, name)
-                if found is not None:
-                    return found
+    def _narrowed(self, name: ast.AST) -> Value | None:
+        """`m` inside `if isinstance(m, nn.Linear):` is an nn.Linear (also `elif`, `and`-joined tests, `or`-joined
+        isinstance tests, and `self.x` attributes as well as names)."""
+        classes = self._narrowing_classes(name)
+        if classes is None:
             return None
-        if not (
-            isinstance(test, ast.Call)
-            and isinstance(test.func, ast.Name)
-            and test.func.id == "isinstance"
-            and len(test.args) == 2
-            and isinstance(test.args[0], ast.Name)
-            and test.args[0].id == name
-        ):
-            return None
-        classes = test.args[1].elts if isinstance(test.args[1], ast.Tuple) else [test.args[1]]
         values = []
         for cls in classes:
             qualified = self.qualified_name(cls)
@@ -1102,15 +1088,67 @@ class SemanticModel:
                     return None
         return join(values) if values else None
 
+    def _narrowing_classes(self, target: ast.AST) -> list[ast.AST] | None:
+        """The class expressions of the `isinstance(target, ...)` test of an enclosing `if` whose body holds
+        `target`; None when no such test narrows it."""
+        child: ast.AST = target
+        for ancestor in self.ancestors(target):
+            if isinstance(ancestor, _SCOPES):
+                return None
+            if isinstance(ancestor, (ast.If, ast.IfExp)) and _in_body(ancestor, child):
+                found = self._isinstance_classes(ancestor.test, target)
+                if found is not None:
+                    return found
+            child = ancestor
+        return None
+
+    def _isinstance_classes(self, test: ast.AST, target: ast.AST) -> list[ast.AST] | None:
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+            for value in test.values:
+                found = self._isinstance_classes(value, target)
+                if found is not None:
+                    return found
+            return None
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+            # `isinstance(m, A) or isinstance(m, B)`: m is one of them only when every arm tests m.
+            classes: list[ast.AST] = []
+            for value in test.values:
+                found = self._isinstance_classes(value, target)
+                if found is None:
+                    return None
+                classes.extend(found)
+            return classes
+        if not (
+            isinstance(test, ast.Call)
+            and isinstance(test.func, ast.Name)
+            and test.func.id == "isinstance"
+            and len(test.args) == 2
+            and _same_reference(test.args[0], target)
+        ):
+            return None
+        return list(test.args[1].elts) if isinstance(test.args[1], ast.Tuple) else [test.args[1]]
+
     def _attribute(self, expr: ast.Attribute) -> Value:
+        if isinstance(expr.value, ast.Name):
+            narrowed = self._narrowed(expr)  # `if isinstance(self.p, Tensor): self.p...`
+            if narrowed is not None:
+                return narrowed
         own = self.self_attribute_value(expr)
-        if own is not None:
+        if own is not None and (own.kind is not Kind.UNKNOWN or self._assigns(expr)):
             return own
+        if own is not None:
+            registered = self._registered(expr)  # `self.register_buffer("x", ...)` then `self.x`
+            if registered is not None:
+                return registered
         qualified = self.qualified_name(expr)
         if qualified is not None:
             return Value(Kind.OBJECT, Grad.DATA, origin=qualified)  # a module attribute such as torch.float32
-        owner = self.value(expr.value)
+        owner = self.dereferenced_value(expr.value)
         attr = expr.attr
+        if owner.kind in (Kind.MODULE, Kind.OBJECT) and (owner.cls or "").startswith("<local>."):
+            found = self._instance_attribute(owner.cls, attr)  # `self.flava.logit_scale`, FlavaModel of this file
+            if found is not None:
+                return found
         if owner.is_tensor:
             if attr == "data":
                 return Value(Kind.TENSOR, Grad.CUT, origin=owner.origin, cut="data", cut_node=expr)
@@ -1126,6 +1164,8 @@ class SemanticModel:
                 if _NN_WITHOUT_WEIGHT.match(owner.cls):
                     return UNKNOWN
                 return Value(Kind.PARAMETER, Grad.LEAF)
+            if attr in ("weight", "bias") and owner.cls is None and self._narrowed_to_weighted_layers(expr.value):
+                return Value(Kind.PARAMETER, Grad.LEAF)
             if attr == "training":
                 return DATA_OBJECT
             return UNKNOWN
@@ -1135,6 +1175,10 @@ class SemanticModel:
 
     def _subscript(self, expr: ast.Subscript) -> Value:
         owner = self.value(expr.value)
+        if owner.kind is Kind.MODULE and owner.cls in _MODULE_SEQUENCES:
+            return self._module_element(expr.value, expr.slice)
+        if owner.kind is Kind.CONTAINER and owner.origin == "param_group" and _is_constant_str(expr.slice, "params"):
+            return Value(Kind.CONTAINER, Grad.DATA, origin="params", element=Value(Kind.TENSOR, Grad.LEAF))
         if owner.is_tensor:
             if self._in_no_grad(expr):
                 return Value(Kind.TENSOR, Grad.OFF, origin="index")
@@ -1365,6 +1409,160 @@ class SemanticModel:
         return result
 
 
+    # --- GF1xx additions: what the `.data`-write rules need -------------------------------------------------
+    def dereferenced_value(self, expr: ast.AST) -> Value:
+        """What `expr` holds where it is dereferenced (`expr.attr`, `expr[i]`): a `None` it may also hold cannot
+        reach there (the access would raise), so `self.emb = None` next to `self.emb = nn.Embedding(...)` is an
+        Embedding here. This is how the model already reads an `Optional[Tensor]` annotation."""
+        value = self.value(expr)
+        if value.kind is not Kind.UNKNOWN:
+            return value
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+            cls = self._self_class(expr.value)
+            if cls is None:
+                return value
+            assigned = [v for v, _ in self.class_attribute(cls, expr.attr)]
+            kept = [v for v in assigned if not _is_constant(v, None)]
+            if kept and len(kept) < len(assigned) and all(v is not None for v in kept):
+                return join([self.value(v) for v in kept])
+        elif isinstance(expr, ast.Name):
+            bindings = self.bindings_reaching(expr.id, expr) or []
+            kept = [b for b in bindings if not (b.kind in ("assign", "ann") and not b.path and _is_constant(b.value, None))]
+            if kept and len(kept) < len(bindings):
+                return join([self._binding_value(b, expr) for b in kept])
+        return value
+
+    def _registered(self, expr: ast.Attribute) -> Value | None:
+        """For `self.x`: what `self.register_parameter("x", v)` / `self.register_buffer("x", v)` in the class
+        made it (a parameter; a tensor), or None when the class registers no such name."""
+        cls = self._self_class(expr.value) if isinstance(expr.value, ast.Name) else None
+        if cls is None:
+            return None
+        values = []
+        for call in self.calls_to_method("register_parameter", "register_buffer"):
+            receiver = call.func.value
+            if not (len(call.args) >= 2 and _is_constant_str(call.args[0], expr.attr) and isinstance(receiver, ast.Name)
+                    and self._self_class(receiver) is cls):
+                continue
+            if _is_constant(call.args[1], None):
+                values.append(DATA_OBJECT)  # an optional buffer left empty
+                continue
+            is_parameter = call.func.attr == "register_parameter"
+            values.append(Value(Kind.PARAMETER if is_parameter else Kind.TENSOR,
+                                Grad.LEAF if is_parameter else self.value(call.args[1]).grad))
+        return join(values) if values else None
+
+    def _instance_attribute(self, cls_name: str, attribute: str) -> Value | None:
+        """`obj.x` where obj is an instance of a class of this file: the join of what its methods assign to
+        `self.x`; None when the class (one of that name) assigns nothing to it."""
+        classes = [c for c in self.nodes(ast.ClassDef) if c.name == cls_name.split(".", 1)[1]]
+        if len(classes) != 1:
+            return None
+        assigned = [v for v, _ in self.class_attribute(classes[0], attribute)]
+        if not assigned or any(v is None for v in assigned):
+            return None
+        return join([self.value(v) for v in assigned])
+
+    def _assigns(self, expr: ast.Attribute) -> bool:
+        """For `self.x`: the class (or a local base) assigns `x` somewhere, in a method or in its body."""
+        cls = self._self_class(expr.value) if isinstance(expr.value, ast.Name) else None
+        if cls is None:
+            return True  # not `self.x`: nothing to fall back on
+        if self.class_attribute(cls, expr.attr):
+            return True
+        return any(
+            isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == expr.attr for t in statement.targets)
+            or isinstance(statement, FUNCTIONS) and statement.name == expr.attr
+            for statement in cls.body
+        )
+
+    def _narrowed_to_weighted_layers(self, expr: ast.AST) -> bool:
+        """`m` under `isinstance(m, (nn.Linear, nn.Conv2d))`: every class it may be has a `weight` parameter."""
+        classes = self._narrowing_classes(expr) if isinstance(expr, (ast.Name, ast.Attribute)) else None
+        if not classes:
+            return False
+        names = [self.qualified_name(c) for c in classes]
+        return all(is_module_class(n) and not _NN_WITHOUT_WEIGHT.match(n) for n in names)
+
+    def _module_element(self, container: ast.AST, index: ast.AST | None) -> Value:
+        """A submodule of an `nn.Sequential(a, b)` / `nn.ModuleList([a, b])` built in this file: the one at a
+        constant index, or (index None: iterating it) any of them, counting those appended later."""
+        call = self._construction(container)
+        if call is None:
+            return UNKNOWN
+        qualified = self.qualified_name(call.func) or ""
+        members: list[ast.AST] = []
+        if qualified.endswith(".Sequential"):
+            if call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
+                return UNKNOWN
+            members = list(call.args)
+        elif qualified.endswith(".ModuleList"):
+            argument = call.args[0] if len(call.args) == 1 and not call.keywords else None
+            if isinstance(argument, (ast.List, ast.Tuple)) and not any(isinstance(e, ast.Starred) for e in argument.elts):
+                members = list(argument.elts)
+            elif isinstance(argument, (ast.ListComp, ast.GeneratorExp)):
+                if index is not None and isinstance(index, ast.Constant) and type(index.value) is int and index.value >= 0:
+                    return self.value(argument.elt)
+                members = [argument.elt]
+            elif call.args or call.keywords:
+                return UNKNOWN
+        else:
+            return UNKNOWN
+        if index is not None:
+            # Later appends do not move the submodules a non-negative index names.
+            if isinstance(index, ast.Constant) and type(index.value) is int and 0 <= index.value < len(members):
+                return self.value(members[index.value])
+            return UNKNOWN
+        added = self._appended(container)
+        if added is None:
+            return UNKNOWN
+        values = [self.value(m) for m in members] + [self.value(a) for a in added]
+        return join(values) if values else UNKNOWN
+
+    def _construction(self, expr: ast.AST) -> ast.Call | None:
+        """The one call that built what `expr` names (a local name, or `self.x` in a method), `= None`s aside."""
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+            cls = self._self_class(expr.value)
+            if cls is None:
+                return None
+            values = [v for v, _ in self.class_attribute(cls, expr.attr) if not _is_constant(v, None)]
+        elif isinstance(expr, ast.Name):
+            bindings = self.bindings_reaching(expr.id, expr) or []
+            if any(b.kind not in ("assign", "ann") or b.path for b in bindings):
+                return None
+            values = [b.value for b in bindings if not _is_constant(b.value, None)]
+        else:
+            return None
+        return values[0] if len(values) == 1 and isinstance(values[0], ast.Call) else None
+
+    def _appended(self, container: ast.AST) -> list[ast.AST] | None:
+        """What `.append(x)` / `.extend([...])` / `.insert(i, x)` add to `container` (`self.x` in its class, or a
+        name in its function); None when something is added that cannot be followed."""
+        added: list[ast.AST] = []
+        for call in self.calls_to_method("append", "extend", "insert"):
+            receiver = call.func.value
+            if not _same_reference(receiver, container):
+                continue
+            if isinstance(container, ast.Attribute):
+                if self._self_class(receiver.value) is not self._self_class(container.value):
+                    continue
+            elif self.function(call) is not self.function(container):
+                continue
+            method = call.func.attr
+            if method == "append" and len(call.args) == 1:
+                added.append(call.args[0])
+            elif method == "insert" and len(call.args) == 2:
+                added.append(call.args[1])
+            elif method == "extend" and len(call.args) == 1 and isinstance(call.args[0], (ast.List, ast.Tuple)):
+                added.extend(call.args[0].elts)
+            elif method == "extend" and len(call.args) == 1 and isinstance(call.args[0], (ast.ListComp, ast.GeneratorExp)):
+                added.append(call.args[0].elt)
+            else:
+                return None
+        if any(isinstance(a, ast.Starred) for a in added):
+            return None
+        return added
+
 # --- small helpers ------------------------------------------------------------------------------------
 
 def _start(node: ast.AST) -> tuple[int, int]:
@@ -1435,3 +1633,16 @@ def _combine_grads(values: Iterable[Value]) -> Grad:
     if all(g is Grad.OFF for g in grads):
         return Grad.OFF
     return Grad.DATA
+
+
+def _same_reference(a: ast.AST, b: ast.AST) -> bool:
+    """`a` and `b` spell the same name or attribute chain (`m`, `self.p`)."""
+    if isinstance(a, ast.Name) and isinstance(b, ast.Name):
+        return a.id == b.id
+    if isinstance(a, ast.Attribute) and isinstance(b, ast.Attribute):
+        return a.attr == b.attr and _same_reference(a.value, b.value)
+    return False
+
+
+def _is_constant_str(node: ast.AST, text: str) -> bool:
+    return isinstance(node, ast.Constant) and node.value == text

@@ -1,19 +1,40 @@
-"""GF101: in-place writes to a parameter through `.detach()` or `.data`."""
+"""GF101: in-place writes to a tensor through `.detach()` or `.data`."""
 from __future__ import annotations
 
+import ast
 import re
+from dataclasses import dataclass
 
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._torch import (
-    Imports, looks_like_parameter, no_grad_block, runs_backward, scope_chain, under_no_grad,
-)
+from autofix.semantic import FUNCTIONS, Range, SemanticModel
+from codemods._aliases import carries_graph, tensor_alias
+from codemods._torch import Imports, no_grad_block, scope_chain
 
 # In-place methods that are not writes to the tensor's values.
 _NOT_WRITES = frozenset({"requires_grad_", "share_memory_", "retain_grad", "record_stream"})
 # Deprecated positional overloads still accepted (with a warning) by torch 2.13: `add_(alpha, other)`.
 _SCALAR_FIRST = {"add_": ("alpha", 2), "sub_": ("alpha", 2), "addcmul_": ("value", 3), "addcdiv_": ("value", 3)}
+_BACKWARD_METHODS = ("backward", "manual_backward")
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One statement that writes through an alias, as the fix needs it."""
+
+    range: Range  # the statement
+    kind: str  # "data" or "detach"
+    grad_data: tuple[Range, ...]  # `p.grad.data` reads in its arguments/value: they lose `.data` too
+    fixable: bool = True  # False: `w.data -= v` on a global/closure `w` (`w -= v` would make `w` local)
+
+
+@dataclass(frozen=True, eq=False)
+class _Run:
+    """Adjacent writes that one fix rewrites together (one `with torch.no_grad():` block)."""
+
+    writes: tuple[_Write, ...]
+    under_no_grad: bool  # already under no_grad: each write just loses its alias
 
 
 _SCENARIO = """\
@@ -97,19 +118,33 @@ class DetachedInplaceWrite(Rule):
     `.detach()` / `.data`. The deprecated `add_(scalar, tensor)` overload becomes
     `add_(tensor, alpha=scalar)` (likewise `sub_`, `addcmul_`, `addcdiv_` with `value=`), with the same numerics.
 
-    `.data` is rewritten only on names that mean a tensor (`weight`, `bias`, `p`, `param`, `*_weight`,
-    `running_mean`, a loop variable over `parameters()` / `group["params"]`, ...): `dataset.data` and
-    `batch.data` are left alone.
+    Which writes are reported is the semantic model's call, not the spelling of a name:
+    - `X.data` only where the model shows that X is a tensor: a parameter of a known `nn` layer
+      (`self.fc = nn.Linear(...)`, `isinstance(m, (nn.Linear, nn.Conv2d))`, `m: nn.Embedding`), an
+      `nn.Parameter`, a loop variable over `parameters()` or an optimizer's `group["params"]`, an argument
+      annotated `Tensor`, a view of any of these (`b = conv.bias.view(3, -1)`). `.data` is an ordinary
+      attribute of many objects that hold tensors (a torchvision dataset, a PyG `Batch`, a container's own
+      `self.data[i] = v`), and even `dataset.data.mul_(255)` proves only that `dataset.data` is a tensor, not
+      that `dataset` is; so an X the model cannot see (an unannotated argument, an imported class) is left
+      alone.
+    - `X.detach()` wherever the model does not know X to be something else: `detach()` is the tensor method
+      that returns an alias of its receiver, and a statement that writes into that alias and drops the
+      result means a write into X.
 
     ## Runtime
     Silent: the old code trains; a `.data` write between forward and backward corrupts gradients silently.
 
     ## Fix safety
     Safe and behaviour-preserving where no backward pass is in sight: the same values are written to
-    the same storage. In a `forward` method or a function that itself calls `backward()`, the fix is
-    unsafe: if the write lands between forward and backward on a tensor autograd saved, the fixed
-    code raises "modified by an inplace operation" where the old code silently computed wrong
-    gradients. That is the truth surfacing, but it is a change in behaviour, so it needs `--unsafe-fixes`.
+    the same storage. In a `forward` method, in a function or method of the file that a `forward` calls,
+    and in a function that itself calls `backward()`, the fix is unsafe: if the write lands between
+    forward and backward on a tensor autograd saved, the fixed code raises "modified by an inplace
+    operation" where the old code silently computed wrong gradients. That is the truth surfacing, but it is a change in behaviour, so it needs `--unsafe-fixes`.
+    For the same reason the fix is unsafe when the tensor written is a computed intermediate that carries a
+    graph (`h = layer(x)`, then `h.data.clamp_(min=0)`): autograd may have saved it for a backward pass the
+    file does not show. A parameter, a plain tensor and a view of a parameter are not such intermediates.
+    `w.data -= v` on a global or closure variable `w` is reported without a fix: `w -= v` in a function
+    would make `w` a local variable there (UnboundLocalError).
     """
 
     code = "GF101"
@@ -118,7 +153,8 @@ class DetachedInplaceWrite(Rule):
     runtime = "silent: the write works, but `.data` hides it from autograd's in-place checks"
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.PRESERVING
-    prefilter = re.compile(r"\.(?:detach\(\)|data)\s*(?:\[|\.\w+_\s*\(|[-+*/]=)")
+    # `.data`/`.detach()` (perhaps parenthesised) then an index, an in-place method or any augmented assignment.
+    prefilter = re.compile(r"\.(?:detach\(\s*\)|data)\)*\s*(?:\[|\.\s*\w+_\s*\(|(?:[-+*/%@&|^]|//|\*\*|<<|>>)=)")
 
     examples = (
         Invalid(
@@ -127,15 +163,17 @@ class DetachedInplaceWrite(Rule):
             "consecutive writes share one block; torch is imported when the file binds no name for it",
         ),
         Invalid(
-            "import torch as T\n\ndef init(m):\n    m.weight.data.normal_(0.0, 0.02)\n    m.bias.data.fill_(0)\n",
-            "import torch as T\n\ndef init(m):\n    with T.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
+            "import torch as T\n\ndef init(m: T.nn.Linear):\n    m.weight.data.normal_(0.0, 0.02)\n    m.bias.data.fill_(0)\n",
+            "import torch as T\n\ndef init(m: T.nn.Linear):\n    with T.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
             "        m.bias.fill_(0)\n",
             "the file's alias for torch is used",
         ),
         Invalid(
-            "from torch import no_grad\n\ndef init(module):\n    module.weight.data[module.padding_idx].zero_()\n",
-            "from torch import no_grad\n\ndef init(module):\n    with no_grad():\n"
-            "        module.weight[module.padding_idx].zero_()\n",
+            "from torch import nn, no_grad\n\ndef init(module):\n    if isinstance(module, nn.Embedding):\n"
+            "        module.weight.data[module.padding_idx].zero_()\n",
+            "from torch import nn, no_grad\n\ndef init(module):\n    if isinstance(module, nn.Embedding):\n"
+            "        with no_grad():\n"
+            "            module.weight[module.padding_idx].zero_()\n",
             "an indexed write; a directly imported no_grad is used",
         ),
         Invalid(
@@ -146,14 +184,15 @@ class DetachedInplaceWrite(Rule):
             "already under no_grad: only the alias goes; the deprecated overload is modernised",
         ),
         Invalid(
-            "import torch\n\ndef step(params, lr):\n    for p in params:\n        p.data -= lr * p.grad.data  # SGD\n",
-            "import torch\n\ndef step(params, lr):\n    for p in params:\n        with torch.no_grad():\n"
+            "import torch\n\ndef step(params: list[torch.Tensor], lr):\n    for p in params:\n"
+            "        p.data -= lr * p.grad.data  # SGD\n",
+            "import torch\n\ndef step(params: list[torch.Tensor], lr):\n    for p in params:\n        with torch.no_grad():\n"
             "            p -= lr * p.grad  # SGD\n",
             "augmented assignment through .data",
         ),
         Invalid(
-            "import torch\n\ndef reset(layer):\n    for w in layer.weights: w.data.zero_()\n",
-            "import torch\n\ndef reset(layer):\n    for w in layer.weights:\n        with torch.no_grad():\n"
+            "import torch\n\ndef reset(layer):\n    for w in layer.parameters(): w.data.zero_()\n",
+            "import torch\n\ndef reset(layer):\n    for w in layer.parameters():\n        with torch.no_grad():\n"
             "            w.zero_()\n",
             "a one-line loop body gets a real block",
         ),
@@ -179,163 +218,374 @@ class DetachedInplaceWrite(Rule):
         Valid("p.detach().requires_grad_()\n", "not a write to values (GF2xx covers detached losses)"),
         Valid("x = p.data\ny = w.detach() * 2\n", "reads, not writes"),
         Valid("m.weight.data.zero_()  # autofix: ignore[GF101]\n", "suppressed"),
+        Invalid(
+            "import math\nimport torch.nn as nn\n\nhead = nn.Conv2d(64, 3 * 85, 1)\nb = head.bias.view(3, -1)\n"
+            "b.data[:, 4] += math.log(8 / 640)\nb.data[:, 5:] += math.log(0.6 / 84)\n"
+            "head.bias = nn.Parameter(b.view(-1))\n",
+            "import math\nimport torch.nn as nn\nimport torch\n\nhead = nn.Conv2d(64, 3 * 85, 1)\nb = head.bias.view(3, -1)\n"
+            "with torch.no_grad():\n    b[:, 4] += math.log(8 / 640)\n    b[:, 5:] += math.log(0.6 / 84)\n"
+            "head.bias = nn.Parameter(b.view(-1))\n",
+            "writes through `.data` of a view of a parameter (a detection-head bias prior) land in the parameter",
+        ),
+        Invalid(
+            "import math\n\nimport torch.nn as nn\n\n\nclass Detect(nn.Module):\n"
+            "    def __init__(self, classes, channels):\n        super().__init__()\n"
+            "        self.m = nn.ModuleList(nn.Conv2d(c, 3 * (classes + 5), 1) for c in channels)\n"
+            "        for conv in self.m:\n            b = conv.bias.view(3, -1)\n"
+            "            b.data[:, 4] += math.log(8 / 640)\n            conv.bias = nn.Parameter(b.view(-1))\n",
+            "import math\n\nimport torch.nn as nn\nimport torch\n\n\nclass Detect(nn.Module):\n"
+            "    def __init__(self, classes, channels):\n        super().__init__()\n"
+            "        self.m = nn.ModuleList(nn.Conv2d(c, 3 * (classes + 5), 1) for c in channels)\n"
+            "        for conv in self.m:\n            b = conv.bias.view(3, -1)\n"
+            "            with torch.no_grad():\n                b[:, 4] += math.log(8 / 640)\n"
+            "            conv.bias = nn.Parameter(b.view(-1))\n",
+            "the layers of an nn.ModuleList the class builds are known, so the view of each bias is too",
+        ),
+        Invalid(
+            "import torch.nn as nn\n\nproj = nn.Linear(4, 4)\n\n\ndef project(x):\n    h = proj(x)\n"
+            "    h.data.clamp_(min=0)\n    return h\n",
+            None,
+            "a computed intermediate carries a graph: autograd may have saved it, so the fix is unsafe",
+            unsafe_after="import torch.nn as nn\nimport torch\n\nproj = nn.Linear(4, 4)\n\n\ndef project(x):\n"
+            "    h = proj(x)\n    with torch.no_grad():\n        h.clamp_(min=0)\n    return h\n",
+        ),
+        Invalid(
+            "import torch\n\n\nclass LegacySGD(torch.optim.Optimizer):\n    def step(self):\n"
+            "        for group in self.param_groups:\n            for p in group['params']:\n"
+            "                p.data.add_(-group['lr'], p.grad.data)\n",
+            "import torch\n\n\nclass LegacySGD(torch.optim.Optimizer):\n    def step(self):\n"
+            "        for group in self.param_groups:\n            for p in group['params']:\n"
+            "                with torch.no_grad():\n                    p.add_(p.grad, alpha=-group['lr'])\n",
+            "an optimizer's own `group['params']` holds tensors",
+        ),
+        Invalid(
+            "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self, atomref=None):\n"
+            "        super().__init__()\n        self.atomref = None\n        if atomref is not None:\n"
+            "            self.atomref = nn.Embedding(100, 1)\n            self.atomref.weight.data.copy_(atomref)\n",
+            "import torch.nn as nn\nimport torch\n\n\nclass Net(nn.Module):\n    def __init__(self, atomref=None):\n"
+            "        super().__init__()\n        self.atomref = None\n        if atomref is not None:\n"
+            "            self.atomref = nn.Embedding(100, 1)\n            with torch.no_grad():\n"
+            "                self.atomref.weight.copy_(atomref)\n",
+            "an optional submodule (`None` until built) is the layer wherever it is dereferenced",
+        ),
+        Valid(
+            "import torch.nn as nn\n\ndef init(m):\n    m.weight.data.normal_(0.0, 0.02)\n    m.bias.data[0] = 1\n",
+            "`m` is unannotated and untested: the model cannot tell that `m.weight` is a tensor",
+        ),
+        Valid(
+            "from torch_geometric.data import Batch\n\ndef relabel(batch: Batch, value):\n"
+            "    batch.data[0] = value\n    batch.data += value\n    batch.data.mul_(2)\n",
+            "a PyG Batch, as its annotation says: its `.data` is not an alias of a tensor",
+        ),
+        Valid(
+            "class Store:\n    def __init__(self):\n        self.data = {}\n\n    def put(self, key, value):\n"
+            "        self.data[key] = value\n",
+            "a container's own `self.data[...] = v`",
+        ),
+        Valid(
+            "from torchvision.datasets import MNIST\n\ntrain = MNIST('.', download=True)\ntrain.data.div_(255)\n",
+            "a dataset's `.data` is a tensor, but the dataset is not: dropping `.data` would break it",
+        ),
+        Invalid(
+            "import torch.nn as nn\n\n\nclass Router(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.coefs = nn.Linear(4, 4)\n\n    def predict(self, x):\n        if self.training:\n"
+            "            self.coefs.weight.data.clamp_(-1, 1)\n        return self.coefs(x)\n\n\n"
+            "class Layer(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.router = Router()\n\n"
+            "    def forward(self, x):\n        return self.router.predict(x)\n",
+            None,
+            "a method that a forward calls runs in the forward pass: the fix is unsafe there",
+            unsafe_after="import torch.nn as nn\nimport torch\n\n\nclass Router(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.coefs = nn.Linear(4, 4)\n\n    def predict(self, x):\n"
+            "        if self.training:\n            with torch.no_grad():\n                self.coefs.weight.clamp_(-1, 1)\n"
+            "        return self.coefs(x)\n\n\nclass Layer(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.router = Router()\n\n    def forward(self, x):\n        return self.router.predict(x)\n",
+        ),
+        Invalid(
+            "import torch\n\nw = torch.nn.Parameter(torch.ones(3))\n\n\ndef decay(rate):\n    w.data *= 1 - rate\n",
+            None,
+            "a global rebound by `w *= ...` would become local to the function: reported without a fix",
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)
 
-    def __init__(self, context) -> None:
-        super().__init__(context)
-        self._module: cst.Module | None = None
-        self._backward_in_scope: dict[int, bool] = {}
-
-    # --- visiting: statements are grouped by the block that holds them ---------------------------
-    def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
-        self._check_block(node.body)
-
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self._check_block(node.body)
-
-    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
-        rewritten = [self._rewrite_small(s) for s in node.body]
-        if not all(rewritten) or self.is_suppressed(node):
-            return
-        smalls = [new for new, _ in rewritten]
-        if under_no_grad(node, self.parent):
-            fix = self._fix([Edit(node, node.with_changes(body=smalls))], node, imports=())
-        else:
-            line = cst.SimpleStatementLine(body=smalls, trailing_whitespace=node.trailing_whitespace)
-            with_node, imports = self._with_no_grad(node, [line], leading_lines=())
-            fix = self._fix([Edit(node, cst.IndentedBlock(body=[with_node]))], node, imports)
-        self.report(node, self._message(rewritten[0][1]), fix)
-
-    def _check_block(self, body) -> None:
-        run: list[tuple[cst.SimpleStatementLine, cst.SimpleStatementLine, str]] = []
-        for statement in body:
-            rewritten = self._rewrite_line(statement)
-            if rewritten is not None and not self.is_suppressed(statement):
-                run.append((statement, *rewritten))
+    # --- detection -------------------------------------------------------------------------------
+    def check(self, model: SemanticModel) -> None:
+        writes: dict[int, _Write] = {}
+        blocks: dict[int, list[ast.stmt]] = {}
+        for statement in (*model.nodes(ast.Expr), *model.nodes(ast.Assign), *model.nodes(ast.AugAssign)):
+            write = _write(model, statement)
+            if write is None or self.is_suppressed(statement.lineno):
                 continue
-            self._report_run(run)
-            run = []
-        self._report_run(run)
-
-    def _report_run(self, run) -> None:
-        if not run:
+            writes[id(statement)] = write
+            block = _block_of(model, statement)
+            blocks.setdefault(id(block), block)
+        if not writes:
             return
-        first = run[0][0]
-        if under_no_grad(first, self.parent):
-            for old, new, kind in run:
-                self.report(old, self._message(kind), self._fix([Edit(old, new)], old, imports=()))
-            return
-        body = [new.with_changes(leading_lines=()) if i == 0 else new for i, (_, new, _) in enumerate(run)]
-        with_node, imports = self._with_no_grad(first, body, leading_lines=first.leading_lines)
-        edits = [Edit(first, with_node)] + [Edit(old, cst.RemovalSentinel.REMOVE) for old, _, _ in run[1:]]
-        fix = self._fix(edits, first, imports)
-        for old, _, kind in run:
-            self.report(old, self._message(kind), fix)
+        # Where a backward pass is in sight: functions that run one, and the forward pass (which the
+        # backward follows): `forward` methods and what the file shows they call.
+        hazardous = _functions_running_backward(model) | _forward_path(model)
+        fixable = {key: write for key, write in writes.items() if write.fixable}
+        for block in blocks.values():
+            for run in _runs(block, fixable):
+                self._report_run(model, run, writes, hazardous)
+            for statement in block:
+                if id(statement) in writes and id(statement) not in fixable:
+                    self.report(statement, _message(writes[id(statement)].kind))  # report only
 
-    # --- building the fix ------------------------------------------------------------------------
-    def _with_no_grad(self, anchor, body, leading_lines):
-        return no_grad_block(self._imports_index(), scope_chain(anchor, self.parent), body, leading_lines)
+    def _report_run(self, model: SemanticModel, run: list[ast.stmt], writes, hazardous: set[int]) -> None:
+        function = model.function(run[0])
+        unsafe = id(function or model.tree) in hazardous or any(
+            carries_graph(model, _alias_of(model, s).tensor) for s in run
+        )
+        applicability = Applicability.UNSAFE if unsafe else Applicability.SAFE
+        no_grad = model.under_no_grad(run[0])
+        for part in ([s] for s in run) if no_grad else [run]:
+            fix_run = _Run(tuple(writes[id(s)] for s in part), no_grad)
+            for statement in part:
+                self.report(statement, _message(writes[id(statement)].kind), fix=applicability, data=fix_run)
 
-    def _fix(self, edits, anchor, imports) -> Fix:
-        scope = scope_chain(anchor, self.parent)[0]
-        if id(scope) not in self._backward_in_scope:
-            in_forward = isinstance(scope, cst.FunctionDef) and scope.name.value == "forward"
-            self._backward_in_scope[id(scope)] = in_forward or runs_backward(scope)
-        applicability = Applicability.UNSAFE if self._backward_in_scope[id(scope)] else Applicability.SAFE
-        return Fix(edits=tuple(edits), applicability=applicability, effect=Effect.PRESERVING, imports=tuple(imports))
+    # --- fixing ----------------------------------------------------------------------------------
+    def fix(self, finding, tree) -> Fix | None:
+        run: _Run = finding.data
+        key = (self.code, id(run))  # every write of a run shares one Fix
+        if key not in tree.context.cache:
+            tree.context.cache[key] = _build_fix(run, tree)
+        return tree.context.cache[key]
 
-    def _imports_index(self) -> Imports:
-        return Imports.of(self._module, self.context.cache)
 
-    @staticmethod
-    def _message(kind: str) -> str:
-        if kind == "detach":
-            return "In-place write through `.detach()`: write to the tensor under `torch.no_grad()` instead"
-        return "In-place write through `.data` hides it from autograd: write under `torch.no_grad()` instead"
+# --- detection helpers (ast) ----------------------------------------------------------------------------
 
-    # --- recognising and rewriting one statement ----------------------------------------------------
-    def _rewrite_line(self, statement) -> tuple[cst.SimpleStatementLine, str] | None:
-        if not isinstance(statement, cst.SimpleStatementLine):
+def _message(kind: str) -> str:
+    if kind == "detach":
+        return "In-place write through `.detach()`: write to the tensor under `torch.no_grad()` instead"
+    return "In-place write through `.data` hides it from autograd: write under `torch.no_grad()` instead"
+
+
+def _written(statement: ast.stmt) -> tuple[ast.AST, list[ast.AST]] | None:
+    """For `A.m_(args)`, `A[i] = v`, `A op= v`: (A, the expressions read: args or v)."""
+    if isinstance(statement, ast.Expr):
+        call = statement.value
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
             return None
-        rewritten = [self._rewrite_small(s) for s in statement.body]
-        if not all(rewritten):
+        method = call.func.attr
+        if not method.endswith("_") or method.startswith("_") or method in _NOT_WRITES:
             return None
-        return statement.with_changes(body=[new for new, _ in rewritten]), rewritten[0][1]
+        return call.func.value, [*call.args, *(k.value for k in call.keywords)]
+    if isinstance(statement, ast.Assign):
+        if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Subscript):
+            return None  # `w.data = t` swaps the storage: not a plain write
+        return statement.targets[0], [statement.value]
+    if isinstance(statement, ast.AugAssign):
+        return statement.target, [statement.value]
+    return None
 
-    def _rewrite_small(self, small) -> tuple[cst.BaseSmallStatement, str] | None:
-        if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            call = small.value
-            func = call.func
-            if not (isinstance(func, cst.Attribute) and func.attr.value.endswith("_")):
-                return None
-            if func.attr.value in _NOT_WRITES or func.attr.value.startswith("_"):
-                return None
-            stripped = self._strip_alias(func.value, small)
-            if stripped is None:
-                return None
-            target, kind = stripped
-            args = _modernise(func.attr.value, [_strip_grad_data(a) for a in call.args])
-            new_call = call.with_changes(func=func.with_changes(value=target), args=args)
-            return small.with_changes(value=new_call), kind
-        if isinstance(small, cst.Assign) and len(small.targets) == 1:
-            target = small.targets[0].target
-            if not isinstance(target, cst.Subscript):
-                return None  # `w.data = t` swaps the storage: not a plain write
-            stripped = self._strip_alias(target, small)
-            if stripped is None:
-                return None
-            new_target, kind = stripped
-            return (
-                small.with_changes(
-                    targets=[small.targets[0].with_changes(target=new_target)], value=_strip_grad_data(small.value)
-                ),
-                kind,
-            )
-        if isinstance(small, cst.AugAssign):
-            stripped = self._strip_alias(small.target, small)
-            if stripped is None:
-                return None
-            new_target, kind = stripped
-            return small.with_changes(target=new_target, value=_strip_grad_data(small.value)), kind
+
+def _alias_of(model: SemanticModel, statement: ast.stmt):
+    written = _written(statement)
+    return tensor_alias(model, written[0]) if written else None
+
+
+def _write(model: SemanticModel, statement: ast.stmt) -> _Write | None:
+    written = _written(statement)
+    if written is None:
         return None
-
-    def _strip_alias(self, expr, anchor) -> tuple[cst.BaseExpression, str] | None:
-        """`X.detach()` / `X.data` (optionally indexed) -> (`X` / `X[...]`, kind), or None."""
-        if isinstance(expr, cst.Subscript):
-            inner = self._strip_alias(expr.value, anchor)
-            if inner is None:
-                return None
-            return expr.with_changes(value=inner[0]), inner[1]
-        if (
-            isinstance(expr, cst.Call)
-            and not expr.args
-            and isinstance(expr.func, cst.Attribute)
-            and expr.func.attr.value == "detach"
-        ):
-            return expr.func.value, "detach"
-        if isinstance(expr, cst.Attribute) and expr.attr.value == "data":
-            if looks_like_parameter(expr.value, anchor, self.parent):
-                return expr.value, "data"
+    found = tensor_alias(model, written[0])
+    if found is None:
         return None
+    grad_data = tuple(
+        model.range(node)
+        for read in written[1]
+        for node in ast.walk(read)
+        if isinstance(node, ast.Attribute) and node.attr == "data" and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "grad" and model.dereferenced_value(node.value).is_tensor
+    )
+    fixable = not (isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Attribute)
+                   and isinstance(found.tensor, ast.Name) and not _assignable_here(model, found.tensor.id, statement))
+    return _Write(model.range(statement), found.kind, grad_data, fixable)
 
 
-def _strip_grad_data(node):
-    """`p.grad.data` -> `p.grad` inside a rewritten statement (the same tensor, now read under no_grad)."""
+def _assignable_here(model: SemanticModel, name: str, statement: ast.stmt) -> bool:
+    """True when `name op= v` at `statement` rebinds the same variable that `name` reads: module level, a
+    name the function (or class body) binds itself, or one it declares global/nonlocal."""
+    scope = model.scope(statement)
+    if scope.node is model.tree or scope.bindings.get(name):
+        return True
+    return any(
+        name in declaration.names and model.scope(declaration) is scope
+        for declaration in (*model.nodes(ast.Global), *model.nodes(ast.Nonlocal))
+    )
 
-    class _Strip(cst.CSTTransformer):
-        def leave_Attribute(self, original, updated):
-            if (
-                updated.attr.value == "data"
-                and isinstance(updated.value, cst.Attribute)
-                and updated.value.attr.value == "grad"
-            ):
-                return updated.value
-            return updated
 
-    return node.visit(_Strip())
+def _block_of(model: SemanticModel, statement: ast.stmt) -> list[ast.stmt]:
+    parent = model.parent(statement)
+    for field in ("body", "orelse", "finalbody"):
+        block = getattr(parent, field, None)
+        if isinstance(block, list) and any(s is statement for s in block):
+            return block
+    return [statement]
+
+
+def _runs(block: list[ast.stmt], writes: dict[int, _Write]) -> list[list[ast.stmt]]:
+    """Maximal runs of adjacent writes in `block`. Statements that share a line (`a; b`, or a one-line
+    `for ...: a`) go together: a line joins a run only when every statement on it is a write."""
+    lines: list[list[ast.stmt]] = []
+    for statement in block:
+        if lines and statement.lineno == lines[-1][-1].end_lineno:
+            lines[-1].append(statement)
+        else:
+            lines.append([statement])
+    runs, run = [], []
+    for line in lines:
+        if all(id(s) in writes for s in line):
+            run.extend(line)
+            continue
+        if run:
+            runs.append(run)
+        run = []
+    if run:
+        runs.append(run)
+    return runs
+
+
+def _functions_running_backward(model: SemanticModel) -> set[int]:
+    """The functions (or the module, for top-level code) whose own body runs a backward pass:
+    `x.backward()`, `self.manual_backward(x)`, `torch.autograd.backward/grad(...)`."""
+    found: set[int] = set()
+    for call in model.calls_to_method(*_BACKWARD_METHODS, "grad"):
+        if call.func.attr == "grad":
+            name = model.qualified_name(call.func) or model.source(call.func)
+            if not name.endswith("autograd.grad"):
+                continue
+        found.add(id(model.function(call) or model.tree))
+    return found
+
+
+def _forward_path(model: SemanticModel) -> set[int]:
+    """Functions that run during a forward pass as far as this file shows: every `forward` method, and the
+    functions and methods of this file that they call, transitively (`self.altup.predict(x)` in a forward
+    reaches `predict` when `self.altup` is an instance of a class of this file)."""
+    calls: dict[int, list[ast.Call]] = {}
+    for call in model.nodes(ast.Call):
+        function = model.function(call)
+        if function is not None:
+            calls.setdefault(id(function), []).append(call)
+    todo = [f for f in model.nodes(*FUNCTIONS) if f.name == "forward"]
+    reached: set[int] = set()
+    while todo:
+        function = todo.pop()
+        if id(function) in reached:
+            continue
+        reached.add(id(function))
+        todo.extend(c for c in (_callee(model, call) for call in calls.get(id(function), ())) if c is not None)
+    return reached
+
+
+def _callee(model: SemanticModel, call: ast.Call) -> ast.AST | None:
+    """The function of this file that `call` runs, when the file shows it."""
+    local = model.local_function(call.func)
+    if local is not None or not isinstance(call.func, ast.Attribute):
+        return local
+    owner = model.value(call.func.value)
+    if not (owner.cls or "").startswith("<local>."):
+        return None
+    classes = [c for c in model.nodes(ast.ClassDef) if c.name == owner.cls.split(".", 1)[1]]
+    seen = 0
+    while len(classes) == 1 and seen < 8:  # the method, in the class or one of its local bases
+        cls = classes[0]
+        for statement in cls.body:
+            if isinstance(statement, FUNCTIONS) and statement.name == call.func.attr:
+                return statement
+        classes = [b for b in (model.local_class(base) for base in cls.bases) if b is not None][:1]
+        seen += 1
+    return None
+
+
+# --- fix building (LibCST) ------------------------------------------------------------------------------
+
+def _build_fix(run: _Run, tree) -> Fix | None:
+    rewritten: list[tuple[cst.CSTNode, cst.CSTNode]] = []
+    for write in run.writes:
+        old = tree.node_at(write.range, cst.Expr, cst.Assign, cst.AugAssign)
+        new = _rewrite(old, write, tree) if old is not None else None
+        if new is None:
+            return None
+        rewritten.append((old, new))
+    if run.under_no_grad:
+        return Fix(tuple(Edit(old, new) for old, new in rewritten), Applicability.SAFE, Effect.PRESERVING)
+    replacement = {id(old): new for old, new in rewritten}
+    lines: list[cst.CSTNode] = []
+    for old, _ in rewritten:
+        line = tree.parent(old)
+        if not lines or lines[-1] is not line:
+            lines.append(line)
+    if any(not isinstance(line, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) for line in lines) or any(
+        id(small) not in replacement for line in lines for small in line.body
+    ):
+        return None  # detection saw whole lines of writes; anything else is not this run
+    imports = Imports.of(tree.module, tree.context.cache)
+    chain = scope_chain(lines[0], tree.parent)
+    first = lines[0]
+    if isinstance(first, cst.SimpleStatementSuite):  # `for w in ws: w.data.zero_()`: give it a real block
+        body = [cst.SimpleStatementLine(body=[replacement[id(s)] for s in first.body],
+                                        trailing_whitespace=first.trailing_whitespace)]
+        block, added = no_grad_block(imports, chain, body, leading_lines=())
+        edits = [Edit(first, cst.IndentedBlock(body=[block]))]
+    else:
+        body = [line.with_changes(body=[replacement[id(s)] for s in line.body],
+                                  leading_lines=[_unindented_if_blank(e) for e in line.leading_lines])
+                for line in lines]
+        body[0] = body[0].with_changes(leading_lines=())
+        block, added = no_grad_block(imports, chain, body, leading_lines=first.leading_lines)
+        edits = [Edit(first, block)] + [Edit(line, cst.RemovalSentinel.REMOVE) for line in lines[1:]]
+    return Fix(tuple(edits), Applicability.SAFE, Effect.PRESERVING, imports=tuple(added))
+
+
+def _unindented_if_blank(line: cst.EmptyLine) -> cst.EmptyLine:
+    """A blank line moved into the new block stays blank (no trailing indentation)."""
+    return line.with_changes(indent=False) if line.comment is None else line
+
+
+def _rewrite(small: cst.CSTNode, write: _Write, tree) -> cst.CSTNode | None:
+    """The statement without its alias (and without `.data` on the `p.grad` reads detection marked)."""
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and isinstance(small.value.func, cst.Attribute):
+        call = small.value
+        target = _strip_alias(call.func.value)
+        if target is None:
+            return None
+        new = small.with_changes(value=call.with_changes(
+            func=call.func.with_changes(value=target), args=_modernise(call.func.attr.value, list(call.args))
+        ))
+    elif isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = _strip_alias(small.targets[0].target)
+        if target is None:
+            return None
+        new = small.with_changes(targets=[small.targets[0].with_changes(target=target)])
+    elif isinstance(small, cst.AugAssign):
+        target = _strip_alias(small.target)
+        if target is None:
+            return None
+        new = small.with_changes(target=target)
+    else:
+        return None
+    for where in write.grad_data:
+        read = tree.node_at(where, cst.Attribute)
+        if read is not None:
+            new = new.deep_replace(read, read.value)  # `p.grad.data` -> `p.grad`, read under no_grad
+    return new
+
+
+def _strip_alias(expr: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`X.detach()` / `X.data` (optionally indexed) -> `X` / `X[...]`."""
+    if isinstance(expr, cst.Subscript):
+        inner = _strip_alias(expr.value)
+        return None if inner is None else expr.with_changes(value=inner)
+    if isinstance(expr, cst.Call) and not expr.args and isinstance(expr.func, cst.Attribute) \
+            and expr.func.attr.value == "detach":
+        return expr.func.value
+    if isinstance(expr, cst.Attribute) and expr.attr.value == "data":
+        return expr.value
+    return None
 
 
 def _modernise(method: str, args: list[cst.Arg]) -> list[cst.Arg]:

@@ -1,12 +1,14 @@
 """GF102: `nn.init.*_(x.data)`: the initialiser already writes under `torch.no_grad()`."""
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._torch import Imports, looks_like_parameter, scope_chain
+from autofix.semantic import SemanticModel
+from codemods._aliases import tensor_alias
 
 
 _SCENARIO = """\
@@ -72,7 +74,9 @@ class InitOnData(Rule):
 
     ## Fix safety
     Safe and behaviour-preserving: the same initialiser writes the same values under `no_grad`.
-    Only `.data` on names that mean a tensor (`weight`, `bias`, `p`, `*_weight`, ...) is rewritten.
+    Only `X.data` where the semantic model shows X is a tensor (a parameter of a known `nn` layer, an
+    `nn.Parameter`, a loop variable over `parameters()`, an argument annotated `Tensor`, ...) is rewritten:
+    the initialiser proves that `X.data` is a tensor, not that X is (`nn.init.normal_(dataset.data)`).
     """
 
     code = "GF102"
@@ -81,47 +85,80 @@ class InitOnData(Rule):
     runtime = "silent: harmless, the initialiser writes the same values"
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.PRESERVING
-    prefilter = re.compile(r"init\.\w+_\s*\([^)]*\.data\b")
+    # Both words somewhere in the file (`torch.nn.init` cannot be named without "init"); two linear scans.
+    prefilter = re.compile(r"^(?=[\s\S]*?\binit\b)(?=[\s\S]*?\.data\b)")
 
     examples = (
         Invalid(
-            "import torch.nn as nn\nnn.init.xavier_uniform_(m.weight.data)\n",
-            "import torch.nn as nn\nnn.init.xavier_uniform_(m.weight)\n",
+            "import torch.nn as nn\n\ndef init(m):\n    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
+            "        nn.init.xavier_uniform_(m.weight.data)\n",
+            "import torch.nn as nn\n\ndef init(m):\n    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
+            "        nn.init.xavier_uniform_(m.weight)\n",
             "the common module-init shape",
         ),
         Invalid(
-            "from torch.nn import init\ninit.normal_(self.bias.data, std=0.02)\n",
-            "from torch.nn import init\ninit.normal_(self.bias, std=0.02)\n",
+            "import torch\nfrom torch.nn import init\n\n\nclass Head(torch.nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.bias = torch.nn.Parameter(torch.empty(4))\n"
+            "        init.normal_(self.bias.data, std=0.02)\n",
+            "import torch\nfrom torch.nn import init\n\n\nclass Head(torch.nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.bias = torch.nn.Parameter(torch.empty(4))\n"
+            "        init.normal_(self.bias, std=0.02)\n",
             "`init` imported from torch.nn",
         ),
         Invalid(
-            "import torch\ntorch.nn.init.kaiming_normal_(tensor=self.conv_weight.data, mode='fan_out')\n",
-            "import torch\ntorch.nn.init.kaiming_normal_(tensor=self.conv_weight, mode='fan_out')\n",
+            "import torch\nconv_weight = torch.nn.Parameter(torch.empty(8, 3, 3, 3))\n"
+            "torch.nn.init.kaiming_normal_(tensor=conv_weight.data, mode='fan_out')\n",
+            "import torch\nconv_weight = torch.nn.Parameter(torch.empty(8, 3, 3, 3))\n"
+            "torch.nn.init.kaiming_normal_(tensor=conv_weight, mode='fan_out')\n",
             "the tensor passed by keyword",
         ),
         Valid("import torch.nn as nn\nnn.init.zeros_(p)\n", "already passes the parameter"),
         Valid("import mylib.init as init\ninit.normal_(m.weight.data)\n", "not torch.nn.init"),
         Valid("import torch.nn as nn\nnn.init.normal_(dataset.data)\n", "`.data` of something that is not a tensor"),
+        Invalid(
+            "from torch.nn.init import zeros_\nimport torch.nn as nn\n\nlin = nn.Linear(2, 2)\nzeros_(lin.bias.data)\n",
+            "from torch.nn.init import zeros_\nimport torch.nn as nn\n\nlin = nn.Linear(2, 2)\nzeros_(lin.bias)\n",
+            "an initialiser imported by name",
+        ),
+        Valid(
+            "import torch.nn as nn\n\ndef init(m):\n    nn.init.xavier_uniform_(m.weight.data)\n",
+            "`m` is unannotated and untested: the model cannot tell that `m.weight` is a tensor",
+        ),
+        Valid(
+            "from torch_geometric.data import Data\nimport torch.nn as nn\n\ndef noise(data: Data):\n"
+            "    nn.init.normal_(data.data)\n",
+            "a PyG Data object, as its annotation says: not a tensor",
+        ),
     )
 
     scenarios = (Scenario("cnn-init-with-adam", _SCENARIO),)
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
+    def check(self, model: SemanticModel) -> None:
+        for attribute in model.nodes(ast.Attribute):
+            if attribute.attr != "data" or not isinstance(attribute.ctx, ast.Load):
+                continue
+            call = _initialiser_call(model, attribute)
+            if call is None or tensor_alias(model, attribute) is None:
+                continue  # not `nn.init.*_(X.data)`, or X is not a tensor the model can see
+            self.report(call, fix=Applicability.SAFE, data=model.range(attribute))
 
-    def visit_Call(self, node: cst.Call) -> None:
-        if not (isinstance(node.func, cst.Attribute) and node.func.attr.value.endswith("_")):
-            return
-        tensor = next((a for a in node.args if a.keyword is None or a.keyword.value == "tensor"), None)
-        if tensor is None or tensor.star:
-            return
-        value = tensor.value
-        if not (isinstance(value, cst.Attribute) and value.attr.value == "data"):
-            return
-        if not looks_like_parameter(value.value, node, self.parent):
-            return
-        qualified = Imports.of(self._module, self.context.cache).resolve(node.func, scope_chain(node, self.parent)) or ""
-        if not qualified.startswith("torch.nn.init."):
-            return
-        fix = Fix(edits=(Edit(value, value.value),), applicability=Applicability.SAFE, effect=Effect.PRESERVING)
-        self.report(node, fix=fix)
+    def fix(self, finding, tree) -> Fix | None:
+        alias = tree.node_at(finding.data, cst.Attribute)
+        if alias is None:
+            return None
+        return Fix((Edit(alias, alias.value),), Applicability.SAFE, Effect.PRESERVING)
+
+
+def _initialiser_call(model: SemanticModel, argument: ast.AST) -> ast.Call | None:
+    """The `torch.nn.init.<name>_(...)` call that gets `argument` as its tensor (first positional, or `tensor=`)."""
+    parent = model.parent(argument)
+    if isinstance(parent, ast.keyword):
+        call = model.parent(parent)
+        if parent.arg != "tensor" or call.args:
+            return None
+    elif isinstance(parent, ast.Call) and parent.args and parent.args[0] is argument:
+        call = parent
+    else:
+        return None
+    qualified = model.qualified_name(call.func) or ""
+    return call if qualified.startswith("torch.nn.init.") and qualified.endswith("_") else None

@@ -1,5 +1,6 @@
-from torch import no_grad
+from torch import nn, no_grad
 
 def init(module):
-    with no_grad():
-        module.weight[module.padding_idx].zero_()
+    if isinstance(module, nn.Embedding):
+        with no_grad():
+            module.weight[module.padding_idx].zero_()

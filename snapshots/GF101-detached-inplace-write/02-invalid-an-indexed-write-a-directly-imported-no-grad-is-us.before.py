@@ -1,4 +1,5 @@
-from torch import no_grad
+from torch import nn, no_grad
 
 def init(module):
-    module.weight.data[module.padding_idx].zero_()
+    if isinstance(module, nn.Embedding):
+        module.weight.data[module.padding_idx].zero_()

@@ -1,5 +1,5 @@
 import torch
 
-def step(params, lr):
+def step(params: list[torch.Tensor], lr):
     for p in params:
         p.data -= lr * p.grad.data  # SGD

@@ -1,4 +1,4 @@
 import torch
 
 def reset(layer):
-    for w in layer.weights: w.data.zero_()
+    for w in layer.parameters(): w.data.zero_()

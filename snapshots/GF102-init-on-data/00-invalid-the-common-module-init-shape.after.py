@@ -1,2 +1,5 @@
 import torch.nn as nn
-nn.init.xavier_uniform_(m.weight)
+
+def init(m):
+    if isinstance(m, (nn.Linear, nn.Conv2d)):
+        nn.init.xavier_uniform_(m.weight)

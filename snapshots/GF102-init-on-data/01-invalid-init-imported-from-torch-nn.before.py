@@ -1,2 +1,9 @@
+import torch
 from torch.nn import init
-init.normal_(self.bias.data, std=0.02)
+
+
+class Head(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.empty(4))
+        init.normal_(self.bias.data, std=0.02)

@@ -1,0 +1,6 @@
+class Store:
+    def __init__(self):
+        self.data = {}
+
+    def put(self, key, value):
+        self.data[key] = value

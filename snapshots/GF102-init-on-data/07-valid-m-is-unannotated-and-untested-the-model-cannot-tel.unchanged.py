@@ -1,0 +1,4 @@
+import torch.nn as nn
+
+def init(m):
+    nn.init.xavier_uniform_(m.weight.data)
