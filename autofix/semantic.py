@@ -1315,6 +1315,11 @@ class SemanticModel:
         self._returns[key] = result
         return result
 
+    # --- added for the GF2xx port (loss flow) ---------------------------------------------------------
+    def parameter_value(self, arg: ast.arg) -> Value:
+        """What a function parameter holds on entry, as far as the file says (its annotation, `self`, `ctx`)."""
+        return self._parameter_value(arg)
+
 
 # --- small helpers ------------------------------------------------------------------------------------
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import libcst as cst
+
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._lossflow import REMOVABLE, LossFlowRule, Problem, describe
 
@@ -92,7 +94,7 @@ class DetachedLoss(LossFlowRule, Rule):
     runtime = 'raises at backward(): "element 0 of tensors does not require grad and does not have a grad_fn"'
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"backward\(|autograd\.grad\(")
+    prefilter = re.compile(r"backward\s*\(|autograd")
 
     examples = (
         Invalid(
@@ -176,18 +178,28 @@ class DetachedLoss(LossFlowRule, Rule):
 
     scenarios = (Scenario("tiny-transformer-detached-logits", _SCENARIO),)
 
-    def check(self, problem: Problem) -> None:
+    def problem(self, problem: Problem) -> None:
         cut = problem.cut
         if cut.kind in ("rewrap", "no_grad"):
             return  # GF202, GF204
-        where = f"backward() at line {self.backward_line(problem)}"
+        where = f"backward() at line {problem.backward.lineno}"
         if cut.kind not in REMOVABLE:
             self.report(
                 cut.node,
                 f"{describe(cut)} is not differentiable: the loss given to {where} has no path to any parameter",
             )
             return
-        fix = None
-        if cut.computed_here and not problem.patches:
-            fix = Fix((Edit(cut.node, cut.inner_expr),), Applicability.SAFE, Effect.REPAIRING)
-        self.report(cut.node, f"{describe(cut)} cuts the loss given to {where} from the graph", fix)
+        fix = Applicability.SAFE if cut.computed_here and not problem.patches else None
+        self.report(cut.node, f"{describe(cut)} cuts the loss given to {where} from the graph", fix, data=cut.kind)
+
+    def fix(self, finding, tree) -> Fix | None:
+        # `X.detach()` becomes `X`; `X.data` becomes `X` (parentheses around X stay).
+        if finding.data == "detach":
+            node = tree.node_at(finding.range, cst.Call)
+            inner = node.func.value if node is not None and isinstance(node.func, cst.Attribute) else None
+        else:
+            node = tree.node_at(finding.range, cst.Attribute)
+            inner = node.value if node is not None else None
+        if inner is None:
+            return None
+        return Fix((Edit(node, inner),), Applicability.SAFE, Effect.REPAIRING)

@@ -70,7 +70,7 @@ class RequiresGradPatch(LossFlowRule, Rule):
         super().__init__(context)
         self._reported: set[int] = set()
 
-    def check(self, problem: Problem) -> None:
+    def problem(self, problem: Problem) -> None:
         for patch in problem.patches:
             if id(patch) in self._reported:
                 continue
@@ -78,5 +78,5 @@ class RequiresGradPatch(LossFlowRule, Rule):
             self.report(
                 patch,
                 f"requires_grad patched onto a loss cut from the graph by {describe(problem.cut)} at line "
-                f"{self.cut_line(problem)}: backward() at line {self.backward_line(problem)} trains nothing",
+                f"{problem.cut.node.lineno}: backward() at line {problem.backward.lineno} trains nothing",
             )

@@ -5,6 +5,8 @@ import re
 
 import libcst as cst
 
+import ast
+
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._lossflow import CONNECTED, LossFlowRule, Problem
 
@@ -36,8 +38,9 @@ class RewrappedLoss(LossFlowRule, Rule):
     """
     ## What it does
     Finds a loss copied into a new leaf tensor before `backward()`: `torch.tensor(loss.item(), requires_grad=True)`,
-    `torch.tensor(loss, requires_grad=True)`, `torch.as_tensor(...)`, `Variable(loss.data, requires_grad=True)`,
-    `loss.detach().requires_grad_()`.
+    `torch.tensor(loss, requires_grad=True)`, `Variable(loss.data, requires_grad=True)`,
+    `loss.detach().requires_grad_()`. (`torch.as_tensor(loss)` and `torch.Tensor(loss)` keep the graph, and are
+    left alone.)
 
     ## Why is this bad?
     The copy is a fresh leaf with no history: `backward()` runs without error, computes the gradient of the
@@ -75,7 +78,7 @@ class RewrappedLoss(LossFlowRule, Rule):
     runtime = "silent: backward() succeeds and every parameter's .grad stays None"
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"backward\(|autograd\.grad\(")
+    prefilter = re.compile(r"backward\s*\(|autograd")
 
     examples = (
         Invalid(
@@ -114,11 +117,11 @@ class RewrappedLoss(LossFlowRule, Rule):
 
     scenarios = (Scenario("mlp-loss-rewrapped-from-item", _SCENARIO),)
 
-    def check(self, problem: Problem) -> None:
+    def problem(self, problem: Problem) -> None:
         cut = problem.cut
         if cut.kind != "rewrap":
             return
-        where = f"backward() at line {self.backward_line(problem)}"
+        where = f"backward() at line {problem.backward.lineno}"
         if cut.inner.state != CONNECTED or not cut.computed_here or problem.patches:
             self.report(
                 cut.node,
@@ -126,24 +129,41 @@ class RewrappedLoss(LossFlowRule, Rule):
                 "computed without one: compute the loss from tensors",
             )
             return
-        edits = [Edit(cut.node, cut.inner_expr)]
-        statement = cut.statement
-        if _is_self_assignment(statement, cut.node, cut.inner_expr):
-            edits = [Edit(statement, cst.RemovalSentinel.REMOVE)]
-        fix = Fix(tuple(edits), Applicability.SAFE, Effect.REPAIRING)
-        self.report(cut.node, f"Re-wrapping into a new leaf cuts the loss given to {where}: use the loss itself", fix)
+        self.report(
+            cut.node,
+            f"Re-wrapping into a new leaf cuts the loss given to {where}: use the loss itself",
+            Applicability.SAFE,
+            data=(self.model.range(cut.inner_expr), _is_self_assignment(cut.statement, cut.node, cut.inner_expr)),
+        )
+
+    def fix(self, finding, tree) -> Fix | None:
+        underlying_range, drop_statement = finding.data
+        node = tree.node_at(finding.range, cst.Call)
+        underlying = tree.node_at(underlying_range, cst.BaseExpression)
+        if node is None or underlying is None:
+            return None
+        if drop_statement:
+            assign = tree.parent(node)
+            line = tree.parent(assign) if isinstance(assign, cst.Assign) else None
+            if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 and _has_siblings(tree, line):
+                return Fix((Edit(line, cst.RemovalSentinel.REMOVE),), Applicability.SAFE, Effect.REPAIRING)
+        return Fix((Edit(node, underlying),), Applicability.SAFE, Effect.REPAIRING)
 
 
 def _is_self_assignment(statement, node, replacement) -> bool:
     """`loss = torch.tensor(loss.item(), ...)`: after the fix it would read `loss = loss`."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return False
-    assign = statement.body[0]
     return (
-        isinstance(assign, cst.Assign)
-        and assign.value is node
-        and len(assign.targets) == 1
-        and isinstance(assign.targets[0].target, cst.Name)
-        and isinstance(replacement, cst.Name)
-        and assign.targets[0].target.value == replacement.value
+        isinstance(statement, ast.Assign)
+        and statement.value is node
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and isinstance(replacement, ast.Name)
+        and statement.targets[0].id == replacement.id
     )
+
+
+def _has_siblings(tree, line) -> bool:
+    """Removing `line` leaves its block non-empty."""
+    block = tree.parent(line)
+    body = getattr(block, "body", ())
+    return isinstance(body, (list, tuple)) and len(body) > 1
