@@ -86,6 +86,33 @@ _LOSS_MODULE = re.compile(r"^torch\.nn\.(modules\.loss\.)?\w+Loss$")
 # Loss modules whose second argument is another input, not a target.
 _TWO_INPUT_LOSS = re.compile(r"(Triplet|MarginRanking|CosineEmbedding)")
 _TARGET_KEYWORDS = frozenset({"target", "targets", "label", "labels"})
+# What a file must contain to have a backward trigger (sound: `torch.autograd.grad` is spelled with
+# "autograd" however it is imported; every backward method call contains "backward(").
+TRIGGER_TEXT = r"backward\s*\(|autograd"
+
+
+class AllOf:
+    """A prefilter that admits a file only when every one of its patterns occurs (each is searched once, in
+    order: the rarest first keeps the common case to one scan). Duck-types `re.Pattern.search`."""
+
+    def __init__(self, *patterns: str):
+        self.patterns = tuple(re.compile(p) for p in patterns)
+        self.pattern = " & ".join(patterns)
+
+    def search(self, text: str):
+        found = None
+        for pattern in self.patterns:
+            found = pattern.search(text)
+            if found is None:
+                return None
+        return found
+
+
+def prefilter_with(pattern: str) -> AllOf:
+    """A prefilter for a rule that needs a backward trigger and `pattern` somewhere in the file."""
+    return AllOf(TRIGGER_TEXT, pattern)
+
+
 _ACCELERATOR = re.compile(r"(^|\.)(accelerator|fabric|engine|trainer|strategy|deepspeed|model_engine)$")
 
 

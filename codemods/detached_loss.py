@@ -6,7 +6,7 @@ import re
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._lossflow import REMOVABLE, LossFlowRule, Problem, describe
+from codemods._lossflow import REMOVABLE, TRIGGER_TEXT, LossFlowRule, Problem, describe
 
 
 _SCENARIO = """\
@@ -94,7 +94,7 @@ class DetachedLoss(LossFlowRule, Rule):
     runtime = 'raises at backward(): "element 0 of tensors does not require grad and does not have a grad_fn"'
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"backward\s*\(|autograd")
+    prefilter = re.compile(TRIGGER_TEXT)
 
     examples = (
         Invalid(

@@ -7,7 +7,7 @@ import re
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._lossflow import LossFlowRule, Problem
+from codemods._lossflow import LossFlowRule, Problem, prefilter_with
 
 
 _SCENARIO = """\
@@ -75,7 +75,7 @@ class LossUnderNoGrad(LossFlowRule, Rule):
     runtime = 'raises at backward(): "element 0 of tensors does not require grad and does not have a grad_fn"'
     fix_applicability = Applicability.UNSAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"no_grad|inference_mode|set_grad_enabled")
+    prefilter = prefilter_with("no_grad|inference_mode|set_grad_enabled")
 
     examples = (
         Invalid(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from autofix.rule import Applicability, Invalid, Rule, Valid
-from codemods._lossflow import LossFlowRule, Problem, describe
+from codemods._lossflow import LossFlowRule, Problem, describe, prefilter_with
 
 
 class RequiresGradPatch(LossFlowRule, Rule):
@@ -45,7 +45,7 @@ class RequiresGradPatch(LossFlowRule, Rule):
     runtime = "silent: backward() succeeds and every parameter's .grad stays None"
     fix_applicability = Applicability.NONE
     fix_effect = None
-    prefilter = re.compile(r"requires_grad")
+    prefilter = prefilter_with("requires_grad")
 
     examples = (
         Invalid(

@@ -8,7 +8,7 @@ import libcst as cst
 import ast
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._lossflow import CONNECTED, LossFlowRule, Problem
+from codemods._lossflow import CONNECTED, TRIGGER_TEXT, LossFlowRule, Problem
 
 
 _SCENARIO = """\
@@ -78,7 +78,7 @@ class RewrappedLoss(LossFlowRule, Rule):
     runtime = "silent: backward() succeeds and every parameter's .grad stays None"
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"backward\s*\(|autograd")
+    prefilter = re.compile(TRIGGER_TEXT)
 
     examples = (
         Invalid(
