@@ -160,7 +160,12 @@ _OPTIMIZER = re.compile(r"^torch\.optim\.(\w+\.)?[A-Z]\w*$")
 _SCHEDULER = re.compile(r"^torch\.optim\.lr_scheduler\.[A-Z]\w*$")
 _TENSOR_TYPES = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.autograd.Variable"})
 _PARAMETER_TYPES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
-_MODULE_BASE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
+_MODULE_BASE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"}) | frozenset(
+    # LightningModule subclasses nn.Module (added for the GF2xx port: `self(x)` in a training_step is a forward).
+    {"pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule",
+     "pytorch_lightning.core.LightningModule", "pytorch_lightning.core.module.LightningModule",
+     "lightning.pytorch.core.LightningModule", "lightning.pytorch.core.module.LightningModule"}
+)
 _FUNCTION_BASE = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
 _CONTAINER_TYPES = re.compile(
     r"^(typing\.)?(list|List|tuple|Tuple|dict|Dict|set|Set|frozenset|FrozenSet|Sequence|MutableSequence|Mapping"

@@ -37,7 +37,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from autofix.semantic import FUNCTIONS, Grad, Kind, SemanticModel, is_false, is_true, keyword
+from autofix.semantic import FUNCTIONS, Grad, Kind, SemanticModel, is_false, is_optimizer_class, is_true, keyword
 
 CONNECTED, UNKNOWN, CUT = 2, 1, 0
 
@@ -89,6 +89,8 @@ _TARGET_KEYWORDS = frozenset({"target", "targets", "label", "labels"})
 # What a file must contain to have a backward trigger (sound: `torch.autograd.grad` is spelled with
 # "autograd" however it is imported; every backward method call contains "backward(").
 TRIGGER_TEXT = r"backward\s*\(|autograd"
+# What a file must contain to ask for a leaf the way a patch does (`requires_grad=True`, `requires_grad_(`).
+PATCH_TEXT = r"requires_grad(_\s*\(|\s*=\s*True)"
 
 
 class AllOf:
@@ -113,6 +115,8 @@ def prefilter_with(pattern: str) -> AllOf:
     return AllOf(TRIGGER_TEXT, pattern)
 
 
+# Methods whose return value is trained on by protocol: nn.Module.forward, LightningModule.training_step.
+_TRAINING_PROTOCOL = frozenset({"forward", "training_step"})
 _ACCELERATOR = re.compile(r"(^|\.)(accelerator|fabric|engine|trainer|strategy|deepspeed|model_engine)$")
 
 
@@ -131,6 +135,7 @@ class Flow:
     state: int
     cuts: tuple[Cut, ...] = ()
     patches: tuple[ast.stmt, ...] = ()  # `x.requires_grad = True` / `x.requires_grad_()` applied on the way
+    loss: bool = False  # computed by a loss function (`F.cross_entropy`, an `nn.*Loss`, a `criterion`)
 
 
 NOTHING = Flow(UNKNOWN)
@@ -150,7 +155,12 @@ def combine(*values: Flow) -> Flow:
             cuts.setdefault(id(cut.node), cut)
         for patch in value.patches:
             patches.setdefault(id(patch), patch)
-    return Flow(max(v.state for v in values), tuple(cuts.values()), tuple(patches.values()))
+    return Flow(max(v.state for v in values), tuple(cuts.values()), tuple(patches.values()), any(v.loss for v in values))
+
+
+def carries_graph(value: Flow) -> bool:
+    """`value` has, or was cut from, something with a graph (through any chain of cuts), or is a loss."""
+    return value.state == CONNECTED or value.loss or any(carries_graph(c.inner) for c in value.cuts)
 
 
 @dataclass(frozen=True)
@@ -158,8 +168,15 @@ class Problem:
     """One reason a backward receiver has no path to trainable state."""
 
     cut: Cut
-    backward: ast.Call  # the backward call it reaches
+    backward: ast.AST  # the backward call it reaches (or the `return` statement, when `returned`)
     patches: tuple[ast.stmt, ...]  # requires_grad patches on the way (a fix would make them raise)
+    returned: bool = False  # a function with no backward() returns the value (to a caller that trains on it)
+
+    @property
+    def where(self) -> str:
+        if self.returned:
+            return f"the value returned at line {self.backward.lineno}"
+        return f"the loss given to backward() at line {self.backward.lineno}"
 
 
 @dataclass
@@ -189,6 +206,25 @@ def backward_calls(model: SemanticModel) -> list[ast.Call]:
     return found
 
 
+def patched_leaves(model: SemanticModel) -> list[ast.AST]:
+    """Where the file asks for a leaf that requires grad the way a patch does: `torch.tensor(x, requires_grad=True)`,
+    `Variable(x, requires_grad=True)`, `x.requires_grad_()`, `x.requires_grad = True`."""
+    found: list[ast.AST] = []
+    for call in model.nodes(ast.Call):
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name == "requires_grad_":
+            if _requires_grad_true(call):
+                found.append(call)
+        elif name in ("tensor", "Variable") and is_true(keyword(call, "requires_grad")):
+            if model.qualified_name(func) in REWRAPS:
+                found.append(call)
+    for assign in model.nodes(ast.Assign):
+        if _is_requires_grad_patch(assign):
+            found.append(assign)
+    return found
+
+
 def _analyse(model: SemanticModel) -> LossFlow:
     flow = LossFlow()
     scopes: dict[int, ast.AST] = {}
@@ -198,23 +234,56 @@ def _analyse(model: SemanticModel) -> LossFlow:
             continue
         scope = function if function is not None else model.tree
         scopes.setdefault(id(scope), scope)
+    # Functions without a backward() that return a patched leaf: their caller trains on what they return.
+    returning: dict[int, ast.AST] = {}
+    for node in patched_leaves(model):
+        function = model.function(node)
+        if isinstance(function, FUNCTIONS) and id(function) not in scopes and model.grad_enabled(node) is not False:
+            returning.setdefault(id(function), function)
     seen: set[tuple[int, str]] = set()
-    for scope in scopes.values():
-        no_grad = None
-        env: dict[str, Flow] = {}
-        if isinstance(scope, FUNCTIONS):
-            no_grad = next((d for d in scope.decorator_list if model.disables_grad(d)), None)
-            for arg in _arguments(scope):
-                env[arg.arg] = _parameter_flow(model, arg)
-        walker = _Walker(model, no_grad)
-        walker.walk(scope.body, env)
-        for problem in walker.problems:
-            key = (id(problem.cut.node), problem.cut.kind)
-            if key not in seen:
-                seen.add(key)
-                flow.problems.append(problem)
+    for strict, group in ((False, scopes), (True, returning)):
+        for scope in group.values():
+            _walk_scope(model, scope, strict, flow, seen)
     flow.problems.sort(key=lambda p: (p.cut.node.lineno, p.cut.node.col_offset))
     return flow
+
+
+def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFlow, seen: set) -> None:
+    no_grad = None
+    env: dict[str, Flow] = {}
+    if isinstance(scope, FUNCTIONS):
+        no_grad = next((d for d in scope.decorator_list if model.disables_grad(d)), None)
+        for arg in _arguments(scope):
+            env[arg.arg] = NOTHING if strict else _parameter_flow(model, arg)
+    walker = _Walker(model, no_grad, strict, getattr(scope, "name", None) in _TRAINING_PROTOCOL)
+    walker.walk(scope.body, env)
+    for problem in walker.problems:
+        if problem.cut.kind == "rewrap" and _trained_leaf(model, problem.cut, scope):
+            continue
+        key = (id(problem.cut.node), problem.cut.kind)
+        if key not in seen:
+            seen.add(key)
+            flow.problems.append(problem)
+
+
+def _trained_leaf(model: SemanticModel, cut: Cut, scope: ast.AST) -> bool:
+    """The new leaf is what the function optimises (input gradients, an adversarial example, a latent): the
+    function reads its `.grad`, or gives it to an optimizer."""
+    statement = cut.statement
+    if not (isinstance(statement, ast.Assign) and statement.value is cut.node and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)):
+        return False
+    leaf = statement.targets[0].id
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Attribute) and node.attr == "grad" and isinstance(node.value, ast.Name) and (
+            node.value.id == leaf
+        ):
+            return True
+        if isinstance(node, ast.Call) and is_optimizer_class(model.qualified_name(node.func)) and any(
+            isinstance(n, ast.Name) and n.id == leaf for a in node.args for n in ast.walk(a)
+        ):
+            return True
+    return False
 
 
 def _arguments(function) -> list[ast.arg]:
@@ -233,9 +302,15 @@ def _parameter_flow(model: SemanticModel, arg: ast.arg) -> Flow:
 
 
 class _Walker:
-    def __init__(self, model: SemanticModel, no_grad: ast.AST | None):
+    """Walks one function. `strict`: a function with no backward() whose returned value is checked instead;
+    there, only evidence counts as a graph (a module's output, a value the model knows requires grad), since
+    an unknown call (`read_image(path)`) is as likely to return data as a model output."""
+
+    def __init__(self, model: SemanticModel, no_grad: ast.AST | None, strict: bool = False, protocol: bool = False):
         self.model = model
         self.no_grad: ast.AST | None = no_grad  # the `with` / decorator in force, if any
+        self.strict = strict
+        self.protocol = protocol  # `forward` / `training_step`: what it returns is trained on
         self.reporting = True
         self.statement: ast.stmt | None = None
         self.problems: list[Problem] = []
@@ -305,8 +380,12 @@ class _Walker:
 
     def simple(self, statement, env):
         self.statement = statement
-        for call in _calls_in(statement):
-            self.check_backward(call, env)
+        if self.strict:
+            if isinstance(statement, ast.Return) and statement.value is not None and self.reporting:
+                self.check_return(statement, env)
+        else:
+            for call in _calls_in(statement):
+                self.check_backward(call, env)
         if isinstance(statement, ast.Assign) and _is_requires_grad_patch(statement):
             owner = _dotted(statement.targets[0].value)
             held = env.get(owner, NOTHING)
@@ -378,6 +457,22 @@ class _Walker:
         for cut in severed or value.cuts:
             self.problems.append(Problem(cut, call, value.patches))
 
+    def check_return(self, statement: ast.Return, env) -> None:
+        """A function with no backward() returns a new leaf made from a value with a graph (a re-wrap with
+        `requires_grad=True`, or a requires_grad patch on a cut value): the caller's backward() trains nothing."""
+        value = self.value(statement.value, env)
+        if value.state == CONNECTED:
+            return
+        rewraps = [c for c in value.cuts if c.kind == "rewrap" and _asks_for_grad(c.node) and self.trained_on(c.inner)]
+        if value.patches:
+            rewraps += [c for c in value.cuts if c not in rewraps and carries_graph(c.inner) and self.trained_on(c.inner)]
+        for cut in rewraps:
+            self.problems.append(Problem(cut, statement, value.patches, returned=True))
+
+    def trained_on(self, inner: Flow) -> bool:
+        """What a `forward` or `training_step` returns is trained on, and so is a loss (whoever returns it)."""
+        return self.protocol or inner.loss or any(self.trained_on(c.inner) for c in inner.cuts)
+
     def backward_receiver(self, call: ast.Call) -> ast.expr | None:
         func = call.func
         qualified = self.model.qualified_name(func)
@@ -423,6 +518,8 @@ class _Walker:
                 return self.cut("data", expr, expr.value, env)
             own = self.model.self_attribute_value(expr)
             if own is not None:
+                if self.strict:
+                    return GRAPH if own.requires_grad else NOTHING
                 return NOTHING if _plain_data(own) else GRAPH  # a parameter, a submodule, or unknown
             return self.value(expr.value, env)
         if isinstance(expr, ast.Subscript):
@@ -504,7 +601,11 @@ class _Walker:
 
     def opaque(self, call: ast.Call) -> Flow:
         """A model, a submodule, or a function we cannot see into: it may own parameters, unless the semantic
-        model knows its result is plain data (`x.size(0)`, a helper returning a number)."""
+        model knows its result is plain data (`x.size(0)`, a helper returning a number). Strict: only a module's
+        output, or a result the model knows requires grad."""
+        if self.strict:
+            evident = self.model.value(call).requires_grad or self.model.value(call.func).kind is Kind.MODULE
+            return GRAPH if evident else NOTHING
         return NOTHING if _plain_data(self.model.value(call), strict=True) else GRAPH
 
     # --- loss functions -------------------------------------------------------------------------------
@@ -531,7 +632,8 @@ class _Walker:
             values.append(self.target_value(argument, env) if index == target else self.value(argument, env))
         for kw in call.keywords:
             values.append(self.target_value(kw.value, env) if kw.arg in _TARGET_KEYWORDS else self.value(kw.value, env))
-        return combine(*values)
+        result = combine(*values)
+        return Flow(result.state, result.cuts, result.patches, True)
 
     def target_value(self, expr, env) -> Flow:
         """A loss's target is ground truth: a bare function parameter there is data."""
@@ -580,8 +682,7 @@ class _Walker:
 
     def from_graph(self, expr, env) -> bool:
         """True when `expr` is derived from a value with a graph (a loss, a model output), not from plain data."""
-        value = self.value(strip_cuts(expr), env)
-        return value.state == CONNECTED or any(c.inner.state == CONNECTED for c in value.cuts)
+        return carries_graph(self.value(strip_cuts(expr), env))
 
 
 def _plain_data(value, strict: bool = False) -> bool:
@@ -590,6 +691,15 @@ def _plain_data(value, strict: bool = False) -> bool:
     if value.kind is Kind.OBJECT and value.grad is Grad.DATA:
         return not strict or (value.cls is None and value.origin is None)
     return not strict and value.kind is Kind.TENSOR and value.grad is Grad.DATA
+
+
+def _asks_for_grad(node: ast.AST) -> bool:
+    """`torch.tensor(..., requires_grad=True)`, `Variable(..., requires_grad=True)`, `x.detach().requires_grad_()`."""
+    if not isinstance(node, ast.Call):
+        return False
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_":
+        return _requires_grad_true(node)
+    return is_true(keyword(node, "requires_grad"))
 
 
 def rewrapped_argument(call: ast.Call) -> ast.expr | None:

@@ -174,23 +174,41 @@ class DetachedLoss(LossFlowRule, Rule):
             "for x, y in val_loader:\n    loss = criterion(model(x).detach(), y)\n    total += loss.item()\n",
             "validation: no backward()",
         ),
+        Invalid(
+            "def train(accelerator, model, loader):\n    for batch in loader:\n        out = model(batch)\n"
+            "        loss = out.detach().mean()\n        accelerator.backward(loss)\n",
+            "def train(accelerator, model, loader):\n    for batch in loader:\n        out = model(batch)\n"
+            "        loss = out.mean()\n        accelerator.backward(loss)\n",
+            "accelerator.backward(loss): the argument is the loss",
+        ),
+        Invalid(
+            "import torch.nn as nn\n\nmse = nn.MSELoss()\n\ndef fit(net, x, y):\n    loss = mse(net(x).detach(), y)\n"
+            "    loss.backward()\n",
+            "import torch.nn as nn\n\nmse = nn.MSELoss()\n\ndef fit(net, x, y):\n    loss = mse(net(x), y)\n"
+            "    loss.backward()\n",
+            "a loss module the semantic model knows, whatever its name; y is its target",
+        ),
+        Valid(
+            "def fit(net, head, x):\n    feats = net(x).detach()\n    loss = head(feats).pow(2).mean()\n"
+            "    loss.backward()\n",
+            "linear probing: a frozen backbone's features feed a head that trains",
+        ),
     )
 
     scenarios = (Scenario("tiny-transformer-detached-logits", _SCENARIO),)
 
     def problem(self, problem: Problem) -> None:
         cut = problem.cut
-        if cut.kind in ("rewrap", "no_grad"):
-            return  # GF202, GF204
-        where = f"backward() at line {problem.backward.lineno}"
+        if cut.kind in ("rewrap", "no_grad") or problem.returned:
+            return  # GF202, GF204; a function that returns a cut value without backward() may mean it (GF202/GF203)
         if cut.kind not in REMOVABLE:
             self.report(
                 cut.node,
-                f"{describe(cut)} is not differentiable: the loss given to {where} has no path to any parameter",
+                f"{describe(cut)} is not differentiable: {problem.where} has no path to any parameter",
             )
             return
         fix = Applicability.SAFE if cut.computed_here and not problem.patches else None
-        self.report(cut.node, f"{describe(cut)} cuts the loss given to {where} from the graph", fix, data=cut.kind)
+        self.report(cut.node, f"{describe(cut)} cuts {problem.where} from the graph", fix, data=cut.kind)
 
     def fix(self, finding, tree) -> Fix | None:
         # `X.detach()` becomes `X`; `X.data` becomes `X` (parentheses around X stay).

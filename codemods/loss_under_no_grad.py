@@ -101,13 +101,19 @@ class LossUnderNoGrad(LossFlowRule, Rule):
             "import torch\n\nwith torch.no_grad():\n    t = teacher(x)\nloss = kd(student(x), t)\nloss.backward()\n",
             "a teacher under no_grad; the student connects",
         ),
+        Valid(
+            "import torch\n\n@torch.no_grad()\ndef sample(energy, x, steps):\n    for _ in range(steps):\n"
+            "        with torch.enable_grad():\n            x = x.detach().requires_grad_()\n"
+            "            (g,) = torch.autograd.grad(energy(x).sum(), x)\n        x = x - 0.1 * g\n    return x\n",
+            "enable_grad inside a no_grad sampler: the gradient is taken with autograd on",
+        ),
     )
 
     scenarios = (Scenario("mlp-forward-under-no-grad", _SCENARIO),)
 
     def problem(self, problem: Problem) -> None:
         cut = problem.cut
-        if cut.kind != "no_grad":
+        if cut.kind != "no_grad" or problem.returned:
             return
         where = f"backward() at line {problem.backward.lineno}"
         block = cut.node
