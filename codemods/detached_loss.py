@@ -50,7 +50,9 @@ class DetachedLoss(LossFlowRule, Rule):
     `self.manual_backward(loss)`, `scaler.scale(loss).backward()`) back through the assignments, arithmetic,
     calls and containers of its function, and reports a loss whose every path to a trainable tensor is cut
     by `.detach()`, `.data`, or a non-differentiable step (`.item()`, `.numpy()`, `argmax`, integer casts,
-    comparisons, `generate()`).
+    comparisons, `generate()`). Names come from the semantic model (imports, `self.criterion = nn.MSELoss()`,
+    annotations); a loss's target (`criterion(output, y)`) is ground truth, so a loss is judged by its input.
+    Only functions that call backward themselves are analysed.
 
     ## Why is this bad?
     A loss with no path to the parameters cannot train them. `backward()` raises
