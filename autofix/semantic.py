@@ -165,7 +165,12 @@ _OPTIMIZER = re.compile(r"^torch\.optim\.(\w+\.)?[A-Z]\w*$")
 _SCHEDULER = re.compile(r"^torch\.optim\.lr_scheduler\.[A-Z]\w*$")
 _TENSOR_TYPES = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.autograd.Variable"})
 _PARAMETER_TYPES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
-_MODULE_BASE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
+_MODULE_BASE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"}) | frozenset(
+    # LightningModule subclasses nn.Module (added for the GF2xx port: `self(x)` in a training_step is a forward).
+    {"pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule",
+     "pytorch_lightning.core.LightningModule", "pytorch_lightning.core.module.LightningModule",
+     "lightning.pytorch.core.LightningModule", "lightning.pytorch.core.module.LightningModule"}
+)
 _FUNCTION_BASE = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
 _OPTIMIZER_BASE = frozenset({"torch.optim.Optimizer", "torch.optim.optimizer.Optimizer"})
 # Module containers that hold their submodules in order: indexing and iterating them yields those submodules.
@@ -1407,6 +1412,11 @@ class SemanticModel:
             result = join(values) if values else DATA_OBJECT
         self._returns[key] = result
         return result
+
+    # --- added for the GF2xx port (loss flow) ---------------------------------------------------------
+    def parameter_value(self, arg: ast.arg) -> Value:
+        """What a function parameter holds on entry, as far as the file says (its annotation, `self`, `ctx`)."""
+        return self._parameter_value(arg)
 
 
     # --- GF1xx additions: what the `.data`-write rules need -------------------------------------------------

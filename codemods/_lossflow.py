@@ -1,37 +1,48 @@
 """Where does the tensor given to backward() come from? A small abstract interpretation for the GF2xx rules.
 
-Each function (and the module's top level) is walked statement by statement. Every name holds a `Value`:
+Only functions (and the module's top level) that contain a backward trigger are walked: `x.backward()`,
+`scaler.scale(loss).backward()`, `accelerator.backward(loss)`, `self.manual_backward(loss)`,
+`torch.autograd.backward/grad(...)`. Each is walked statement by statement, flow-sensitively (branches
+merged, loops walked twice so that what one iteration binds reaches the next), on CPython's `ast`. Every
+name holds a `Flow`:
 
 - CONNECTED: may carry a graph to trainable state. A call to anything that may own parameters
-  (`model(x)`, `self.head(h)`, an unknown function), a function parameter, a fresh leaf created
-  with `requires_grad=True`.
-- UNKNOWN: no evidence of a graph: data and labels (loop variables, globals, constants).
+  (`model(x)`, `self.head(h)`, a function the file does not show), a function parameter, a module attribute
+  the semantic model does not know to be plain data, a leaf created with `requires_grad=True`.
+- UNKNOWN: no evidence of a graph: data and labels (loop variables, constants, plain data the semantic
+  model knows, a loss's target).
 - CUT: certainly no graph: `.detach()`, `.data`, `.item()`, `argmax`, a re-wrap into a new leaf,
   anything computed under `torch.no_grad()`.
 
-Pure operations (tensor methods, `torch.*` and `F.*` functions, loss criteria, arithmetic) combine their
+Pure operations (tensor methods, `torch.*` and `F.*` functions, loss functions, arithmetic) combine their
 inputs: CONNECTED wins, then UNKNOWN, then CUT. A backward receiver is reported only when nothing
 CONNECTED survives and either it is CUT outright or one of its cuts severed a CONNECTED value: that
 is "no path from the loss to a trainable tensor". GAN discriminator steps (`D(fake.detach())`),
 RL targets, distillation teachers and truncated BPTT keep a CONNECTED path and are never reported.
+
+The semantic model answers what the walk cannot see locally: imports (`model.qualified_name`), where
+autograd is switched off (`model.disables_grad`), what a parameter's annotation or a `self.x` attribute
+holds, loss modules (`self.criterion = nn.CrossEntropyLoss()`), and calls whose result is plain data
+(`x.size(0)`, `len(...)`).
+
+Two conventions stand in for what a file cannot show. A loss's target (the second argument of
+`F.cross_entropy(input, target)`, of an `nn.*Loss` module, or `target=`) is ground truth, so a bare function
+parameter given there counts as data. And an unknown callable conventionally named `criterion`,
+`loss_fn`, `loss_func`, ... is a loss function (its result carries what its arguments carry); every other
+unknown callable may own parameters.
 """
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
-import libcst as cst
-
-from codemods._torch import Imports, ScopeStackVisitor, disables_grad, dotted
+from autofix.semantic import FUNCTIONS, Grad, Kind, SemanticModel, is_false, is_optimizer_class, is_true, keyword
 
 CONNECTED, UNKNOWN, CUT = 2, 1, 0
 
 # Cuts whose removal restores the graph (GF201 can fix them); the others are not differentiable at all.
 REMOVABLE = frozenset({"detach", "data"})
-NOT_DIFFERENTIABLE = frozenset(
-    {"item", "tolist", "numpy", "argmax", "argmin", "long", "int", "bool", "byte", "float()", "int()",
-     "comparison", "generate"}
-)
 _METHOD_CUTS = {"detach": "detach", "item": "item", "tolist": "tolist", "numpy": "numpy", "argmax": "argmax",
                 "argmin": "argmin", "long": "long", "int": "int", "bool": "bool", "byte": "byte",
                 "generate": "generate"}
@@ -58,54 +69,98 @@ _FACTORIES = frozenset(
     """zeros ones randn rand randint empty full arange linspace eye zeros_like ones_like randn_like rand_like
     empty_like full_like normal""".split()
 )
-_REWRAPS = frozenset({"torch.tensor", "torch.as_tensor", "torch.Tensor", "torch.autograd.Variable"})
+# Calls that copy their first argument into a new tensor with no history (checked on torch 2.13:
+# `torch.tensor(t)` and `Variable(t)` return a tensor without grad_fn, with or without requires_grad=True).
+# `torch.as_tensor(t)` and `torch.Tensor(t)` are not among them: they keep the graph.
+REWRAPS = frozenset({"torch.tensor", "torch.autograd.Variable", "torch.autograd.variable.Variable"})
 _CRITERION_NAME = re.compile(
     r"(^|[._])(criterion|criteria|loss_fn|loss_func|loss_fct|lossfn|loss_function|loss_op|compute_loss)$"
 )
-# Parameters named like data or labels hold data; any other parameter may be a tensor that carries a graph
-# (`student_logits`, `pred`), so it counts as CONNECTED and keeps the rule quiet.
-_DATA_PARAMETER = re.compile(
-    r"^(x|y|xs|ys|inputs?|targets?|labels?|y_true|gt|ground_truth|masks?|batch|data|images?|imgs?|tokens|"
-    r"input_ids|attention_mask|features?|samples?)$|_(labels?|targets?|mask|ids)$"
+# torch.nn.functional losses whose second argument is the target.
+_LOSS_FUNCTION = re.compile(
+    r"^torch\.nn\.functional\.(cross_entropy|binary_cross_entropy|binary_cross_entropy_with_logits|kl_div|nll_loss"
+    r"|mse_loss|l1_loss|smooth_l1_loss|huber_loss|soft_margin_loss|multilabel_soft_margin_loss|multi_margin_loss"
+    r"|multilabel_margin_loss|poisson_nll_loss|gaussian_nll_loss|hinge_embedding_loss|ctc_loss)$"
 )
+_LOSS_MODULE = re.compile(r"^torch\.nn\.(modules\.loss\.)?\w+Loss$")
+# Loss modules whose second argument is another input, not a target.
+_TWO_INPUT_LOSS = re.compile(r"(Triplet|MarginRanking|CosineEmbedding)")
+_TARGET_KEYWORDS = frozenset({"target", "targets", "label", "labels"})
+# What a file must contain to have a backward trigger (sound: `torch.autograd.grad` is spelled with
+# "autograd" however it is imported; every backward method call contains "backward(").
+TRIGGER_TEXT = r"backward\s*\(|autograd"
+# What a file must contain to ask for a leaf the way a patch does (`requires_grad=True`, `requires_grad_(`).
+PATCH_TEXT = r"requires_grad(_\s*\(|\s*=\s*True)"
+
+
+class AllOf:
+    """A prefilter that admits a file only when every one of its patterns occurs (each is searched once, in
+    order: the rarest first keeps the common case to one scan). Duck-types `re.Pattern.search`."""
+
+    def __init__(self, *patterns: str):
+        self.patterns = tuple(re.compile(p) for p in patterns)
+        self.pattern = " & ".join(patterns)
+
+    def search(self, text: str):
+        found = None
+        for pattern in self.patterns:
+            found = pattern.search(text)
+            if found is None:
+                return None
+        return found
+
+
+def prefilter_with(pattern: str) -> AllOf:
+    """A prefilter for a rule that needs a backward trigger and `pattern` somewhere in the file."""
+    return AllOf(TRIGGER_TEXT, pattern)
+
+
+# Methods whose return value is trained on by protocol: nn.Module.forward, LightningModule.training_step.
+_TRAINING_PROTOCOL = frozenset({"forward", "training_step"})
 _ACCELERATOR = re.compile(r"(^|\.)(accelerator|fabric|engine|trainer|strategy|deepspeed|model_engine)$")
 
 
 @dataclass(frozen=True)
 class Cut:
     kind: str  # "detach", "data", "item", "argmax", ..., "rewrap", "no_grad"
-    node: cst.CSTNode  # the cutting expression (or the `with` statement / decorator for no_grad)
-    inner: "Value"  # what flowed into the cut
-    inner_expr: cst.BaseExpression | None  # the expression that still had its graph (what a fix restores)
+    node: ast.AST  # the cutting expression (or the `with` statement / decorator for no_grad)
+    inner: "Flow"  # what flowed into the cut
+    inner_expr: ast.expr | None  # the expression that still had its graph (what a fix restores)
     computed_here: bool  # inner_expr is computation in this scope, not a bare parameter or global
-    statement: cst.CSTNode | None = None  # the statement holding the cut
+    statement: ast.stmt | None = None  # the statement holding the cut
 
 
 @dataclass(frozen=True)
-class Value:
+class Flow:
     state: int
     cuts: tuple[Cut, ...] = ()
-    patches: tuple[cst.CSTNode, ...] = ()  # `x.requires_grad = True` / `x.requires_grad_()` applied on the way
+    patches: tuple[ast.stmt, ...] = ()  # `x.requires_grad = True` / `x.requires_grad_()` applied on the way
+    loss: bool = False  # computed by a loss function (`F.cross_entropy`, an `nn.*Loss`, a `criterion`)
 
 
-NOTHING = Value(UNKNOWN)
-GRAPH = Value(CONNECTED)
-PARAMETER = Value(CONNECTED)  # a function parameter: CONNECTED, but not computed in this scope
+NOTHING = Flow(UNKNOWN)
+GRAPH = Flow(CONNECTED)
+PARAMETER = Flow(CONNECTED)  # a function parameter: CONNECTED, but not computed in this scope
 
 
-def combine(*values: Value) -> Value:
+def combine(*values: Flow) -> Flow:
     if not values:
         return NOTHING
     if len(values) == 1:
         return values[0]
     cuts: dict[int, Cut] = {}
-    patches: dict[int, cst.CSTNode] = {}
+    patches: dict[int, ast.stmt] = {}
     for value in values:
         for cut in value.cuts:
             cuts.setdefault(id(cut.node), cut)
         for patch in value.patches:
             patches.setdefault(id(patch), patch)
-    return Value(max(v.state for v in values), tuple(cuts.values()), tuple(patches.values()))
+    return Flow(max(v.state for v in values), tuple(cuts.values()), tuple(patches.values()), any(v.loss for v in values))
+
+
+def carries_graph(value: Flow) -> bool:
+    """`value` has, or was cut from, something with a graph (through any chain of cuts), or is a loss."""
+    return value.state == CONNECTED or value.loss or any(carries_graph(c.inner) for c in value.cuts)
 
 
 @dataclass(frozen=True)
@@ -113,8 +168,15 @@ class Problem:
     """One reason a backward receiver has no path to trainable state."""
 
     cut: Cut
-    backward: cst.CSTNode  # the backward call it reaches
-    patches: tuple[cst.CSTNode, ...]  # requires_grad patches on the way (a fix would make them raise)
+    backward: ast.AST  # the backward call it reaches (or the `return` statement, when `returned`)
+    patches: tuple[ast.stmt, ...]  # requires_grad patches on the way (a fix would make them raise)
+    returned: bool = False  # a function with no backward() returns the value (to a caller that trains on it)
+
+    @property
+    def where(self) -> str:
+        if self.returned:
+            return f"the value returned at line {self.backward.lineno}"
+        return f"the loss given to backward() at line {self.backward.lineno}"
 
 
 @dataclass
@@ -122,213 +184,271 @@ class LossFlow:
     problems: list[Problem] = field(default_factory=list)
 
     @classmethod
-    def of(cls, module: cst.Module, cache: dict) -> "LossFlow":
-        """The analysis of `module`, computed once per pass and shared by the GF2xx rules."""
-        key = ("lossflow", id(module))
+    def of(cls, model: SemanticModel, cache: dict) -> "LossFlow":
+        """The analysis of the file, computed once per pass and shared by the GF2xx rules."""
+        key = ("lossflow", id(model))
         if key not in cache:
-            cache[key] = _analyse(module, cache)
+            cache[key] = _analyse(model)
         return cache[key]
 
 
-def _analyse(module: cst.Module, cache: dict) -> LossFlow:
-    imports = Imports.of(module, cache)
-    criteria = _criterion_bindings(module)
-    flow = LossFlow()
-    seen: set[int] = set()
-    for scope, chain, no_grad in _scopes(module):
-        walker = _Walker(imports, chain, criteria, no_grad)
-        env: dict[str, Value] = {}
-        if isinstance(scope, cst.FunctionDef):
-            for param in _parameters(scope):
-                env[param] = NOTHING if _DATA_PARAMETER.match(param) else PARAMETER
-        body = scope.body.body if isinstance(scope, cst.FunctionDef) else scope.body
-        if isinstance(scope, cst.FunctionDef) and not isinstance(scope.body, cst.IndentedBlock):
-            body = [scope.body]
-        walker.walk(body, env)
-        for problem in walker.problems:
-            key = (id(problem.cut.node), problem.cut.kind)
-            if key not in seen:
-                seen.add(key)
-                flow.problems.append(problem)
-    return flow
-
-
-def _parameters(function: cst.FunctionDef) -> list[str]:
-    params = function.params
-    every = [*params.posonly_params, *params.params, *params.kwonly_params]
-    for star in (params.star_arg, params.star_kwarg):
-        if isinstance(star, cst.Param):
-            every.append(star)
-    return [p.name.value for p in every]
-
-
-def _scopes(module: cst.Module):
-    """(scope node, scope chain innermost first, no_grad decorator or None) for the module and every function."""
-    found = [(module, [module], None)]
-
-    class _Functions(ScopeStackVisitor):
-        def entered_function(self, node: cst.FunctionDef) -> None:
-            decorator = next((d for d in node.decorators if disables_grad(d.decorator)), None)
-            found.append((node, list(reversed(self.stack)), decorator))
-
-    module.visit(_Functions(module))
+def backward_calls(model: SemanticModel) -> list[ast.Call]:
+    """Every backward trigger of the file: `.backward(...)`, `.manual_backward(...)`, `torch.autograd.backward/grad`."""
+    found = []
+    for call in model.nodes(ast.Call):
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name in ("backward", "manual_backward"):
+            if isinstance(func, ast.Attribute) or model.qualified_name(func) == "torch.autograd.backward":
+                found.append(call)
+        elif name == "grad" and model.qualified_name(func) == "torch.autograd.grad":
+            found.append(call)
     return found
 
 
-def _criterion_bindings(module: cst.Module) -> frozenset[str]:
-    """Names (and `self.x` attributes) bound to a loss module: `criterion = nn.CrossEntropyLoss()`."""
-    names: set[str] = set()
+def patched_leaves(model: SemanticModel) -> list[ast.AST]:
+    """Where the file asks for a leaf that requires grad the way a patch does: `torch.tensor(x, requires_grad=True)`,
+    `Variable(x, requires_grad=True)`, `x.requires_grad_()`, `x.requires_grad = True`."""
+    found: list[ast.AST] = []
+    for call in model.nodes(ast.Call):
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name == "requires_grad_":
+            if _requires_grad_true(call):
+                found.append(call)
+        elif name in ("tensor", "Variable") and is_true(keyword(call, "requires_grad")):
+            if model.qualified_name(func) in REWRAPS:
+                found.append(call)
+    for assign in model.nodes(ast.Assign):
+        if _is_requires_grad_patch(assign):
+            found.append(assign)
+    return found
 
-    class _Bindings(cst.CSTVisitor):
-        def visit_Assign(self, node: cst.Assign) -> None:
-            if isinstance(node.value, cst.Call) and (dotted(node.value.func) or "").endswith("Loss"):
-                for target in node.targets:
-                    name = dotted(target.target)
-                    if name:
-                        names.add(name)
 
-    module.visit(_Bindings())
-    return frozenset(names)
+def _analyse(model: SemanticModel) -> LossFlow:
+    flow = LossFlow()
+    scopes: dict[int, ast.AST] = {}
+    for call in backward_calls(model):
+        function = model.function(call)
+        if isinstance(function, ast.Lambda):
+            continue
+        scope = function if function is not None else model.tree
+        scopes.setdefault(id(scope), scope)
+    # Functions without a backward() that return a patched leaf: their caller trains on what they return.
+    returning: dict[int, ast.AST] = {}
+    for node in patched_leaves(model):
+        function = model.function(node)
+        if isinstance(function, FUNCTIONS) and id(function) not in scopes and model.grad_enabled(node) is not False:
+            returning.setdefault(id(function), function)
+    seen: set[tuple[int, str]] = set()
+    for strict, group in ((False, scopes), (True, returning)):
+        for scope in group.values():
+            _walk_scope(model, scope, strict, flow, seen)
+    flow.problems.sort(key=lambda p: (p.cut.node.lineno, p.cut.node.col_offset))
+    return flow
+
+
+def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFlow, seen: set) -> None:
+    no_grad = None
+    env: dict[str, Flow] = {}
+    if isinstance(scope, FUNCTIONS):
+        no_grad = next((d for d in scope.decorator_list if model.disables_grad(d)), None)
+        for arg in _arguments(scope):
+            env[arg.arg] = NOTHING if strict else _parameter_flow(model, arg)
+    walker = _Walker(model, no_grad, strict, getattr(scope, "name", None) in _TRAINING_PROTOCOL)
+    walker.walk(scope.body, env)
+    for problem in walker.problems:
+        if problem.cut.kind == "rewrap" and _trained_leaf(model, problem.cut, scope):
+            continue
+        key = (id(problem.cut.node), problem.cut.kind)
+        if key not in seen:
+            seen.add(key)
+            flow.problems.append(problem)
+
+
+def _trained_leaf(model: SemanticModel, cut: Cut, scope: ast.AST) -> bool:
+    """The new leaf is what the function optimises (input gradients, an adversarial example, a latent): the
+    function reads its `.grad`, or gives it to an optimizer."""
+    statement = cut.statement
+    if not (isinstance(statement, ast.Assign) and statement.value is cut.node and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)):
+        return False
+    leaf = statement.targets[0].id
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Attribute) and node.attr == "grad" and isinstance(node.value, ast.Name) and (
+            node.value.id == leaf
+        ):
+            return True
+        if isinstance(node, ast.Call) and is_optimizer_class(model.qualified_name(node.func)) and any(
+            isinstance(n, ast.Name) and n.id == leaf for a in node.args for n in ast.walk(a)
+        ):
+            return True
+    return False
+
+
+def _arguments(function) -> list[ast.arg]:
+    args = function.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    every.extend(a for a in (args.vararg, args.kwarg) if a is not None)
+    return every
+
+
+def _parameter_flow(model: SemanticModel, arg: ast.arg) -> Flow:
+    """A parameter may carry a graph, unless its annotation says it holds plain data (`step: int`, `data: Data`)."""
+    value = model.parameter_value(arg)
+    if value.kind is Kind.OBJECT and value.grad is Grad.DATA:
+        return NOTHING
+    return PARAMETER
 
 
 class _Walker:
-    def __init__(self, imports: Imports, chain, criteria: frozenset[str], no_grad: cst.CSTNode | None):
-        self.imports = imports
-        self.chain = chain
-        self.criteria = criteria
-        self.no_grad: cst.CSTNode | None = no_grad  # the `with` / decorator in force, if any
+    """Walks one function. `strict`: a function with no backward() whose returned value is checked instead;
+    there, only evidence counts as a graph (a module's output, a value the model knows requires grad), since
+    an unknown call (`read_image(path)`) is as likely to return data as a model output."""
+
+    def __init__(self, model: SemanticModel, no_grad: ast.AST | None, strict: bool = False, protocol: bool = False):
+        self.model = model
+        self.no_grad: ast.AST | None = no_grad  # the `with` / decorator in force, if any
+        self.strict = strict
+        self.protocol = protocol  # `forward` / `training_step`: what it returns is trained on
         self.reporting = True
-        self.statement: cst.CSTNode | None = None
+        self.statement: ast.stmt | None = None
         self.problems: list[Problem] = []
+        self.parameters_are_data = False  # while evaluating a loss's target
 
     # --- statements ---------------------------------------------------------------------------------
-    def walk(self, statements, env: dict[str, Value]) -> dict[str, Value]:
+    def walk(self, statements, env: dict[str, Flow]) -> dict[str, Flow]:
         for statement in statements:
             env = self.statement_(statement, env)
         return env
 
     def statement_(self, statement, env):
-        if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            self.statement = statement
-            for small in statement.body:
-                env = self.small(small, env)
-            return env
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            env = dict(env)
-            env[statement.name.value] = NOTHING
-            return env
-        if isinstance(statement, cst.If):
-            then = self.walk(_body(statement.body), dict(env))
-            otherwise = env
-            if isinstance(statement.orelse, cst.If):
-                otherwise = self.statement_(statement.orelse, dict(env))
-            elif isinstance(statement.orelse, cst.Else):
-                otherwise = self.walk(_body(statement.orelse.body), dict(env))
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return {**env, statement.name: NOTHING}
+        if isinstance(statement, ast.If):
+            then = self.walk(statement.body, dict(env))
+            otherwise = self.walk(statement.orelse, dict(env))
             return _merge(then, otherwise)
-        if isinstance(statement, (cst.For, cst.While)):
+        if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
             entry = dict(env)
-            if isinstance(statement, cst.For):
+            if not isinstance(statement, ast.While):
                 for name in _names(statement.target):
                     entry[name] = NOTHING  # loop variables hold data
             # Two passes: what the end of one iteration binds reaches the start of the next.
             self.reporting, was_reporting = False, self.reporting
-            end = self.walk(_body(statement.body), dict(entry))
+            end = self.walk(statement.body, dict(entry))
             self.reporting = was_reporting
-            looped = self.walk(_body(statement.body), _merge(entry, end))
-            after = _merge(env, looped)
-            if statement.orelse is not None:
-                after = self.walk(_body(statement.orelse.body), after)
-            return after
-        if isinstance(statement, cst.With):
-            if any(disables_grad(item.item) for item in statement.items) and self.no_grad is None:
-                self.no_grad = statement
-                try:
-                    return self.walk(_body(statement.body), env)
-                finally:
-                    self.no_grad = None
-            for item in statement.items:
-                if item.asname is not None:
-                    for name in _names(item.asname.name):
-                        env = {**env, name: NOTHING}
-            return self.walk(_body(statement.body), env)
-        if isinstance(statement, cst.Try):
-            after = self.walk(_body(statement.body), dict(env))
-            branches = [after]
-            for handler in statement.handlers:
-                branches.append(self.walk(_body(handler.body), dict(env)))
-            merged = _merge(*branches)
-            if statement.orelse is not None:
-                merged = self.walk(_body(statement.orelse.body), merged)
-            if statement.finalbody is not None:
-                merged = self.walk(_body(statement.finalbody.body), merged)
-            return merged
-        if isinstance(statement, cst.Match):
-            return _merge(env, *(self.walk(_body(case.body), dict(env)) for case in statement.cases))
-        return env
+            looped = self.walk(statement.body, _merge(entry, end))
+            return self.walk(statement.orelse, _merge(env, looped))
+        if isinstance(statement, (ast.With, ast.AsyncWith)):
+            return self.with_(statement, env)
+        if isinstance(statement, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            branches = [self.walk(statement.body, dict(env))]
+            branches.extend(self.walk(handler.body, dict(env)) for handler in statement.handlers)
+            merged = self.walk(statement.orelse, _merge(*branches))
+            return self.walk(statement.finalbody, merged)
+        if isinstance(statement, ast.Match):
+            return _merge(env, *(self.walk(case.body, dict(env)) for case in statement.cases))
+        return self.simple(statement, env)
 
-    def small(self, small, env):
-        for call in _calls_in(small):
-            self.check_backward(call, env)
-        if isinstance(small, cst.Assign) and _is_requires_grad_patch(small):
-            owner = dotted(small.targets[0].target.value)
+    def with_(self, statement, env):
+        contexts = [item.context_expr for item in statement.items]
+        for item in statement.items:
+            if item.optional_vars is not None:
+                for name in _names(item.optional_vars):
+                    env = {**env, name: NOTHING}
+        saved = self.no_grad
+        if self.no_grad is None and any(self.model.disables_grad(c) for c in contexts):
+            self.no_grad = statement
+        elif self.no_grad is not None and any(self.enables_grad(c) for c in contexts):
+            self.no_grad = None  # `with torch.enable_grad():` inside a no_grad function: a graph again
+        try:
+            return self.walk(statement.body, env)
+        finally:
+            self.no_grad = saved
+
+    def enables_grad(self, expr) -> bool:
+        call = expr if isinstance(expr, ast.Call) else None
+        name = self.model.qualified_name(call.func if call else expr)
+        if name in ("torch.enable_grad", "torch.autograd.enable_grad"):
+            return True
+        if name == "torch.set_grad_enabled":
+            return bool(call and call.args and not is_false(call.args[0]))
+        if name == "torch.inference_mode":
+            return bool(call and call.args and is_false(call.args[0]))
+        return False
+
+    def simple(self, statement, env):
+        self.statement = statement
+        if self.strict:
+            if isinstance(statement, ast.Return) and statement.value is not None and self.reporting:
+                self.check_return(statement, env)
+        else:
+            for call in _calls_in(statement):
+                self.check_backward(call, env)
+        if isinstance(statement, ast.Assign) and _is_requires_grad_patch(statement):
+            owner = _dotted(statement.targets[0].value)
             held = env.get(owner, NOTHING)
-            return {**env, owner: Value(held.state, held.cuts, held.patches + (self.statement,))}
-        if isinstance(small, cst.Assign):
-            value = self.guarded(small.value, env)
-            for target in small.targets:
-                env = self.bind(target.target, small.value, value, env)
-        elif isinstance(small, cst.AnnAssign) and small.value is not None:
-            env = self.bind(small.target, small.value, self.guarded(small.value, env), env)
-        elif isinstance(small, cst.AugAssign):
-            name = dotted(small.target)
+            return {**env, owner: Flow(held.state, held.cuts, held.patches + (statement,))}
+        if isinstance(statement, ast.Assign):
+            value = self.guarded(statement.value, env)
+            for target in statement.targets:
+                env = self.bind(target, statement.value, value, env)
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            env = self.bind(statement.target, statement.value, self.guarded(statement.value, env), env)
+        elif isinstance(statement, ast.AugAssign):
+            name = _dotted(statement.target)
             if name:
-                env = {**env, name: combine(env.get(name, NOTHING), self.guarded(small.value, env))}
-        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-            env = self.effect(small.value, env)
+                env = {**env, name: combine(env.get(name, NOTHING), self.guarded(statement.value, env))}
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            env = self.effect(statement.value, env)
         return env
 
-    def bind(self, target, value_expr, value: Value, env):
+    def bind(self, target, value_expr, value: Flow, env):
         env = dict(env)
-        if isinstance(target, (cst.Tuple, cst.List)):
-            elements = value_expr.elements if isinstance(value_expr, (cst.Tuple, cst.List)) else None
-            for index, element in enumerate(target.elements):
-                if elements is not None and len(elements) == len(target.elements):
-                    env = self.bind(element.value, elements[index].value, self.guarded(elements[index].value, env), env)
-                else:
-                    env = self.bind(element.value, value_expr, value, env)
+        if isinstance(target, (ast.Tuple, ast.List)):
+            elements = value_expr.elts if isinstance(value_expr, (ast.Tuple, ast.List)) else None
+            if elements is not None and len(elements) == len(target.elts) and not any(
+                isinstance(e, ast.Starred) for e in elements
+            ):
+                for element, expr in zip(target.elts, elements):
+                    env = self.bind(element, expr, self.guarded(expr, env), env)
+                return env
+            for element in target.elts:
+                env = self.bind(element, value_expr, value, env)
             return env
-        if isinstance(target, cst.StarredElement):
+        if isinstance(target, ast.Starred):
             return self.bind(target.value, value_expr, value, env)
-        name = dotted(target)
+        name = _dotted(target)
         if name:
             env[name] = value
         return env
 
-    def effect(self, call: cst.Call, env):
+    def effect(self, call: ast.Call, env):
         """Statements that change what a name holds without assigning it: append, extend, requires_grad_()."""
         func = call.func
-        if not isinstance(func, cst.Attribute):
+        if not isinstance(func, ast.Attribute):
             return env
-        owner = dotted(func.value)
+        owner = _dotted(func.value)
         if owner is None:
             return env
-        method = func.attr.value
+        method = func.attr
         if method in ("append", "extend", "insert", "add") and call.args:
-            return {**env, owner: combine(env.get(owner, NOTHING), self.guarded(call.args[-1].value, env))}
+            return {**env, owner: combine(env.get(owner, NOTHING), self.guarded(call.args[-1], env))}
         if method == "requires_grad_" and _requires_grad_true(call):
             held = env.get(owner, NOTHING)
-            return {**env, owner: Value(held.state, held.cuts, held.patches + (self.statement,))}
+            return {**env, owner: Flow(held.state, held.cuts, held.patches + (self.statement,))}
         return env
 
     # --- backward calls -----------------------------------------------------------------------------
-    def check_backward(self, call: cst.Call, env) -> None:
+    def check_backward(self, call: ast.Call, env) -> None:
         receiver = self.backward_receiver(call)
         if receiver is None or not self.reporting:
             return
         value = self.value(receiver, env)
         if self.no_grad is not None and value.state == CONNECTED:
             # backward() inside the no_grad block itself: nothing in the block has a graph.
-            value = Value(CUT, (Cut("no_grad", self.no_grad, value, None, False, self.statement),))
+            value = Flow(CUT, (Cut("no_grad", self.no_grad, value, None, False, self.statement),))
         if value.state == CONNECTED:
             return
         severed = [c for c in value.cuts if c.inner.state == CONNECTED]
@@ -337,225 +457,324 @@ class _Walker:
         for cut in severed or value.cuts:
             self.problems.append(Problem(cut, call, value.patches))
 
-    def backward_receiver(self, call: cst.Call) -> cst.BaseExpression | None:
+    def check_return(self, statement: ast.Return, env) -> None:
+        """A function with no backward() returns a new leaf made from a value with a graph (a re-wrap with
+        `requires_grad=True`, or a requires_grad patch on a cut value): the caller's backward() trains nothing."""
+        value = self.value(statement.value, env)
+        if value.state == CONNECTED:
+            return
+        rewraps = [c for c in value.cuts if c.kind == "rewrap" and _asks_for_grad(c.node) and self.trained_on(c.inner)]
+        if value.patches:
+            rewraps += [c for c in value.cuts if c not in rewraps and carries_graph(c.inner) and self.trained_on(c.inner)]
+        for cut in rewraps:
+            self.problems.append(Problem(cut, statement, value.patches, returned=True))
+
+    def trained_on(self, inner: Flow) -> bool:
+        """What a `forward` or `training_step` returns is trained on, and so is a loss (whoever returns it)."""
+        return self.protocol or inner.loss or any(self.trained_on(c.inner) for c in inner.cuts)
+
+    def backward_receiver(self, call: ast.Call) -> ast.expr | None:
         func = call.func
-        name = dotted(func) or ""
-        if isinstance(func, cst.Attribute) and func.attr.value in ("backward", "manual_backward"):
-            owner = dotted(func.value) or ""
-            if func.attr.value == "manual_backward" or _ACCELERATOR.search(owner) or owner == "self":
-                return _first_arg(call, "loss")
-            return func.value
-        qualified = self.imports.resolve(func, self.chain) or name
-        if qualified in ("torch.autograd.backward", "torch.autograd.grad"):
-            return _first_arg(call, "tensors" if qualified.endswith("backward") else "outputs")
-        return None
+        qualified = self.model.qualified_name(func)
+        if qualified == "torch.autograd.backward":
+            return _first_arg(call, "tensors")
+        if qualified == "torch.autograd.grad":
+            return _first_arg(call, "outputs")
+        if not isinstance(func, ast.Attribute) or func.attr not in ("backward", "manual_backward"):
+            return None
+        if func.attr == "manual_backward" or self.passes_the_loss(func.value, call):
+            return _first_arg(call, "loss")
+        return func.value
+
+    def passes_the_loss(self, owner: ast.expr, call: ast.Call) -> bool:
+        """`accelerator.backward(loss)`, `self.backward(loss)`: the owner is not the loss, its argument is."""
+        if _first_arg(call, "loss") is None:
+            return False
+        held = self.model.value(owner)
+        if held.is_tensor:
+            return False  # `loss.backward(gradient)`
+        if held.kind in (Kind.OBJECT, Kind.MODULE):
+            return True
+        return bool(_ACCELERATOR.search(_dotted(owner) or ""))
 
     # --- expressions --------------------------------------------------------------------------------
-    def guarded(self, expr, env) -> Value:
+    def guarded(self, expr, env) -> Flow:
         """The value of `expr`, cut if it is computed while gradients are off."""
         value = self.value(expr, env)
         if self.no_grad is not None and (value.state == CONNECTED or any(c.inner.state == CONNECTED for c in value.cuts)):
-            return Value(CUT, (Cut("no_grad", self.no_grad, value, None, False, self.statement),), value.patches)
+            return Flow(CUT, (Cut("no_grad", self.no_grad, value, None, False, self.statement),), value.patches)
         return value
 
-    def value(self, expr, env) -> Value:
-        name = dotted(expr)
+    def value(self, expr, env) -> Flow:
+        name = _dotted(expr)
         if name is not None and name in env:
-            return env[name]
-        if isinstance(expr, cst.Name):
-            return NOTHING
-        if isinstance(expr, cst.Attribute):
-            if expr.attr.value == "data":
+            held = env[name]
+            return NOTHING if held is PARAMETER and self.parameters_are_data else held
+        if isinstance(expr, ast.Name):
+            # A global or closure variable: trainable only if the model knows it requires grad.
+            return GRAPH if self.model.value(expr).requires_grad else NOTHING
+        if isinstance(expr, ast.Attribute):
+            if expr.attr == "data":
                 return self.cut("data", expr, expr.value, env)
-            if isinstance(expr.value, cst.Name) and expr.value.value == "self":
-                return GRAPH  # a module attribute: a parameter or a submodule's output
+            own = self.model.self_attribute_value(expr)
+            if own is not None:
+                if self.strict:
+                    return GRAPH if own.requires_grad else NOTHING
+                return NOTHING if _plain_data(own) else GRAPH  # a parameter, a submodule, or unknown
             return self.value(expr.value, env)
-        if isinstance(expr, cst.Subscript):
+        if isinstance(expr, ast.Subscript):
             return self.value(expr.value, env)
-        if isinstance(expr, cst.BinaryOperation):
+        if isinstance(expr, ast.BinOp):
             return combine(self.value(expr.left, env), self.value(expr.right, env))
-        if isinstance(expr, cst.UnaryOperation):
-            return self.value(expr.expression, env)
-        if isinstance(expr, cst.Comparison):
+        if isinstance(expr, ast.UnaryOp):
+            return NOTHING if isinstance(expr.op, ast.Not) else self.value(expr.operand, env)
+        if isinstance(expr, ast.Compare):
             return self.cut("comparison", expr, expr.left, env)
-        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
-            return combine(*(self.value(e.value, env) for e in expr.elements))
-        if isinstance(expr, cst.Dict):
-            return combine(*(self.value(e.value, env) for e in expr.elements if isinstance(e, cst.DictElement)))
-        if isinstance(expr, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
-            return self.value(expr.elt, env)
-        if isinstance(expr, cst.IfExp):
+        if isinstance(expr, ast.BoolOp):
+            return combine(*(self.value(v, env) for v in expr.values))
+        if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+            return combine(*(self.value(e, env) for e in expr.elts))
+        if isinstance(expr, ast.Dict):
+            return combine(*(self.value(v, env) for v in expr.values))
+        if isinstance(expr, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
+            inner = dict(env)
+            for generator in expr.generators:
+                for bound in _names(generator.target):
+                    inner[bound] = NOTHING  # like loop variables: data
+            element = expr.value if isinstance(expr, ast.DictComp) else expr.elt
+            return self.value(element, inner)
+        if isinstance(expr, ast.IfExp):
             return combine(self.value(expr.body, env), self.value(expr.orelse, env))
-        if isinstance(expr, cst.Await):
-            return self.value(expr.expression, env)
-        if isinstance(expr, cst.Call):
+        if isinstance(expr, (ast.Await, ast.NamedExpr, ast.Starred)):
+            return self.value(expr.value, env)
+        if isinstance(expr, ast.Call):
             return self.call(expr, env)
         return NOTHING
 
-    def cut(self, kind: str, node, inner_expr, env) -> Value:
+    def cut(self, kind: str, node, inner_expr, env) -> Flow:
         inner = self.value(inner_expr, env)
         cut = Cut(kind, node, inner, inner_expr, self.computed_here(inner_expr, env), self.statement)
-        return Value(CUT, (cut,), inner.patches)
+        return Flow(CUT, (cut,), inner.patches)
 
     def computed_here(self, expr, env) -> bool:
         """True when `expr` is computation in this scope (a call, arithmetic), or a name this scope assigned."""
-        if isinstance(expr, (cst.Call, cst.BinaryOperation, cst.UnaryOperation, cst.Subscript)):
+        if isinstance(expr, (ast.Call, ast.BinOp, ast.UnaryOp, ast.Subscript)):
             return True
-        name = dotted(expr)
+        name = _dotted(expr)
         return bool(name and name in env and env[name] is not PARAMETER and env[name] is not NOTHING)
 
-    def call(self, call: cst.Call, env) -> Value:
+    def call(self, call: ast.Call, env) -> Flow:
         func = call.func
-        args = [self.value(a.value, env) for a in call.args]
-        if isinstance(func, cst.Attribute):
-            method = func.attr.value
+        target = self.loss_target(func)
+        if target is not None:
+            return self.loss(call, target, env)
+        qualified = self.model.qualified_name(func)
+        if qualified is not None and qualified.startswith("torch."):
+            return self.torch_function(qualified, call, env)
+        if qualified is not None and qualified.split(".")[0] in _DATA_MODULES:
+            return NOTHING
+        if isinstance(func, ast.Attribute):
+            method = func.attr
             owner = func.value
-            owner_name = dotted(owner) or ""
-            if owner_name in self.criteria or _CRITERION_NAME.search(owner_name + "." + method):
-                return combine(*args)
-            qualified = self.imports.resolve(func, self.chain)
-            if qualified is not None and qualified.startswith("torch."):
-                return self.torch_function(qualified, call, args, env)
-            if qualified is not None and qualified.split(".")[0] in _DATA_MODULES:
-                return NOTHING
-            if method in _METHOD_CUTS and not (method == "detach" and call.args):
+            if method in _METHOD_CUTS and not (method == "detach" and (call.args or call.keywords)):
                 return self.cut(_METHOD_CUTS[method], call, owner, env)
             if method == "requires_grad_":
                 return self.requires_grad_call(call, owner, env)
             if method == "scale":  # AMP: scaler.scale(loss) is the loss, scaled
-                return combine(*args)
+                return self.arguments(call, env)
             if method in _RECEIVER_ONLY:
                 return self.value(owner, env)
             if method in _PURE_METHODS:
-                return combine(self.value(owner, env), *args)
-            return GRAPH  # a method of something that may own parameters: model.encode(x)
-        name = dotted(func) or ""
-        if name in self.criteria or _CRITERION_NAME.search(name):
-            return combine(*args)
-        qualified = self.imports.resolve(func, self.chain) or ""
-        if qualified.startswith("torch."):
-            return self.torch_function(qualified, call, args, env)
-        if qualified.split(".")[0] in _DATA_MODULES:
-            return NOTHING
+                return combine(self.value(owner, env), self.arguments(call, env))
+            return self.opaque(call)
+        name = func.id if isinstance(func, ast.Name) else ""
         if name in ("sum", "max", "min", "abs", "sorted", "list", "tuple"):
-            return combine(*args)
+            return self.arguments(call, env)
         if name in ("float", "int") and call.args:
-            return self.cut(f"{name}()", call, call.args[0].value, env)
+            return self.cut(f"{name}()", call, call.args[0], env)
         if name in ("len", "range", "print", "isinstance", "str", "repr", "enumerate", "zip"):
             return NOTHING
-        return GRAPH  # a model, a submodule, or a function we cannot see into
+        return self.opaque(call)
 
-    def torch_function(self, qualified: str, call: cst.Call, args, env) -> Value:
+    def arguments(self, call: ast.Call, env) -> Flow:
+        return combine(*(self.value(a, env) for a in call.args), *(self.value(k.value, env) for k in call.keywords))
+
+    def opaque(self, call: ast.Call) -> Flow:
+        """A model, a submodule, or a function we cannot see into: it may own parameters, unless the semantic
+        model knows its result is plain data (`x.size(0)`, a helper returning a number). Strict: only a module's
+        output, or a result the model knows requires grad."""
+        if self.strict:
+            evident = self.model.value(call).requires_grad or self.model.value(call.func).kind is Kind.MODULE
+            return GRAPH if evident else NOTHING
+        return NOTHING if _plain_data(self.model.value(call), strict=True) else GRAPH
+
+    # --- loss functions -------------------------------------------------------------------------------
+    def loss_target(self, func) -> int | None:
+        """For a loss function, the position of its target argument (-1: only `target=`); else None."""
+        qualified = self.model.qualified_name(func)
+        if qualified is not None:
+            if _LOSS_FUNCTION.match(qualified):
+                return 1
+            return None
+        held = self.model.value(func)
+        if held.kind is Kind.MODULE and held.cls and _LOSS_MODULE.match(held.cls):
+            return -1 if _TWO_INPUT_LOSS.search(held.cls) else 1
+        if held.kind is not Kind.UNKNOWN or self.model.local_function(func) is not None:
+            return None
+        name = _dotted(func) or ""
+        if _CRITERION_NAME.search(name):
+            return 1
+        return None
+
+    def loss(self, call: ast.Call, target: int, env) -> Flow:
+        values = []
+        for index, argument in enumerate(call.args):
+            values.append(self.target_value(argument, env) if index == target else self.value(argument, env))
+        for kw in call.keywords:
+            values.append(self.target_value(kw.value, env) if kw.arg in _TARGET_KEYWORDS else self.value(kw.value, env))
+        result = combine(*values)
+        return Flow(result.state, result.cuts, result.patches, True)
+
+    def target_value(self, expr, env) -> Flow:
+        """A loss's target is ground truth: a bare function parameter there is data."""
+        self.parameters_are_data, was = True, self.parameters_are_data
+        try:
+            return self.value(expr, env)
+        finally:
+            self.parameters_are_data = was
+
+    # --- torch ----------------------------------------------------------------------------------------
+    def torch_function(self, qualified: str, call: ast.Call, env) -> Flow:
         short = qualified.rsplit(".", 1)[-1]
-        requires_grad = _keyword_true(call, "requires_grad")
-        if qualified in _REWRAPS:
-            data = call.args[0].value if call.args and call.args[0].keyword is None else None
-            if data is not None and requires_grad and self.from_graph(data, env):
-                return self.rewrap(call, data, env)
+        requires_grad = is_true(keyword(call, "requires_grad"))
+        if qualified in REWRAPS:
+            data = rewrapped_argument(call)
             if data is not None and self.from_graph(data, env):
-                return self.cut("rewrap", call, data, env)
+                return self.rewrap(call, data, env) if requires_grad else self.cut("rewrap", call, data, env)
             return GRAPH if requires_grad else NOTHING  # a fresh leaf (trainable if it asks for grad)
         if short in _FACTORIES:
             return GRAPH if requires_grad else NOTHING
         if short in ("argmax", "argmin") and call.args:
-            return self.cut(short, call, call.args[0].value, env)
+            return self.cut(short, call, call.args[0], env)
         if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional."):
             return GRAPH  # constructing or calling a module
-        return combine(*args)
+        return self.arguments(call, env)
 
-    def requires_grad_call(self, call: cst.Call, owner, env) -> Value:
+    def requires_grad_call(self, call: ast.Call, owner, env) -> Flow:
         base = owner
-        while isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute) and base.func.attr.value == "clone":
+        while isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "clone":
             base = base.func.value
-        detached = isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute) and base.func.attr.value == "detach"
-        if detached or (isinstance(base, cst.Attribute) and base.attr.value == "data"):
+        detached = isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr == "detach"
+        if detached or (isinstance(base, ast.Attribute) and base.attr == "data"):
             inner = base.func.value if detached else base.value
             if self.from_graph(inner, env):
                 return self.rewrap(call, inner, env)
         held = self.value(owner, env)
         if held.state != CONNECTED and _requires_grad_true(call):
-            return Value(held.state, held.cuts, held.patches + (self.statement,))
+            return Flow(held.state, held.cuts, held.patches + (self.statement,))
         return held
 
-    def rewrap(self, call, data, env) -> Value:
-        underlying = _strip_cuts(data)
+    def rewrap(self, call, data, env) -> Flow:
+        underlying = strip_cuts(data)
         inner = self.value(underlying, env)
         cut = Cut("rewrap", call, inner, underlying, self.computed_here(underlying, env), self.statement)
-        return Value(CUT, (cut,), inner.patches)
+        return Flow(CUT, (cut,), inner.patches)
 
     def from_graph(self, expr, env) -> bool:
         """True when `expr` is derived from a value with a graph (a loss, a model output), not from plain data."""
-        value = self.value(_strip_cuts(expr), env)
-        return value.state == CONNECTED or any(c.inner.state == CONNECTED for c in value.cuts)
+        return carries_graph(self.value(strip_cuts(expr), env))
 
 
-def _strip_cuts(expr):
+def _plain_data(value, strict: bool = False) -> bool:
+    """The semantic model knows `value` holds no graph: a number, a string, a buffer made by a factory.
+    `strict`: only builtin plain data (a call's result; a local class instance may hold tensors)."""
+    if value.kind is Kind.OBJECT and value.grad is Grad.DATA:
+        return not strict or (value.cls is None and value.origin is None)
+    return not strict and value.kind is Kind.TENSOR and value.grad is Grad.DATA
+
+
+def _asks_for_grad(node: ast.AST) -> bool:
+    """`torch.tensor(..., requires_grad=True)`, `Variable(..., requires_grad=True)`, `x.detach().requires_grad_()`."""
+    if not isinstance(node, ast.Call):
+        return False
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "requires_grad_":
+        return _requires_grad_true(node)
+    return is_true(keyword(node, "requires_grad"))
+
+
+def rewrapped_argument(call: ast.Call) -> ast.expr | None:
+    """The data argument of `torch.tensor(data, ...)` / `Variable(data, ...)`."""
+    if call.args and not isinstance(call.args[0], ast.Starred):
+        return call.args[0]
+    return keyword(call, "data")
+
+
+def strip_cuts(expr):
     """`loss.item()`, `loss.data`, `loss.detach().clone()` -> `loss`: the tensor a re-wrap copied."""
     while True:
-        if isinstance(expr, cst.Attribute) and expr.attr.value == "data":
+        if isinstance(expr, ast.Attribute) and expr.attr == "data":
             expr = expr.value
         elif (
-            isinstance(expr, cst.Call)
+            isinstance(expr, ast.Call)
             and not expr.args
-            and isinstance(expr.func, cst.Attribute)
-            and expr.func.attr.value in ("item", "detach", "clone", "cpu")
+            and not expr.keywords
+            and isinstance(expr.func, ast.Attribute)
+            and expr.func.attr in ("item", "detach", "clone", "cpu")
         ):
             expr = expr.func.value
         else:
             return expr
 
 
-def _is_requires_grad_patch(assign: cst.Assign) -> bool:
+def _dotted(expr) -> str | None:
+    """`a.b.c` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))
+
+
+def _is_requires_grad_patch(assign: ast.Assign) -> bool:
     """`loss.requires_grad = True`."""
-    target = assign.targets[0].target
+    target = assign.targets[0]
     return (
         len(assign.targets) == 1
-        and isinstance(target, cst.Attribute)
-        and target.attr.value == "requires_grad"
-        and dotted(target.value) is not None
-        and isinstance(assign.value, cst.Name)
-        and assign.value.value == "True"
+        and isinstance(target, ast.Attribute)
+        and target.attr == "requires_grad"
+        and _dotted(target.value) is not None
+        and is_true(assign.value)
     )
 
 
-def _requires_grad_true(call: cst.Call) -> bool:
+def _requires_grad_true(call: ast.Call) -> bool:
     if not call.args:
-        return True
-    value = call.args[0].value
-    return isinstance(value, cst.Name) and value.value == "True"
+        flag = keyword(call, "requires_grad")
+        return flag is None or is_true(flag)
+    return is_true(call.args[0])
 
 
-def _keyword_true(call: cst.Call, keyword: str) -> bool:
-    return any(
-        a.keyword is not None and a.keyword.value == keyword and isinstance(a.value, cst.Name) and a.value.value == "True"
-        for a in call.args
-    )
-
-
-def _first_arg(call: cst.Call, keyword: str):
+def _first_arg(call: ast.Call, name: str):
     for arg in call.args:
-        if arg.keyword is None and not arg.star:
-            return arg.value
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    return None
-
-
-def _body(suite):
-    return suite.body if isinstance(suite, cst.IndentedBlock) else [suite]
+        if not isinstance(arg, ast.Starred):
+            return arg
+    return keyword(call, name)
 
 
 def _names(target) -> list[str]:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for e in target.elements for n in _names(e.value)]
-    if isinstance(target, cst.StarredElement):
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for e in target.elts for n in _names(e)]
+    if isinstance(target, ast.Starred):
         return _names(target.value)
-    name = dotted(target)
+    name = _dotted(target)
     return [name] if name else []
 
 
-def _merge(*envs: dict[str, Value]) -> dict[str, Value]:
-    merged: dict[str, Value] = {}
+def _merge(*envs: dict[str, Flow]) -> dict[str, Flow]:
+    merged: dict[str, Flow] = {}
     for name in {n for env in envs for n in env}:
         values = [env[name] for env in envs if name in env]
         first = values[0]
@@ -563,39 +782,30 @@ def _merge(*envs: dict[str, Value]) -> dict[str, Value]:
     return merged
 
 
-class _CallCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[cst.Call] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-
-def _calls_in(small) -> list[cst.Call]:
-    collector = _CallCollector()
-    small.visit(collector)
-    return collector.calls
+def _calls_in(statement) -> list[ast.Call]:
+    """The calls of a simple statement, in source order, outside lambdas (they run later, or never)."""
+    calls = []
+    stack = [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, ast.Lambda):
+                stack.append(child)
+    calls.sort(key=lambda c: (c.lineno, c.col_offset))
+    return calls
 
 
 class LossFlowRule:
-    """Mixin for the GF2xx rules: runs the shared analysis once per tree and hands each problem to `check`."""
+    """Mixin for the GF2xx rules: runs the shared analysis once per file and hands each problem to `problem`."""
 
-    def visit_Module(self, node: cst.Module) -> None:
-        for problem in LossFlow.of(node, self.context.cache).problems:
-            self.check(problem)
+    def check(self, model: SemanticModel) -> None:
+        for problem in LossFlow.of(model, self.context.cache).problems:
+            self.problem(problem)
 
-    def check(self, problem: Problem) -> None:  # pragma: no cover - each rule overrides it
+    def problem(self, problem: Problem) -> None:  # pragma: no cover - each rule overrides it
         raise NotImplementedError
-
-    def backward_line(self, problem: Problem) -> int:
-        return self.position(problem.backward).start.line
-
-    def cut_line(self, problem: Problem) -> int:
-        return self.position(problem.cut.node).start.line
 
 
 def describe(cut: Cut) -> str:

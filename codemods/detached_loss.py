@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import re
 
+import libcst as cst
+
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._lossflow import REMOVABLE, LossFlowRule, Problem, describe
+from codemods._lossflow import REMOVABLE, TRIGGER_TEXT, LossFlowRule, Problem, describe
 
 
 _SCENARIO = """\
@@ -48,7 +50,9 @@ class DetachedLoss(LossFlowRule, Rule):
     `self.manual_backward(loss)`, `scaler.scale(loss).backward()`) back through the assignments, arithmetic,
     calls and containers of its function, and reports a loss whose every path to a trainable tensor is cut
     by `.detach()`, `.data`, or a non-differentiable step (`.item()`, `.numpy()`, `argmax`, integer casts,
-    comparisons, `generate()`).
+    comparisons, `generate()`). Names come from the semantic model (imports, `self.criterion = nn.MSELoss()`,
+    annotations); a loss's target (`criterion(output, y)`) is ground truth, so a loss is judged by its input.
+    Only functions that call backward themselves are analysed.
 
     ## Why is this bad?
     A loss with no path to the parameters cannot train them. `backward()` raises
@@ -92,7 +96,7 @@ class DetachedLoss(LossFlowRule, Rule):
     runtime = 'raises at backward(): "element 0 of tensors does not require grad and does not have a grad_fn"'
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"backward\(|autograd\.grad\(")
+    prefilter = re.compile(TRIGGER_TEXT)
 
     examples = (
         Invalid(
@@ -172,22 +176,50 @@ class DetachedLoss(LossFlowRule, Rule):
             "for x, y in val_loader:\n    loss = criterion(model(x).detach(), y)\n    total += loss.item()\n",
             "validation: no backward()",
         ),
+        Invalid(
+            "def train(accelerator, model, loader):\n    for batch in loader:\n        out = model(batch)\n"
+            "        loss = out.detach().mean()\n        accelerator.backward(loss)\n",
+            "def train(accelerator, model, loader):\n    for batch in loader:\n        out = model(batch)\n"
+            "        loss = out.mean()\n        accelerator.backward(loss)\n",
+            "accelerator.backward(loss): the argument is the loss",
+        ),
+        Invalid(
+            "import torch.nn as nn\n\nmse = nn.MSELoss()\n\ndef fit(net, x, y):\n    loss = mse(net(x).detach(), y)\n"
+            "    loss.backward()\n",
+            "import torch.nn as nn\n\nmse = nn.MSELoss()\n\ndef fit(net, x, y):\n    loss = mse(net(x), y)\n"
+            "    loss.backward()\n",
+            "a loss module the semantic model knows, whatever its name; y is its target",
+        ),
+        Valid(
+            "def fit(net, head, x):\n    feats = net(x).detach()\n    loss = head(feats).pow(2).mean()\n"
+            "    loss.backward()\n",
+            "linear probing: a frozen backbone's features feed a head that trains",
+        ),
     )
 
     scenarios = (Scenario("tiny-transformer-detached-logits", _SCENARIO),)
 
-    def check(self, problem: Problem) -> None:
+    def problem(self, problem: Problem) -> None:
         cut = problem.cut
-        if cut.kind in ("rewrap", "no_grad"):
-            return  # GF202, GF204
-        where = f"backward() at line {self.backward_line(problem)}"
+        if cut.kind in ("rewrap", "no_grad") or problem.returned:
+            return  # GF202, GF204; a function that returns a cut value without backward() may mean it (GF202/GF203)
         if cut.kind not in REMOVABLE:
             self.report(
                 cut.node,
-                f"{describe(cut)} is not differentiable: the loss given to {where} has no path to any parameter",
+                f"{describe(cut)} is not differentiable: {problem.where} has no path to any parameter",
             )
             return
-        fix = None
-        if cut.computed_here and not problem.patches:
-            fix = Fix((Edit(cut.node, cut.inner_expr),), Applicability.SAFE, Effect.REPAIRING)
-        self.report(cut.node, f"{describe(cut)} cuts the loss given to {where} from the graph", fix)
+        fix = Applicability.SAFE if cut.computed_here and not problem.patches else None
+        self.report(cut.node, f"{describe(cut)} cuts {problem.where} from the graph", fix, data=cut.kind)
+
+    def fix(self, finding, tree) -> Fix | None:
+        # `X.detach()` becomes `X`; `X.data` becomes `X` (parentheses around X stay).
+        if finding.data == "detach":
+            node = tree.node_at(finding.range, cst.Call)
+            inner = node.func.value if node is not None and isinstance(node.func, cst.Attribute) else None
+        else:
+            node = tree.node_at(finding.range, cst.Attribute)
+            inner = node.value if node is not None else None
+        if inner is None:
+            return None
+        return Fix((Edit(node, inner),), Applicability.SAFE, Effect.REPAIRING)

@@ -1,12 +1,13 @@
 """GF204: the loss given to backward() was computed under `torch.no_grad()` / `inference_mode()`."""
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from codemods._lossflow import LossFlowRule, Problem
+from codemods._lossflow import LossFlowRule, Problem, prefilter_with
 
 
 _SCENARIO = """\
@@ -74,7 +75,7 @@ class LossUnderNoGrad(LossFlowRule, Rule):
     runtime = 'raises at backward(): "element 0 of tensors does not require grad and does not have a grad_fn"'
     fix_applicability = Applicability.UNSAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"no_grad|inference_mode|set_grad_enabled")
+    prefilter = prefilter_with("no_grad|inference_mode|set_grad_enabled")
 
     examples = (
         Invalid(
@@ -100,33 +101,46 @@ class LossUnderNoGrad(LossFlowRule, Rule):
             "import torch\n\nwith torch.no_grad():\n    t = teacher(x)\nloss = kd(student(x), t)\nloss.backward()\n",
             "a teacher under no_grad; the student connects",
         ),
+        Valid(
+            "import torch\n\n@torch.no_grad()\ndef sample(energy, x, steps):\n    for _ in range(steps):\n"
+            "        with torch.enable_grad():\n            x = x.detach().requires_grad_()\n"
+            "            (g,) = torch.autograd.grad(energy(x).sum(), x)\n        x = x - 0.1 * g\n    return x\n",
+            "enable_grad inside a no_grad sampler: the gradient is taken with autograd on",
+        ),
     )
 
     scenarios = (Scenario("mlp-forward-under-no-grad", _SCENARIO),)
 
-    def check(self, problem: Problem) -> None:
+    def problem(self, problem: Problem) -> None:
         cut = problem.cut
-        if cut.kind != "no_grad":
+        if cut.kind != "no_grad" or problem.returned:
             return
-        where = f"backward() at line {self.backward_line(problem)}"
+        where = f"backward() at line {problem.backward.lineno}"
         block = cut.node
-        if isinstance(block, cst.Decorator):
+        if not isinstance(block, (ast.With, ast.AsyncWith)):
             self.report(block, f"The loss given to {where} is computed in a function run with gradients off")
             return
-        fix = None
-        if _movable(block):
-            body = list(block.body.body)
-            body[0] = body[0].with_changes(leading_lines=[*block.leading_lines, *body[0].leading_lines])
-            fix = Fix((Edit(block, cst.FlattenSentinel(body)),), Applicability.UNSAFE, Effect.REPAIRING)
+        fix = Applicability.UNSAFE if _movable(block) else None
         self.report(block, f"The loss given to {where} is computed with gradients off in this block", fix)
 
+    def fix(self, finding, tree) -> Fix | None:
+        block = tree.node_at(finding.range, cst.With)
+        if block is None or not isinstance(block.body, cst.IndentedBlock):
+            return None
+        body = list(block.body.body)
+        body[0] = body[0].with_changes(leading_lines=[*block.leading_lines, *body[0].leading_lines])
+        return Fix((Edit(block, cst.FlattenSentinel(body)),), Applicability.UNSAFE, Effect.REPAIRING)
 
-def _movable(block: cst.With) -> bool:
+
+def _movable(block: ast.With) -> bool:
     """A block of plain statements, with one context manager: lifting them out is straightforward."""
     return (
-        len(block.items) == 1
-        and block.items[0].asname is None
-        and block.asynchronous is None
-        and isinstance(block.body, cst.IndentedBlock)
-        and all(isinstance(s, cst.SimpleStatementLine) for s in block.body.body)
+        isinstance(block, ast.With)
+        and len(block.items) == 1
+        and block.items[0].optional_vars is None
+        and not any(isinstance(s, _COMPOUND) for s in block.body)
     )
+
+
+_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
+             ast.AsyncFunctionDef, ast.ClassDef, ast.Match, getattr(ast, "TryStar", ast.Try))

@@ -4,14 +4,16 @@ from __future__ import annotations
 import re
 
 from autofix.rule import Applicability, Invalid, Rule, Valid
-from codemods._lossflow import LossFlowRule, Problem, describe
+from codemods._lossflow import PATCH_TEXT, LossFlowRule, Problem, describe
 
 
 class RequiresGradPatch(LossFlowRule, Rule):
     """
     ## What it does
     Finds `loss.requires_grad = True` / `loss.requires_grad_()` applied to a tensor that reaches
-    `backward()` with no path to any parameter, and points at the upstream cut.
+    `backward()` with no path to any parameter, and points at the upstream cut. Also in a function with no
+    `backward()` whose caller trains on what it returns (a `forward`, a `training_step`, a loss helper), when
+    the returned value is such a patched tensor cut from a module's output (for example through NumPy).
 
     ## Why is this bad?
     On a tensor that still has its graph, setting `requires_grad` raises "you can only change requires_grad
@@ -45,7 +47,7 @@ class RequiresGradPatch(LossFlowRule, Rule):
     runtime = "silent: backward() succeeds and every parameter's .grad stays None"
     fix_applicability = Applicability.NONE
     fix_effect = None
-    prefilter = re.compile(r"requires_grad")
+    prefilter = re.compile(PATCH_TEXT)
 
     examples = (
         Invalid(
@@ -64,19 +66,32 @@ class RequiresGradPatch(LossFlowRule, Rule):
             "import torch\n\nx = torch.randn(8, 3)\nx.requires_grad_()\nloss = model(x).sum()\nloss.backward()\n",
             "input gradients (saliency): the model connects",
         ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n\n\nclass Scorer(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.body = nn.Linear(4, 1)\n\n    def forward(self, x):\n"
+            "        scores = self.body(x).detach().cpu().numpy()\n"
+            "        return torch.from_numpy(scores).requires_grad_()\n",
+            None,
+            "a forward's output through NumPy, patched back into a leaf and returned",
+        ),
+        Valid(
+            "import numpy as np\nimport torch\n\ndef as_leaf(path):\n    t = torch.from_numpy(np.load(path))\n"
+            "    t.requires_grad_()\n    return t\n",
+            "a leaf made from data loaded from disk: nothing was cut",
+        ),
     )
 
     def __init__(self, context) -> None:
         super().__init__(context)
         self._reported: set[int] = set()
 
-    def check(self, problem: Problem) -> None:
+    def problem(self, problem: Problem) -> None:
         for patch in problem.patches:
             if id(patch) in self._reported:
                 continue
             self._reported.add(id(patch))
             self.report(
                 patch,
-                f"requires_grad patched onto a loss cut from the graph by {describe(problem.cut)} at line "
-                f"{self.cut_line(problem)}: backward() at line {self.backward_line(problem)} trains nothing",
+                f"requires_grad patched onto a value cut from the graph by {describe(problem.cut)} at line "
+                f"{problem.cut.node.lineno}: {problem.where} trains nothing",
             )

@@ -1,0 +1,4 @@
+import torch
+
+def load(path):
+    return torch.tensor(read_image(path), requires_grad=True)
