@@ -11,7 +11,7 @@ from codemods._inplace import (
 )
 
 
-_SCENARIO = """\\
+_SCENARIO = """\
 import os
 
 import torch
