@@ -548,3 +548,85 @@ def _names_in(model: SemanticModel, function, identifier: str, cache: dict) -> l
             index.setdefault((id(function_of) if function_of is not None else 0, name.id), []).append(name)
         cache[key] = index
     return cache[key].get((id(function) if function is not None else 0, identifier), [])
+
+
+# --- the right side of an in-place write saved the written tensor (`x += conv(x)`) --------------------------
+
+# Layers with trainable weights whose backward reads their input: their weight's gradient needs it, so an
+# in-place write to the input after the call raises at backward() even when the input itself requires no
+# grad (checked on torch 2.13 for each).
+_WEIGHTED_SAVING_MODULES = frozenset(
+    f"torch.nn.{name}" for name in "Linear Bilinear Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d "
+    "ConvTranspose3d LayerNorm GroupNorm BatchNorm1d BatchNorm2d BatchNorm3d InstanceNorm1d InstanceNorm2d "
+    "InstanceNorm3d".split()
+)
+# Ops whose backward reads their input for the input's own gradient: a write raises when the input requires grad.
+_INPUT_SAVING_MODULES = frozenset(
+    f"torch.nn.{name}" for name in "GELU SiLU Mish Softplus ELU LeakyReLU Hardswish RMSNorm".split()
+)
+_INPUT_SAVING_FUNCTIONS = frozenset(
+    {f"torch.nn.functional.{name}" for name in "linear bilinear conv1d conv2d conv3d conv_transpose1d conv_transpose2d "
+     "conv_transpose3d layer_norm group_norm batch_norm gelu silu mish softplus elu leaky_relu hardswish rms_norm".split()}
+    | {"torch.matmul", "torch.mm", "torch.bmm", "torch.einsum"}
+)
+
+
+def saver_of_target(model: SemanticModel, write: InplaceWrite) -> ast.expr | None:
+    """For `x += conv(x)` / `x += mlp(norm(x))` / `x.add_(x @ w)`: the call on the right side that saved `x` for
+    backward (so the in-place write makes backward() raise), or None."""
+    if write.name is None or write.kind == "subscript":
+        return None
+    statement = write.statement
+    right = [statement.value] if isinstance(statement, ast.AugAssign) else list(statement.value.args)
+    for node in (n for part in right for n in ast.walk(part)):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            operands = (node.left, node.right)
+            if _is_same_name(operands, write.name) and _needs_saved(model, node, write, weighted=False):
+                return node
+        if not isinstance(node, ast.Call) or not _is_same_name(node.args, write.name):
+            continue
+        qualified = model.qualified_name(node.func)
+        if qualified in _INPUT_SAVING_FUNCTIONS:
+            if _needs_saved(model, node, write, weighted=False):
+                return node
+            continue
+        callee = model.value(node.func)
+        if callee.kind is Kind.MODULE and callee.cls in _WEIGHTED_SAVING_MODULES and not _built_without_weights(model, node.func):
+            if _needs_saved(model, node, write, weighted=True):
+                return node
+        elif callee.kind is Kind.MODULE and callee.cls in (_INPUT_SAVING_MODULES | _WEIGHTED_SAVING_MODULES):
+            if _needs_saved(model, node, write, weighted=False):
+                return node
+    return None
+
+
+def _is_same_name(arguments, identifier: str) -> bool:
+    return any(isinstance(a, ast.Name) and a.id == identifier for a in arguments)
+
+
+def _needs_saved(model: SemanticModel, saver: ast.expr, write: InplaceWrite, weighted: bool) -> bool:
+    """Autograd keeps what `saver` saved: a weighted layer always does (its weight requires grad); otherwise
+    the written tensor, or another operand, must be in a graph the file shows."""
+    if weighted:
+        return graph_in_sight(model, saver, write.statement)
+    others = [a for a in (saver.args if isinstance(saver, ast.Call) else (saver.left, saver.right))
+              if not (isinstance(a, ast.Name) and a.id == write.name)]
+    return graph_in_sight(model, write.base, write.statement) or any(model.value(o).requires_grad for o in others)
+
+
+def _built_without_weights(model: SemanticModel, module: ast.expr) -> bool:
+    """`nn.LayerNorm(d, elementwise_affine=False)` / `nn.BatchNorm1d(c, affine=False)`: no trainable weight."""
+    values: list = []
+    if isinstance(module, ast.Name):
+        values = [b.value for b in model.bindings_reaching(module.id, module) or ()]
+    elif isinstance(module, ast.Attribute) and isinstance(module.value, ast.Name):
+        function = model.function(module)
+        cls = model.enclosing_class(function) if function is not None else None
+        values = [value for value, _ in model.class_attribute(cls, module.attr)] if cls is not None else []
+    return any(
+        isinstance(v, ast.Call) and any(
+            k.arg in ("elementwise_affine", "affine") and isinstance(k.value, ast.Constant) and k.value.value is False
+            for k in v.keywords
+        )
+        for v in values
+    )

@@ -135,5 +135,10 @@ def _created_here(model: SemanticModel, name: ast.Name) -> bool:
     """Every binding of `name` that reaches here is an assignment (or an in-place update) in this scope."""
     bindings = model.bindings_reaching(name.id, name)
     return bool(bindings) and all(b.kind in ("assign", "ann", "walrus", "aug") for b in bindings) and all(
-        model.scope(b.node) is model.scope(name) for b in bindings
+        model.scope(b.node) is model.scope(name) and not _initialiser(model, b.value) for b in bindings
     )
+
+
+def _initialiser(model: SemanticModel, value) -> bool:
+    """`nn.init.zeros_(t)` returns `t`, which requires grad only if `t` did (the model assumes a parameter)."""
+    return isinstance(value, ast.Call) and (model.qualified_name(value.func) or "").startswith("torch.nn.init.")

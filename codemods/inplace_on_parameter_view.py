@@ -82,8 +82,11 @@ class InplaceOnParameterView(Rule):
     runtime = 'raises at once: "a view of a leaf Variable that requires grad is being used in an in-place operation"'
     fix_applicability = Applicability.UNSAFE
     fix_effect = Effect.REPAIRING
-    # An indexed write (`[...] =`, `[...] op=`, `[...].method_(`) and something that makes or names a parameter.
-    prefilter = re.compile(r"\A(?=[\s\S]*\]\s*(?:[-+*/%@]?=[^=]|\.\w+_\())(?=[\s\S]*(?:Parameter|parameters\(|nn\.))")
+    # An indexed write (`[...] =`, `[...] op=`, `[...].method_(`) and what the model needs to know a parameter:
+    # `nn.Parameter`, `.parameters()`, or an `nn` layer (`nn.Linear`, `from torch.nn import Linear`).
+    prefilter = re.compile(
+        r"\A(?=[\s\S]*\]\s*(?:[-+*/%@&|^<>]{0,2}=[^=]|\.\w+_\())(?=[\s\S]*(?:Parameter|parameters\(|\bnn\b))"
+    )
 
     examples = (
         Invalid(

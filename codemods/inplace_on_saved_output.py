@@ -7,7 +7,7 @@ from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Va
 from autofix.semantic import SemanticModel
 from codemods._inplace import (
     autograd_off, carries_no_graph, graph_in_sight, has_out_of_place_twin, inplace_writes, out_of_place_fix,
-    saved_output, written_statement,
+    saved_output, saver_of_target, written_statement,
 )
 
 
@@ -65,8 +65,15 @@ class InplaceOnSavedOutput(Rule):
       `nn.LeakyReLU`, `nn.SELU`, `nn.CELU` built with `inplace=True`), wherever the file assigns them:
       `self.act = nn.ReLU()` in `__init__` makes `self.act(x)` a ReLU output.
 
+    Also finds an in-place write whose right side saved the written tensor itself: `x += self.conv(x)`,
+    `x += self.mlp(self.norm(x))`, `x.add_(x @ w)`. Layers with a trainable weight (`nn.Linear`, `nn.Conv*d`,
+    `nn.ConvTranspose*d`, `nn.LayerNorm`, `nn.GroupNorm`, `nn.BatchNorm*d`, `nn.InstanceNorm*d`,
+    `nn.Bilinear`) keep their input to compute the weight's gradient; `F.linear`, `F.conv*`, the norms,
+    `matmul`/`@`, and GELU, SiLU, Mish, Softplus, ELU, LeakyReLU, Hardswish, RMSNorm keep it for the input's
+    own gradient (then only when the file shows a graph).
+
     ## Why is this bad?
-    These ops compute their gradient from their output. Overwriting it makes `backward()` raise "one of the
+    These ops compute their gradient from their output (or, for the second shape, from their input). Overwriting it makes `backward()` raise "one of the
     variables needed for gradient computation has been modified by an inplace operation" (autograd facts
     "x = relu(x); x += identity raises at backward" and "an in-place /= on a softmax output raises at
     backward"). A typical latent case is an MoE router that renormalises its softmax weights in place: it
@@ -116,9 +123,10 @@ class InplaceOnSavedOutput(Rule):
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
     prefilter = re.compile(
-        # a saving op and an in-place write somewhere in the file (two anchored lookaheads: linear time)
-        r"\A(?=[\s\S]*(?:relu|sigmoid|expit|tanh|softmax|exp|exp2|expm1|sqrt|reciprocal|ReLU|Sigmoid|Tanh|Softmax"
-        r"|elu|ELU)\w*\s*\()(?=[\s\S]*(?:[-+*/%@]=|\.\w+_\(|\]\s*=[^=]))"
+        # an op that saves its output or its input, and an in-place write (two anchored lookaheads: linear time)
+        r"\A(?=[\s\S]*(?:relu|sigmoid|expit|tanh|softmax|exp|sqrt|reciprocal|ReLU|Sigmoid|Tanh|Softmax|elu|ELU"
+        r"|Linear|linear|Conv|conv|Norm|norm|mm|matmul|einsum|@|gelu|GELU|silu|SiLU|mish|Mish|softplus|Softplus"
+        r"|hardswish|Hardswish))(?=[\s\S]*(?:[-+*/%@&|^]=|\.\w+_\(|\]\s*=[^=]))"
     )
 
     examples = (
@@ -179,6 +187,30 @@ class InplaceOnSavedOutput(Rule):
             "    for mask in masks:\n        probs = (x @ weight).softmax(-1)\n        probs = probs.clone()\n"
             "        probs[mask] = 0.0\n        yield probs\n",
         ),
+        Invalid(
+            "import torch.nn as nn\n\n\nclass ConvResidual(nn.Module):\n    def __init__(self, channels):\n"
+            "        super().__init__()\n        self.conv = nn.Conv2d(channels, channels, 3, padding=1)\n\n"
+            "    def forward(self, x):\n        x += self.conv(x)\n        return x\n",
+            "import torch.nn as nn\n\n\nclass ConvResidual(nn.Module):\n    def __init__(self, channels):\n"
+            "        super().__init__()\n        self.conv = nn.Conv2d(channels, channels, 3, padding=1)\n\n"
+            "    def forward(self, x):\n        x = x + self.conv(x)\n        return x\n",
+            "x += conv(x): the convolution saved x to compute its weight's gradient",
+        ),
+        Invalid(
+            "import torch.nn as nn\n\n\nclass PreNormBlock(nn.Module):\n    def __init__(self, dim, mlp):\n"
+            "        super().__init__()\n        self.norm = nn.LayerNorm(dim)\n        self.mlp = mlp\n\n"
+            "    def forward(self, x):\n        x += self.mlp(self.norm(x))\n        return x\n",
+            "import torch.nn as nn\n\n\nclass PreNormBlock(nn.Module):\n    def __init__(self, dim, mlp):\n"
+            "        super().__init__()\n        self.norm = nn.LayerNorm(dim)\n        self.mlp = mlp\n\n"
+            "    def forward(self, x):\n        x = x + self.mlp(self.norm(x))\n        return x\n",
+            "x += f(norm(x)): LayerNorm saved x",
+        ),
+        Valid(
+            "import torch.nn as nn\n\n\nclass CrossAdd(nn.Module):\n    def __init__(self, dim):\n        super().__init__()\n"
+            "        self.proj = nn.Linear(dim, dim)\n        self.drop = nn.Dropout(0.1)\n\n    def forward(self, x, context):\n"
+            "        x += self.proj(context)\n        x += self.drop(x)\n        return x\n",
+            "the layer saved another tensor; dropout keeps a mask, not x",
+        ),
         Valid(
             "def forward(self, x):\n    identity = x\n    out = self.bn2(self.conv2(x))\n    out += identity\n"
             "    out = self.relu(out)\n    return out\n",
@@ -234,10 +266,15 @@ class InplaceOnSavedOutput(Rule):
 
     def check(self, model: SemanticModel) -> None:
         for write in inplace_writes(model, self.context.cache):
-            op = saved_output(model, write.base)
-            if op is None or autograd_off(model, write.statement) or carries_no_graph(model, write.base):
+            if autograd_off(model, write.statement):
                 continue
-            if not graph_in_sight(model, write.base, write.statement):
+            op = saved_output(model, write.base)
+            if op is None or carries_no_graph(model, write.base) or not graph_in_sight(model, write.base, write.statement):
+                saver = saver_of_target(model, write)
+                if saver is not None:
+                    self.report(write.statement, f"In-place write to `{write.name}`, which `{model.source(saver)}` on the "
+                                "right side saved for backward(): backward() will raise",
+                                fix=Applicability.SAFE if has_out_of_place_twin(write) else None)
                 continue
             what = model.source(write.base)
             if write.kind == "subscript":
