@@ -920,6 +920,16 @@ class SemanticModel:
         return UNKNOWN
 
     def _aug_value(self, statement: ast.AugAssign) -> Value:
+        # Several augmented assignments in one loop (`depth += 1` ... `depth -= 1`) reach each other: a cycle.
+        if id(statement) in self._in_progress:
+            return UNKNOWN
+        self._in_progress.add(id(statement))
+        try:
+            return self._aug_value_uncached(statement)
+        finally:
+            self._in_progress.discard(id(statement))
+
+    def _aug_value_uncached(self, statement: ast.AugAssign) -> Value:
         # `x += y` keeps x's kind; with a tensor it also picks up y's graph.
         before_bindings = self.bindings_reaching(statement.target.id, statement)
         previous = join([self._binding_value(b, statement) for b in before_bindings if b.node is not statement]) if before_bindings else UNKNOWN
@@ -1193,6 +1203,8 @@ class SemanticModel:
             return owner.element
         if owner.kind is Kind.CONTAINER and isinstance(expr.slice, ast.Slice):
             return owner
+        if owner.kind is Kind.MODULE and owner.element is not None:
+            return owner if isinstance(expr.slice, ast.Slice) else owner.element  # `self.layers[i]` of a ModuleList
         return UNKNOWN
 
     def _call(self, call: ast.Call) -> Value:
@@ -1287,7 +1299,7 @@ class SemanticModel:
         if is_optimizer_class(qualified):
             return Value(Kind.OPTIMIZER, Grad.DATA, cls=qualified)
         if is_module_class(qualified) or qualified in _MODULE_BASE:
-            return Value(Kind.MODULE, Grad.DATA, cls=qualified)
+            return Value(Kind.MODULE, Grad.DATA, cls=qualified, element=self._module_list_element(qualified, call))
         if qualified.startswith("torch.nn.init."):
             return Value(Kind.TENSOR, Grad.LEAF if qualified.endswith("_") else Grad.UNKNOWN)
         if qualified.startswith("numpy.") or qualified.startswith("math.") or qualified.startswith("os.") or \
@@ -1572,6 +1584,16 @@ class SemanticModel:
         if any(isinstance(a, ast.Starred) for a in added):
             return None
         return added
+
+    # --- additions for the GF3xx port --------------------------------------------------------------------
+    def _module_list_element(self, qualified: str, call: ast.Call) -> Value | None:
+        """For `nn.ModuleList([Layer(c) for _ in range(n)])`: what iterating or indexing it yields (a module of
+        the one class it holds), so that `for layer in self.layers: layer(h)` is a call of `Layer`."""
+        if qualified not in ("torch.nn.ModuleList", "torch.nn.modules.container.ModuleList") or not call.args:
+            return None
+        element = self.value(call.args[0]).element
+        return element if element is not None and element.kind is Kind.MODULE else None
+
 
 # --- small helpers ------------------------------------------------------------------------------------
 

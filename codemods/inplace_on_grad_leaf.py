@@ -1,15 +1,12 @@
 """GF302: in-place write to a leaf tensor created with `requires_grad=True`."""
 from __future__ import annotations
 
+import ast
 import re
 
-import libcst as cst
-
-from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
-from codemods._inplace import binds, no_grad_fix, statements_in_order, writes_in
-from codemods._torch import LEAF_MAKERS, Imports, requests_grad, scope_chain, under_no_grad
-
-
+from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
+from autofix.semantic import Grad, SemanticModel
+from codemods._inplace import autograd_off, inplace_writes, no_grad_fix
 
 
 _SCENARIO = """\
@@ -38,8 +35,12 @@ for step in range(10):
 class InplaceOnGradLeaf(Rule):
     """
     ## What it does
-    Finds an in-place write (`w *= 0.1`, `w.add_(...)`, `w[i] = ...`) to a tensor created in the same scope
-    with `requires_grad=True` (or as `nn.Parameter(...)`), outside `torch.no_grad()`.
+    Finds an in-place write (`w *= 0.1`, `w.add_(...)`, `w[i] = ...`) to a name that holds a leaf requiring
+    grad created in the same scope: a torch factory called with `requires_grad=True`, `.requires_grad_()`, or
+    `nn.Parameter(...)`, where autograd is on (not under `torch.no_grad()`, `inference_mode()` or in a custom
+    `autograd.Function`). A name rebound since (`w = w * 0.1`) holds a non-leaf and is not reported. Leaves
+    that arrive from elsewhere (a function's argument, a loop over `parameters()`) are not reported: their
+    callers often run the function under `torch.no_grad()`.
 
     ## Why is this bad?
     Autograd forbids it: the write raises at once, "a leaf Variable that requires grad is being used in an
@@ -94,58 +95,50 @@ class InplaceOnGradLeaf(Rule):
             "        b[0] = 1.0\n    return b\n",
         ),
         Invalid(
-            "w = (torch.randn(5, 3) * 0.1).requires_grad_()\nw.clamp_(-1, 1)\n",
+            "from torch import randn\n\nw = (randn(5, 3) * 0.1).requires_grad_()\nw.clamp_(-1, 1)\n",
             None,
             "a leaf made with requires_grad_()",
-            unsafe_after="import torch\nw = (torch.randn(5, 3) * 0.1).requires_grad_()\nwith torch.no_grad():\n    w.clamp_(-1, 1)\n",
+            unsafe_after="from torch import randn\nimport torch\n\nw = (randn(5, 3) * 0.1).requires_grad_()\nwith torch.no_grad():\n"
+            "    w.clamp_(-1, 1)\n",
         ),
         Valid("import torch\n\nW = torch.randn(3, requires_grad=True)\nwith torch.no_grad():\n    W *= 0.01\n", "already under no_grad"),
         Valid("import torch\n\nW = torch.randn(3)\nW *= 0.01\nW.requires_grad_()\n", "requires grad only after the write"),
         Valid("import torch\n\nW = torch.randn(3, requires_grad=True)\nW = W * 0.01\n", "out of place (a non-leaf, GF5xx territory)"),
+        Valid(
+            "import torch\n\n\n@torch.no_grad()\ndef shrink(scale):\n    w = torch.ones(4, requires_grad=True)\n"
+            "    w *= scale\n    return w\n",
+            "in a function decorated with torch.no_grad()",
+        ),
+        Valid(
+            "import torch\n\n\ndef nudge(params):\n    for p in params:\n        p.add_(0.1)\n",
+            "leaves that arrive from a caller: the caller may hold torch.no_grad()",
+        ),
     )
     scenarios = (Scenario("linear-regression-scaled-leaf", _SCENARIO),)
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
-        self._check(node.body)
+    def check(self, model: SemanticModel) -> None:
+        for write in inplace_writes(model, self.context.cache):
+            if write.name is None or autograd_off(model, write.statement):
+                continue
+            if not model.value(write.base).is_tensor or model.value(write.base).grad is not Grad.LEAF:
+                continue
+            if not _created_here(model, write.base):
+                continue
+            self.report(write.statement, f"In-place write to `{write.name}`, a leaf that requires grad: raises at once",
+                        fix=Applicability.UNSAFE)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if isinstance(node.body, cst.IndentedBlock):
-            self._check(node.body.body)
+    def fix(self, finding, tree) -> Fix | None:
+        return no_grad_fix(finding, tree)
 
-    def _check(self, body) -> None:
-        leaves: set[str] = set()
-        for statement in statements_in_order(body):
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    write = writes_in(small)
-                    if write and write.name in leaves and not under_no_grad(statement, self.parent):
-                        fix = no_grad_fix(statement, self._module, self.parent, self.context.cache)
-                        self.report(statement, f"In-place write to `{write.name}`, a leaf that requires grad: "
-                                    "raises at once", fix)
-                        leaves.discard(write.name)
-                created = self._creates_leaf(statement)
-                leaves -= binds(statement)
-                if created:
-                    leaves.add(created)
-            else:
-                leaves -= binds(statement)
 
-    def _creates_leaf(self, statement) -> str | None:
-        if len(statement.body) != 1 or not isinstance(statement.body[0], cst.Assign):
-            return None
-        assign = statement.body[0]
-        if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
-            return None
-        call = assign.value
-        if not isinstance(call, cst.Call):
-            return None
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "requires_grad_" and (
-            not call.args or (isinstance(call.args[0].value, cst.Name) and call.args[0].value.value == "True")
-        ):
-            return assign.targets[0].target.value  # `w = torch.randn(n).requires_grad_()`
-        qualified = Imports.of(self._module, self.context.cache).resolve(call.func, scope_chain(call, self.parent)) or ""
-        if not LEAF_MAKERS.match(qualified):
-            return None
-        wants_grad = qualified.endswith("Parameter") or requests_grad(call)
-        return assign.targets[0].target.value if wants_grad else None
+def _created_here(model: SemanticModel, name: ast.Name) -> bool:
+    """Every binding of `name` that reaches here is an assignment (or an in-place update) in this scope."""
+    bindings = model.bindings_reaching(name.id, name)
+    return bool(bindings) and all(b.kind in ("assign", "ann", "walrus", "aug") for b in bindings) and all(
+        model.scope(b.node) is model.scope(name) and not _initialiser(model, b.value) for b in bindings
+    )
+
+
+def _initialiser(model: SemanticModel, value) -> bool:
+    """`nn.init.zeros_(t)` returns `t`, which requires grad only if `t` did (the model assumes a parameter)."""
+    return isinstance(value, ast.Call) and (model.qualified_name(value.func) or "").startswith("torch.nn.init.")

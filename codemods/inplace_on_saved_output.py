@@ -1,24 +1,17 @@
-"""GF303: in-place write to the output of an op that autograd saved (ReLU, Sigmoid, Tanh, Softmax, exp)."""
+"""GF303: in-place write to the output of an op that autograd saved (ReLU, Sigmoid, Tanh, Softmax, exp, ...)."""
 from __future__ import annotations
 
 import re
 
-import libcst as cst
-
-from autofix.rule import Applicability, Effect, Invalid, Rule, Scenario, Valid
-from codemods._inplace import binds, out_of_place_fix, statements_in_order, writes_in
-from codemods._torch import Imports, dotted, scope_chain, under_no_grad
-
-# Ops whose backward reads their own output (checked on torch 2.13: an in-place write to the output makes
-# backward() raise). GELU, SiLU, LeakyReLU and ELU read their input instead, so they are not listed.
-SAVES_OUTPUT = ("relu", "sigmoid", "tanh", "softmax", "exp")
-_FUNCTIONS = {f"torch.{n}" for n in SAVES_OUTPUT} | {f"torch.nn.functional.{n}" for n in SAVES_OUTPUT} | {
-    "torch.special.expit", "torch.nn.functional.relu_"
-}
-_MODULES = {"torch.nn.ReLU": "ReLU", "torch.nn.Sigmoid": "Sigmoid", "torch.nn.Tanh": "Tanh", "torch.nn.Softmax": "Softmax"}
+from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
+from autofix.semantic import SemanticModel
+from codemods._inplace import (
+    autograd_off, carries_no_graph, graph_in_sight, has_out_of_place_twin, inplace_writes, out_of_place_fix,
+    saved_output, saver_of_target, written_statement,
+)
 
 
-_SCENARIO = """\\
+_SCENARIO = """\
 import os
 
 import torch
@@ -59,28 +52,56 @@ for step in range(10):
 class InplaceOnSavedOutput(Rule):
     """
     ## What it does
-    Finds an in-place write (`out += identity`, `out.mul_(s)`, `out[m] = 0`) to the result of an op that
-    saves its output for backward: `relu`, `sigmoid`, `tanh`, `softmax`, `exp` as `torch.*` / `F.*`
-    functions, as tensor methods, or as `nn.ReLU` / `nn.Sigmoid` / `nn.Tanh` / `nn.Softmax` modules assigned
-    in the class (`self.relu = nn.ReLU(inplace=True)`).
+    Finds an in-place write (`out += identity`, `w /= w.sum(-1, keepdim=True)`, `out.mul_(s)`, `p[m] = 0`) to
+    the output of an op that saves its output for backward, or to a view of it (`.view()`, `.transpose()`,
+    `[:, :k]`, and `.to()`/`.float()`, which return the same tensor when nothing changes). The ops, each
+    checked on torch 2.13:
+
+    - `relu`, `sigmoid` (`torch.special.expit`), `tanh`, `softmax`, `log_softmax`, `exp`, `exp2`, `expm1`,
+      `sqrt`, `rsqrt`, `reciprocal`, as `torch.*` / `F.*` functions or tensor methods, and their in-place forms
+      (`relu_`, `F.relu(x, inplace=True)`);
+    - `elu`, `leaky_relu`, `selu`, `celu` only with `inplace=True`;
+    - the modules `nn.ReLU`, `nn.Sigmoid`, `nn.Tanh`, `nn.Softmax`, `nn.LogSoftmax` (and `nn.ELU`,
+      `nn.LeakyReLU`, `nn.SELU`, `nn.CELU` built with `inplace=True`), wherever the file assigns them:
+      `self.act = nn.ReLU()` in `__init__` makes `self.act(x)` a ReLU output.
+
+    Also finds an in-place write whose right side saved the written tensor itself: `x += self.conv(x)`,
+    `x += self.mlp(self.norm(x))`, `x.add_(x @ w)`. Layers with a trainable weight (`nn.Linear`, `nn.Conv*d`,
+    `nn.ConvTranspose*d`, `nn.LayerNorm`, `nn.GroupNorm`, `nn.BatchNorm*d`, `nn.InstanceNorm*d`,
+    `nn.Bilinear`) keep their input to compute the weight's gradient; `F.linear`, `F.conv*`, the norms,
+    `matmul`/`@`, and GELU, SiLU, Mish, Softplus, ELU, LeakyReLU, Hardswish, RMSNorm keep it for the input's
+    own gradient (then only when the file shows a graph).
 
     ## Why is this bad?
-    These ops compute their gradient from their output. Overwriting it makes `backward()` raise "one of the
-    variables needed for gradient computation has been modified by an inplace operation" (autograd fact
-    "x = relu(x); x += identity raises at backward"). GELU, SiLU, LeakyReLU and ELU save their input, so
-    the same text is safe with them (fact "the same residual after SiLU is fine"). torchvision's
-    BasicBlock is safe: it adds the identity to the BatchNorm output, then applies ReLU.
+    These ops compute their gradient from their output (or, for the second shape, from their input). Overwriting it makes `backward()` raise "one of the
+    variables needed for gradient computation has been modified by an inplace operation" (autograd facts
+    "x = relu(x); x += identity raises at backward" and "an in-place /= on a softmax output raises at
+    backward"). A typical latent case is an MoE router that renormalises its softmax weights in place: it
+    works under `no_grad` and fails the first time someone trains it.
+
+    GELU, SiLU, Mish, Hardswish, Softplus, ReLU6 and out-of-place LeakyReLU/ELU save their input, so the same
+    text is safe with them (fact "the same residual after SiLU is fine"). torchvision's BasicBlock is safe:
+    it adds the identity to the BatchNorm output, then applies ReLU. `topk`, `gather` and indexing with a
+    tensor return new tensors, so writing to `torch.topk(softmax(...), k).values` is fine too.
+
+    Reported where the file shows a graph may be there: the model knows the output requires grad (it was
+    computed from a parameter or a layer's output), or the write is in a module's forward pass (a `forward`
+    method, or a method of an `nn.Module` subclass). Not reported: outputs that carry no graph (computed from
+    a `.detach()`ed tensor, under `torch.no_grad()` or `inference_mode()`, or inside a custom
+    `autograd.Function`'s `forward`, where autograd is off); writes where autograd is off; post-processing
+    helpers outside any module whose inputs are of unknown origin (an image processor zeroing suppressed
+    scores after NMS): nothing there says a backward pass runs through them.
 
     ## Example
     ```python
-    out = self.relu(self.bn(self.conv(x)))
-    out += identity
+    weights = F.softmax(router_logits, dim=-1)
+    weights /= weights.sum(dim=-1, keepdim=True)
     ```
 
     ## Use instead
     ```python
-    out = self.relu(self.bn(self.conv(x)))
-    out = out + identity
+    weights = F.softmax(router_logits, dim=-1)
+    weights = weights / weights.sum(dim=-1, keepdim=True)
     ```
 
     ## Runtime
@@ -88,8 +109,11 @@ class InplaceOnSavedOutput(Rule):
     inplace operation".
 
     ## Fix safety
-    Safe and repairing: the write becomes out of place (or `out = out.clone()` goes before an indexed
-    write). It costs one allocation the size of `out`. `nn.ReLU(inplace=True)` itself is not reported.
+    Safe and repairing: the write becomes out of place (`out = out + identity`, `s = s.mul(h)`): the same
+    values in one new tensor, which is what the in-place form had to keep alive for backward anyway. An
+    indexed write gets `p = p.clone()` before it, one copy the size of `p`; inside a loop that copy would
+    run every iteration, so there the fix is offered as unsafe, to review. Writes with no out-of-place twin
+    (`.zero_()`, `.fill_()`, `.copy_()` on the whole tensor) are reported without a fix.
     """
 
     code = "GF303"
@@ -99,8 +123,10 @@ class InplaceOnSavedOutput(Rule):
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
     prefilter = re.compile(
-        # an activation call and an in-place write somewhere in the file (two anchored lookaheads: linear time)
-        r"\A(?=[\s\S]*(?:relu|sigmoid|tanh|softmax|exp|ReLU|Sigmoid|Tanh|Softmax)\s*\()(?=[\s\S]*(?:[-+*/]=|\.\w+_\(|\]\s*=[^=]))"
+        # an op that saves its output or its input, and an in-place write (two anchored lookaheads: linear time)
+        r"\A(?=[\s\S]*(?:relu|sigmoid|expit|tanh|softmax|exp|sqrt|reciprocal|ReLU|Sigmoid|Tanh|Softmax|elu|ELU"
+        r"|Linear|linear|Conv|conv|Norm|norm|mm|matmul|einsum|@|gelu|GELU|silu|SiLU|mish|Mish|softplus|Softplus"
+        r"|hardswish|Hardswish))(?=[\s\S]*(?:[-+*/%@&|^]=|\.\w+_\(|\]\s*=[^=]))"
     )
 
     examples = (
@@ -114,16 +140,76 @@ class InplaceOnSavedOutput(Rule):
             "a residual added after the ReLU module",
         ),
         Invalid(
-            "import torch\n\ndef gate(h, g):\n    s = torch.sigmoid(g)\n    s.mul_(h)\n    return s\n",
-            "import torch\n\ndef gate(h, g):\n    s = torch.sigmoid(g)\n    s = s.mul(h)\n    return s\n",
+            "import torch\nimport torch.nn as nn\n\ndef gate(h, x, layer: nn.Linear):\n    s = torch.sigmoid(layer(x))\n"
+            "    s.mul_(h)\n    return s\n",
+            "import torch\nimport torch.nn as nn\n\ndef gate(h, x, layer: nn.Linear):\n    s = torch.sigmoid(layer(x))\n"
+            "    s = s.mul(h)\n    return s\n",
             "torch.sigmoid, then an in-place method",
         ),
         Invalid(
-            "import torch.nn.functional as F\n\ndef attend(scores, mask):\n    p = F.softmax(scores, dim=-1)\n"
-            "    p[mask] = 0\n    return p\n",
-            "import torch.nn.functional as F\n\ndef attend(scores, mask):\n    p = F.softmax(scores, dim=-1)\n"
-            "    p = p.clone()\n    p[mask] = 0\n    return p\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Attention(nn.Module):\n"
+            "    def attend(self, scores, mask):\n        p = F.softmax(scores, dim=-1)\n        p[mask] = 0\n        return p\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Attention(nn.Module):\n"
+            "    def attend(self, scores, mask):\n        p = F.softmax(scores, dim=-1)\n        p = p.clone()\n"
+            "        p[mask] = 0\n        return p\n",
             "an indexed write to softmax probabilities",
+        ),
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass ProductKeyRouter(nn.Module):\n"
+            "    def __init__(self, dim, n_experts, k):\n        super().__init__()\n"
+            "        self.score = nn.Linear(dim, n_experts)\n        self.k = k\n\n"
+            "    def forward(self, tokens):\n        best, chosen = self.score(tokens).topk(self.k, dim=-1)\n"
+            "        gate = F.softmax(best, dim=-1)\n        if self.renormalise:\n"
+            "            gate /= gate.sum(dim=-1, keepdim=True)\n        return gate, chosen\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass ProductKeyRouter(nn.Module):\n"
+            "    def __init__(self, dim, n_experts, k):\n        super().__init__()\n"
+            "        self.score = nn.Linear(dim, n_experts)\n        self.k = k\n\n"
+            "    def forward(self, tokens):\n        best, chosen = self.score(tokens).topk(self.k, dim=-1)\n"
+            "        gate = F.softmax(best, dim=-1)\n        if self.renormalise:\n"
+            "            gate = gate / gate.sum(dim=-1, keepdim=True)\n        return gate, chosen\n",
+            "an MoE router renormalising its softmax weights in place",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n\n\nclass Gate(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.squash = nn.Tanh()\n\n    def forward(self, x, bias):\n"
+            "        y = self.squash(x).transpose(0, 1)\n        y.add_(bias)\n        return y\n",
+            "import torch\nimport torch.nn as nn\n\n\nclass Gate(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.squash = nn.Tanh()\n\n    def forward(self, x, bias):\n"
+            "        y = self.squash(x).transpose(0, 1)\n        y = y.add(bias)\n        return y\n",
+            "a view of an nn.Tanh output assigned in __init__",
+        ),
+        Invalid(
+            "import torch\n\nweight = torch.randn(4, 8, requires_grad=True)\n\ndef normalise_rows(x, masks):\n"
+            "    for mask in masks:\n        probs = (x @ weight).softmax(-1)\n        probs[mask] = 0.0\n        yield probs\n",
+            None,
+            "an indexed write in a loop: the clone is offered as an unsafe fix only",
+            unsafe_after="import torch\n\nweight = torch.randn(4, 8, requires_grad=True)\n\ndef normalise_rows(x, masks):\n"
+            "    for mask in masks:\n        probs = (x @ weight).softmax(-1)\n        probs = probs.clone()\n"
+            "        probs[mask] = 0.0\n        yield probs\n",
+        ),
+        Invalid(
+            "import torch.nn as nn\n\n\nclass ConvResidual(nn.Module):\n    def __init__(self, channels):\n"
+            "        super().__init__()\n        self.conv = nn.Conv2d(channels, channels, 3, padding=1)\n\n"
+            "    def forward(self, x):\n        x += self.conv(x)\n        return x\n",
+            "import torch.nn as nn\n\n\nclass ConvResidual(nn.Module):\n    def __init__(self, channels):\n"
+            "        super().__init__()\n        self.conv = nn.Conv2d(channels, channels, 3, padding=1)\n\n"
+            "    def forward(self, x):\n        x = x + self.conv(x)\n        return x\n",
+            "x += conv(x): the convolution saved x to compute its weight's gradient",
+        ),
+        Invalid(
+            "import torch.nn as nn\n\n\nclass PreNormBlock(nn.Module):\n    def __init__(self, dim, mlp):\n"
+            "        super().__init__()\n        self.norm = nn.LayerNorm(dim)\n        self.mlp = mlp\n\n"
+            "    def forward(self, x):\n        x += self.mlp(self.norm(x))\n        return x\n",
+            "import torch.nn as nn\n\n\nclass PreNormBlock(nn.Module):\n    def __init__(self, dim, mlp):\n"
+            "        super().__init__()\n        self.norm = nn.LayerNorm(dim)\n        self.mlp = mlp\n\n"
+            "    def forward(self, x):\n        x = x + self.mlp(self.norm(x))\n        return x\n",
+            "x += f(norm(x)): LayerNorm saved x",
+        ),
+        Valid(
+            "import torch.nn as nn\n\n\nclass CrossAdd(nn.Module):\n    def __init__(self, dim):\n        super().__init__()\n"
+            "        self.proj = nn.Linear(dim, dim)\n        self.drop = nn.Dropout(0.1)\n\n    def forward(self, x, context):\n"
+            "        x += self.proj(context)\n        x += self.drop(x)\n        return x\n",
+            "the layer saved another tensor; dropout keeps a mask, not x",
         ),
         Valid(
             "def forward(self, x):\n    identity = x\n    out = self.bn2(self.conv2(x))\n    out += identity\n"
@@ -137,91 +223,72 @@ class InplaceOnSavedOutput(Rule):
             "        out += identity\n        out = self.relu(out)\n        return out\n",
             "nn.ReLU(inplace=True) used as torchvision does: the residual lands on the BatchNorm output",
         ),
-        Valid("import torch.nn.functional as F\n\ndef f(x, r):\n    out = F.silu(x)\n    out += r\n    out = F.gelu(out)\n"
-              "    out += r\n    return out\n", "SiLU and GELU save their input"),
-        Valid("import torch\n\ndef f(x):\n    with torch.no_grad():\n        y = torch.relu(x)\n        y += 1\n    return y\n",
+        Valid("import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Mix(nn.Module):\n    def forward(self, x, r):\n"
+              "        out = F.silu(x)\n        out += r\n        out = F.gelu(out)\n        out += r\n        return out\n",
+              "SiLU and GELU save their input"),
+        Valid(
+            "import torch.nn as nn\n\n\nclass GatedUnit(nn.Module):\n    def __init__(self, dim):\n"
+            "        super().__init__()\n        self.proj = nn.Linear(dim, dim)\n        self.act = nn.SiLU()\n\n"
+            "    def forward(self, x):\n        h = self.act(self.proj(x))\n        h *= x\n        return h\n",
+            "self.act = nn.SiLU() in __init__: self.act(x) is a SiLU output, which is not saved",
+        ),
+        Valid("import torch\nimport torch.nn as nn\n\n\nclass Probe(nn.Module):\n    def forward(self, x):\n"
+              "        with torch.no_grad():\n            y = torch.relu(x)\n            y += 1\n        return y\n",
               "under torch.no_grad()"),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\n\nclass Explainer(nn.Module):\n"
+            "    def keep_salient(self, attribution: torch.Tensor, keep):\n        weights = attribution.detach()\n"
+            "        weights = weights.sigmoid()\n        weights[~keep] = 0.0\n        return weights\n",
+            "a sigmoid of a detached tensor: its output requires no grad, nothing was saved",
+        ),
+        Valid(
+            "import torch\n\n\nclass ScaledTanh(torch.autograd.Function):\n    @staticmethod\n"
+            "    def forward(ctx, x, scale):\n        y = torch.tanh(x)\n        ctx.save_for_backward(y)\n"
+            "        y *= scale\n        return y\n\n    @staticmethod\n    def backward(ctx, grad):\n"
+            "        (y,) = ctx.saved_tensors\n        return grad * (1 - y * y), None\n",
+            "inside a custom autograd.Function's forward autograd is off: nothing was saved by tanh",
+        ),
+        Valid(
+            "import torch\n\n\nclass DetectionPostProcessor:\n    def suppress(self, outputs, overlaps, threshold):\n"
+            "        scores = torch.sigmoid(outputs.logits.max(dim=-1).values)\n        for i in range(len(scores)):\n"
+            "            scores[i][overlaps[i] > threshold] = 0.0\n        return scores\n",
+            "post-processing outside any module, on outputs of unknown origin: no backward runs through it in sight",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Top2(nn.Module):\n"
+            "    def forward(self, logits):\n        probs = F.softmax(logits, dim=-1)\n"
+            "        weights, experts = torch.topk(probs, 2, dim=-1)\n        weights /= weights.sum(dim=-1, keepdim=True)\n"
+            "        return weights, experts\n",
+            "topk returns new tensors: renormalising the top-k weights in place is fine",
+        ),
     )
     scenarios = (Scenario("residual-block-add-after-relu", _SCENARIO),)
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._module = node
-        self._activations: dict[str, str] | None = None
-        self._check(node.body, node)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if isinstance(node.body, cst.IndentedBlock):
-            self._check(node.body.body, node)
-
-    def _check(self, body, scope) -> None:
-        saved: dict[str, str] = {}
-        for statement in statements_in_order(body):
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    write = writes_in(small)
-                    if write is not None and write.name in saved and not under_no_grad(statement, self.parent):
-                        self._report(statement, write, saved.pop(write.name))
-                assigned = self._saving_assignment(statement, scope)
-                for name in binds(statement):
-                    saved.pop(name, None)
-                if assigned:
-                    saved[assigned[0]] = assigned[1]
+    def check(self, model: SemanticModel) -> None:
+        for write in inplace_writes(model, self.context.cache):
+            if autograd_off(model, write.statement):
+                continue
+            op = saved_output(model, write.base)
+            if op is None or carries_no_graph(model, write.base) or not graph_in_sight(model, write.base, write.statement):
+                saver = saver_of_target(model, write)
+                if saver is not None:
+                    self.report(write.statement, f"In-place write to `{write.name}`, which `{model.source(saver)}` on the "
+                                "right side saved for backward(): backward() will raise",
+                                fix=Applicability.SAFE if has_out_of_place_twin(write) else None)
+                continue
+            what = model.source(write.base)
+            if write.kind == "subscript":
+                # An indexed write needs a clone first: one copy, fine once, not on every turn of a loop.
+                fix = Applicability.UNSAFE if model.enclosing_loops(write.statement) else Applicability.SAFE
+                fix = fix if write.name is not None else None
             else:
-                for name in binds(statement):
-                    saved.pop(name, None)
+                fix = Applicability.SAFE if has_out_of_place_twin(write) else None
+            self.report(
+                write.statement,
+                f"In-place write to `{what}`, the output of {op}, which autograd saved: backward() will raise",
+                fix=fix,
+            )
 
-    def _saving_assignment(self, statement, scope) -> tuple[str, str] | None:
-        """`out = relu(...)` -> ("out", "relu")."""
-        if len(statement.body) != 1 or not isinstance(statement.body[0], cst.Assign):
-            return None
-        assign = statement.body[0]
-        if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
-            return None
-        op = self._saving_op(assign.value, scope)
-        return (assign.targets[0].target.value, op) if op else None
-
-    def _saving_op(self, value, scope) -> str | None:
-        if not isinstance(value, cst.Call):
-            return None
-        func = value.func
-        if isinstance(func, cst.Attribute) and func.attr.value in SAVES_OUTPUT:
-            qualified = self._index().resolve(func, scope_chain(value, self.parent))
-            if qualified is None or qualified in _FUNCTIONS:  # x.relu() (a tensor method) or torch.relu
-                return func.attr.value
-            return None
-        qualified = self._index().resolve(func, scope_chain(value, self.parent))
-        if qualified in _FUNCTIONS:
-            return qualified.rsplit(".", 1)[-1]
-        name = dotted(func)
-        if name and name in self._module_activations():
-            return self._module_activations()[name]
-        return None
-
-    def _index(self) -> Imports:
-        return Imports.of(self._module, self.context.cache)
-
-    def _module_activations(self) -> dict[str, str]:
-        """`self.relu = nn.ReLU(...)` / `act = nn.Tanh()` anywhere in the file: name -> module kind."""
-        if self._activations is None:
-            found: dict[str, str] = {}
-            index = self._index()
-            module = self._module
-
-            class _Assignments(cst.CSTVisitor):
-                def visit_Assign(self, node: cst.Assign) -> None:
-                    if isinstance(node.value, cst.Call):
-                        qualified = index.resolve(node.value.func, [module]) or dotted(node.value.func) or ""
-                        kind = _MODULES.get(qualified) or _MODULES.get("torch." + qualified)
-                        if kind:
-                            for target in node.targets:
-                                name = dotted(target.target)
-                                if name:
-                                    found[name] = kind
-
-            module.visit(_Assignments())
-            self._activations = found
-        return self._activations
-
-    def _report(self, statement, write, op: str) -> None:
-        message = f"In-place write to `{write.name}`, the output of {op}, which autograd saved: backward() will raise"
-        self.report(statement, message, out_of_place_fix(statement, write))
+    def fix(self, finding, tree) -> Fix | None:
+        small = written_statement(finding, tree)
+        return out_of_place_fix(small, tree) if small is not None else None

@@ -1,4 +1,6 @@
+from torch import randn
 import torch
-w = (torch.randn(5, 3) * 0.1).requires_grad_()
+
+w = (randn(5, 3) * 0.1).requires_grad_()
 with torch.no_grad():
     w.clamp_(-1, 1)

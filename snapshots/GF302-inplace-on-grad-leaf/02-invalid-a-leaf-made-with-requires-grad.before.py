@@ -1,2 +1,4 @@
-w = (torch.randn(5, 3) * 0.1).requires_grad_()
+from torch import randn
+
+w = (randn(5, 3) * 0.1).requires_grad_()
 w.clamp_(-1, 1)

@@ -1,7 +1,10 @@
+import torch.nn as nn
 import torch.nn.functional as F
 
-def attend(scores, mask):
-    p = F.softmax(scores, dim=-1)
-    p = p.clone()
-    p[mask] = 0
-    return p
+
+class Attention(nn.Module):
+    def attend(self, scores, mask):
+        p = F.softmax(scores, dim=-1)
+        p = p.clone()
+        p[mask] = 0
+        return p

@@ -1,6 +1,9 @@
+import torch.nn as nn
 import torch.nn.functional as F
 
-def attend(scores, mask):
-    p = F.softmax(scores, dim=-1)
-    p[mask] = 0
-    return p
+
+class Attention(nn.Module):
+    def attend(self, scores, mask):
+        p = F.softmax(scores, dim=-1)
+        p[mask] = 0
+        return p

@@ -1,4 +1,5 @@
 import torch
+import torch.nn as nn
 
-def reset_pad(emb, pad):
+def reset_pad(emb: nn.Embedding, pad):
     emb.weight[pad].zero_()

@@ -1,0 +1,12 @@
+import torch
+import torch.nn as nn
+
+
+class Shift(nn.Module):
+    def forward(self, x):
+        x.sub_(x.mean())
+        return x
+
+
+w = torch.randn(5, requires_grad=True)
+out = Shift()(w)

@@ -1,0 +1,4 @@
+import torch.nn as nn
+
+def reset_pad(emb, pad):
+    emb.weight[pad].zero_()
