@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import ast
 import difflib
+import itertools
 import json
 import json.decoder
 import json.scanner
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from autofix.diff import split_lines
@@ -281,17 +283,18 @@ class Module:
 
 
 def _refuse_moves(old: dict[int, str], new: dict[int, str]) -> None:
-    """A statement that leaves one cell and arrives in another: the boundary line survived, the cells did not."""
-    removed, added = {}, {}
-    for index in new:
-        before, after = old[index].splitlines(), new[index].splitlines()
-        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
-            if tag == "equal":
-                continue
-            removed[index] = removed.get(index, set()) | {line.strip() for line in before[i1:i2] if line.strip()}
-            added[index] = added.get(index, set()) | {line.strip() for line in after[j1:j2] if line.strip()}
-    for source_cell, lines in removed.items():
-        for target_cell, arrived in added.items():
+    """A statement that leaves one cell and arrives in another: the boundary line survived, the cells did not.
+
+    Only lines a cell lost or gained on balance count, so a statement moved within each of two cells (the same
+    training loop fixed in two places) is not mistaken for one moved between them.
+    """
+    lost, gained = {}, {}
+    for index, text in new.items():
+        before = Counter(line.strip() for line in old[index].splitlines() if line.strip())
+        after = Counter(line.strip() for line in text.splitlines() if line.strip())
+        lost[index], gained[index] = before - after, after - before
+    for source_cell, lines in lost.items():
+        for target_cell, arrived in gained.items():
             if target_cell != source_cell and lines & arrived:
                 raise NotebookError(f"a fix would move code from cell {source_cell + 1} to cell {target_cell + 1}; "
                                     "the notebook's fixes were not applied")
@@ -302,7 +305,7 @@ def module_of(notebook: Notebook) -> Module:
     left_out: list[tuple[int, str]] = []
     lines: list[str] = []
     rows: list[tuple[int, int]] = []
-    counter = [0]
+    counter = itertools.count()  # placeholders are numbered across the notebook: one cannot pass for another
     for index in notebook.code_cells():
         text = notebook.source(index)
         cell_lines = split_lines(text)
@@ -335,19 +338,18 @@ def _cell_magic(lines: list[str]) -> tuple[int, str] | None:
     return None
 
 
-def _mask(cell: _Cell, position: int, magic: str, counter: list[int], indent: str | None = None) -> int:
+def _mask(cell: _Cell, position: int, magic: str, counter: itertools.count, indent: str | None = None) -> int:
     line = cell.lines[position]
     content = line.rstrip("\r\n")
     if indent is None:
         indent = content[: len(content) - len(content.lstrip())]
-    number = counter[0]
-    counter[0] += 1
+    number = next(counter)
     cell.masked[number] = _Masked(content, indent, magic)
     cell.lines[position] = f"{indent}pass  # autofix-magic-{number}" + line[len(content):]
     return number
 
 
-def _mask_line_magics(cell: _Cell, first: bool, counter: list[int]) -> None:
+def _mask_line_magics(cell: _Cell, first: bool, counter: itertools.count) -> None:
     """Mask every line that starts a statement with IPython syntax (never a line inside a string or brackets)."""
     depth, quote, continued = 0, None, False
     magic_indent = None  # while a masked magic continues onto the next line with a backslash
@@ -370,14 +372,14 @@ def _mask_line_magics(cell: _Cell, first: bool, counter: list[int]) -> None:
 
 
 def _magic_kind(stripped: str, top_level: bool) -> str | None:
-    if stripped.startswith(_ESCAPES):
-        match = re.match(r"[%!?/,;]+[\w.-]*", stripped)
-        return match.group() if match else stripped[0]
-    if _HELP.fullmatch(stripped):
+    """What IPython syntax a statement's first line is: "%time", "!pip", "?", "= !ls" ...; None for Python."""
+    if stripped.startswith("?") or _HELP.fullmatch(stripped):
         return "?"
+    if stripped.startswith(_ESCAPES):
+        return re.match(r"[%!/,;]+[\w.-]*", stripped).group()
     match = _MAGIC_ASSIGNMENT.match(stripped)
     if match:
-        return re.match(r"[%!][\w.-]*", stripped[match.end() - 1:]).group()
+        return "= " + re.match(r"[%!][\w.-]*", stripped[match.end() - 1:]).group()
     if top_level and _FUTURE.match(stripped):
         return "from __future__"  # only legal at the top of a module; in a later cell, only at the top of that cell
     return None
@@ -487,8 +489,8 @@ def as_script(text: str) -> str:
         cell, magic = masked[int(match.group(2))]
         if magic.magic != "continuation":
             head = magic
-        if head.magic == "%time" and not head.original.endswith("\\"):
-            lines[row] = magic.indent + magic.original.lstrip()[len("%time"):].strip() + "\n"
+        if head.magic == "%time" and not head.original.endswith("\\"):  # `%time stmt` runs stmt once
+            lines[row] = magic.indent + magic.original.lstrip()[len("%time"):].strip() + line[len(line.rstrip("\r\n")):]
         elif head.magic not in _HARMLESS:
             raise NotebookError(f"cell {cell.index + 1} uses `{head.original.strip()}`, which only IPython can run, "
                                 "so a script cannot stand in for the notebook")

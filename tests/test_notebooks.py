@@ -14,7 +14,7 @@ import pytest
 
 from autofix import notebook
 from conftest import run
-from test_scale import _interact, git
+from test_scale import _interact, _tamper, git
 
 GF101_MESSAGE = "In-place write through `.detach()`: write to the tensor under `torch.no_grad()` instead"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -35,8 +35,8 @@ CELLS = [
     }),
     ("code", '%%bash\necho "$HOME" && ls -la | head -n 2', {}),  # cell 3: bash, not Python
     ("code", "%%writefile helper.py\nfor p in model.parameters():\n    p.detach().zero_()", {}),  # cell 4: a file
-    ("code", "!pip install -q torch\nfor p in model.parameters():\n    p.detach().zero_()\nmodel?\n"  # cell 5
-             "%time y = model(torch.ones(1, 4))", {"execution_count": 7}),
+    ("code", ("!pip install -q torch\nfor p in model.parameters():\n    p.detach().zero_()\nmodel?\n"  # cell 5
+             "%time y = model(torch.ones(1, 4))"), {"execution_count": 7}),
     ("code", "for p in model.parameters():\n    p.require_grad = False", {}),  # cell 6
     ("raw", "for p in model.parameters():\n    p.detach().zero_()", {}),  # cell 7
 ]
@@ -106,8 +106,8 @@ def test_findings_name_the_cell_and_the_line_in_it(tmp_path):
     # Not the %%bash cell (not Python: it would be a syntax error), the %%writefile cell or the raw cell.
     assert lines == [
         f"train.ipynb:cell 5:3:5: GF101 [*] {GF101_MESSAGE}",
-        "train.ipynb:cell 6:2:5: GF501 [*] `require_grad` is not `requires_grad`: this sets a plain attribute "
-        "and (un)freezes nothing",
+        ("train.ipynb:cell 6:2:5: GF501 [*] `require_grad` is not `requires_grad`: this sets a plain attribute "
+        "and (un)freezes nothing"),
         "Found 2 findings. [*] 2 fixable with `--fix`.",
     ]
 
@@ -195,7 +195,8 @@ def test_diff_shows_each_changed_cell_and_is_not_a_patch(tmp_path):
     assert result.stderr.decode() == "Would fix 2 findings in 1 file.\n"
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     (tmp_path / "cells.diff").write_bytes(result.stdout)
-    assert subprocess.run(["git", "apply", "--check", "cells.diff"], cwd=tmp_path, capture_output=True).returncode != 0
+    applied = subprocess.run(["git", "apply", "--check", "cells.diff"], cwd=tmp_path, capture_output=True, check=False)
+    assert applied.returncode != 0
 
 
 def test_stdin_with_a_notebook_name(tmp_path):
@@ -210,13 +211,13 @@ BAD = {
     "not an object": (b"[1, 2]\n", "not a Jupyter notebook: the JSON is not an object"),
     "nbformat 3": (
         b'{"metadata": {}, "nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": []}]}\n',
-        "nbformat 3 notebooks are not supported (only nbformat 4); upgrade it with "
-        "`jupyter nbconvert --to notebook --inplace`",
+        ("nbformat 3 notebooks are not supported (only nbformat 4); upgrade it with "
+        "`jupyter nbconvert --to notebook --inplace`"),
     ),
     "no cells": (b'{"metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n', "not a valid notebook: no `cells` list"),
     "bad source": (
-        b'{"cells": [{"cell_type": "code", "execution_count": null, "id": "a", "metadata": {}, "outputs": [], '
-        b'"source": 42}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n',
+        (b'{"cells": [{"cell_type": "code", "execution_count": null, "id": "a", "metadata": {}, "outputs": [], '
+        b'"source": 42}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'),
         "not a valid notebook: cell 1's `source` is neither a string nor a list of strings",
     ),
 }
@@ -273,20 +274,26 @@ def test_folders_include_notebooks_under_the_same_exclusions(tmp_path):
 
 def test_two_jobs_and_the_cache_give_the_serial_result(tmp_path):
     for name in ("serial", "parallel"):
-        for index in range(20):  # more than one batch
+        for index in range(10):  # 20 files: more than one batch
             write_notebook(tmp_path / name / f"n{index:02d}.ipynb", build(form="list" if index % 2 else "string"))
             (tmp_path / name / f"m{index:02d}.py").write_text("import torch\nfor p in m.parameters():\n    p.data.zero_()\n")
-    outputs = {}
+    outputs = {name: json.loads(run(["--jobs", jobs, "--no-cache", "--format", "json", "."], tmp_path / name).stdout)
+               for name, jobs in (("serial", "1"), ("parallel", "2"))}
+    assert outputs["serial"] == outputs["parallel"] and len(outputs["serial"]) == 30
+    assert {row.get("cell") for row in outputs["serial"]} == {None, 5, 6}
+
+    # The cache: filled by one run, then served (with the cells) to the next.
+    assert json.loads(run(["--format", "json", "."], tmp_path / "serial").stdout) == outputs["serial"]
+    _tamper(tmp_path / "serial")
+    cached = json.loads(run(["--format", "json", "."], tmp_path / "serial").stdout)
+    assert [{**row, "message": "FROM-CACHE"} for row in outputs["serial"]] == cached
+
     for name, jobs in (("serial", "1"), ("parallel", "2")):
-        result = run(["--jobs", jobs, "--no-cache", "--format", "json", "."], tmp_path / name)
-        outputs[name] = json.loads(result.stdout)
         assert run(["--jobs", jobs, "--no-cache", "--fix", "."], tmp_path / name).returncode == 0
-    assert outputs["serial"] == outputs["parallel"] and len(outputs["serial"]) == 60
-    for index in range(20):
+    for index in range(10):
         for file in (f"n{index:02d}.ipynb", f"m{index:02d}.py"):
             assert (tmp_path / "serial" / file).read_bytes() == (tmp_path / "parallel" / file).read_bytes()
-    cached = [run(["--format", "json", "."], tmp_path / "serial").stdout for _ in range(2)]  # fill, then hit
-    assert cached[0] == cached[1] and json.loads(cached[0]) == []
+    assert json.loads((tmp_path / "serial" / "n01.ipynb").read_bytes()) == with_sources(build(), FIXED, "list")
 
 
 def test_the_cache_tells_a_notebook_from_a_python_file_with_the_same_bytes(tmp_path):
@@ -331,14 +338,14 @@ def test_interactive_review_is_per_cell(tmp_path):
 # --- the validation harness ----------------------------------------------------------------------------------
 
 TRAINING = [
-    ("code", "%matplotlib inline\nimport torch\ntorch.manual_seed(0)\n"
-             "model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 1))", {}),
+    ("code", ("%matplotlib inline\nimport torch\ntorch.manual_seed(0)\n"
+             "model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 1))"), {}),
     ("markdown", "Freeze the first layer.", {}),
     ("code", "for p in model[0].parameters():\n    p.require_grad = False", {}),
     ("code", "!nvidia-smi -L\n", {}),
-    ("code", "params = [p for p in model.parameters() if p.requires_grad]\nopt = torch.optim.SGD(params, lr=0.1)\n"
+    ("code", ("params = [p for p in model.parameters() if p.requires_grad]\nopt = torch.optim.SGD(params, lr=0.1)\n"
              "x, y = torch.randn(8, 4), torch.randn(8, 1)\nfor step in range(5):\n    opt.zero_grad()\n"
-             "    loss = ((model(x) - y) ** 2).mean()\n    loss.backward()\n    opt.step()", {}),
+             "    loss = ((model(x) - y) ** 2).mean()\n    loss.backward()\n    opt.step()"), {}),
 ]
 
 
