@@ -38,8 +38,9 @@ class Cache:
         self.base = hashlib.sha256(f"{tool_fingerprint()}\0{configuration}".encode()).hexdigest()
         self.hits = self.misses = 0
 
-    def key(self, content_digest: str, rule_codes: tuple[str, ...]) -> str:
-        return hashlib.sha256(f"{self.base}\0{content_digest}\0{','.join(rule_codes)}".encode()).hexdigest()
+    def key(self, content_digest: str, rule_codes: tuple[str, ...], kind: str = "python") -> str:
+        """`kind` ("python" or "notebook"): the same bytes mean different things as a .py file and as a notebook."""
+        return hashlib.sha256(f"{self.base}\0{kind}\0{content_digest}\0{','.join(rule_codes)}".encode()).hexdigest()
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"

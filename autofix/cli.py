@@ -11,10 +11,9 @@ import sys
 import threading
 from pathlib import Path
 
-from autofix import __version__, executor, gitdiff, render, source
+from autofix import __version__, executor, gitdiff, notebook, render, source
 from autofix.cache import Cache
 from autofix.config import ConfigError, Settings, check_selectors, find_config, load
-from autofix.diff import unified_diff
 from autofix.discovery import DiscoveryError, discover
 from autofix.registry import all_rules, select_rules
 from autofix.runner import FileOutcome, Job, applicable, check_text
@@ -210,8 +209,16 @@ def _changed(args: argparse.Namespace) -> tuple[set[str] | None, dict | None]:
 
 
 def _keep_changed_lines(outcome: FileOutcome, lines: set[int] | None) -> None:
-    """Report only findings that touch a changed line (None: the whole file is new)."""
+    """Report only findings that touch a changed line (None: the whole file is new); in a notebook, a changed cell."""
     if lines is None:
+        return
+    if notebook.is_notebook(outcome.path) and outcome.findings:
+        try:
+            text = outcome.before if outcome.before is not None else source.read(outcome.path).text
+            cells = notebook.cells_on_lines(text, lines)
+        except (source.SourceError, notebook.NotebookError):
+            cells = set()
+        outcome.findings = [f for f in outcome.findings if f.cell in cells]
         return
     outcome.findings = [f for f in outcome.findings if lines.intersection(range(f.line, f.end_line + 1))]
 
@@ -251,8 +258,7 @@ def _finish(args: argparse.Namespace, outcomes: list[FileOutcome], job: Job, err
         changed = 0
         for outcome in sorted(outcomes, key=lambda o: o.path):
             if outcome.after is not None:
-                patch = unified_diff(outcome.path, outcome.before, outcome.after, bom=outcome.bom)
-                render.write_diff(patch, sys.stdout)
+                render.write_diff(render.patch(outcome), sys.stdout)
                 changed += 1
         if not args.quiet:
             fixes = sum(len(o.fixed) for o in outcomes)

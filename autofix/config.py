@@ -23,6 +23,7 @@ class ConfigError(Exception):
 DEFAULT_EXCLUDE = (
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", ".eggs", "__pycache__", "node_modules",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".autofix_cache", "build", "dist", "site-packages",
+    ".ipynb_checkpoints",
 )
 
 

@@ -16,7 +16,7 @@ def unified_diff(path: str, before: str, after: str, bom: bool = False, context:
         return ""
     if bom:  # the BOM is part of line 1 on disk, so a hunk touching line 1 must carry it
         before, after = "\ufeff" + before, "\ufeff" + after
-    old, new = _lines(before), _lines(after)
+    old, new = split_lines(before), split_lines(after)
     path = path.replace("\\", "/").lstrip("/")
     out: list[str] = []
     for line in difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=context):
@@ -33,7 +33,7 @@ def unified_diff(path: str, before: str, after: str, bom: bool = False, context:
     return "".join(out)
 
 
-def _lines(text: str) -> list[str]:
+def split_lines(text: str) -> list[str]:
     # splitlines(keepends=True) would also split on \x0c, \x1c, \u2028 ...: Python source and diff tools
     # only know \n (with \r before it for CRLF), so split on \n alone.
     lines = text.split("\n")

@@ -1,4 +1,4 @@
-"""Which files to check: the paths given, and the Python files below the directories given."""
+"""Which files to check: the paths given, and the Python files and Jupyter notebooks below the directories given."""
 from __future__ import annotations
 
 import os
@@ -8,6 +8,8 @@ from typing import Iterator
 import pathspec
 
 from autofix.config import Settings
+
+CHECKED_SUFFIXES = (".py", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def _walk(top: str, settings: Settings, seen: set[str], gitignore: GitIgnore | N
             and not (gitignore and gitignore.ignored(os.path.join(directory, d), is_dir=True))
         )
         for name in sorted(filenames):
-            if not name.endswith(".py"):
+            if not name.endswith(CHECKED_SUFFIXES):
                 continue
             path = os.path.join(directory, name)
             if settings.is_excluded(path) or (gitignore and gitignore.ignored(path, is_dir=False)):

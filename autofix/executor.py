@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator
 
 from autofix import source
 from autofix.cache import Cache
+from autofix.notebook import is_notebook
 from autofix.runner import FileOutcome, Job, check_batch, write_fix
 
 BATCH_SIZE = 16
@@ -161,7 +162,8 @@ def run(
                 continue
             item.outcome.bom = item.src.has_bom
             if cache is not None:
-                item.key = cache.key(item.src.digest, tuple(r.code for r in job.rules_for(path)))
+                kind = "notebook" if is_notebook(path) else "python"
+                item.key = cache.key(item.src.digest, tuple(r.code for r in job.rules_for(path)), kind)
                 hit = cache.get(item.key)
                 if hit is not None:
                     item.outcome.before = item.src.text

@@ -1,6 +1,7 @@
 """`--interactive`: walk the fixes hunk by hunk and write only what the user accepts (Bowler's review, on our engine).
 
 y apply this hunk, n skip it, a apply the rest of this file, q quit (files already written stay written).
+A notebook is reviewed cell by cell: each hunk is one of a changed cell's source.
 The answers come from the terminal; without one we refuse before doing any work.
 """
 from __future__ import annotations
@@ -9,7 +10,7 @@ import ast
 import difflib
 import sys
 
-from autofix import render, source
+from autofix import notebook, render, source
 from autofix.config import ConfigError
 from autofix.runner import FileOutcome, Job
 
@@ -69,36 +70,65 @@ def merge(before: list[str], after: list[str], groups, accepted: list[bool]) -> 
     return "".join(result)
 
 
+def _parts(outcome: FileOutcome) -> list[tuple[str, int | None, str, str]]:
+    """What to review, as (label, cell index or None, before, after): the file, or each changed cell of a notebook."""
+    if not notebook.is_notebook(outcome.path):
+        return [(outcome.path, None, outcome.before, outcome.after)]
+    return [(f"{outcome.path}:cell {number}", number - 1, old, new)
+            for number, old, new in notebook.changed_cells(outcome.before, outcome.after)]
+
+
+def _assemble(outcome: FileOutcome, merged: dict[int | None, str]) -> str | None:
+    """The file's new text from the accepted changes, or None when it would not parse."""
+    try:
+        if None in merged:
+            ast.parse(merged[None])
+            return merged[None]
+        text = notebook.parse(outcome.before).with_sources(merged)
+        ast.parse(notebook.module_of(notebook.parse(text)).text)
+        return text
+    except (SyntaxError, ValueError, notebook.NotebookError):
+        return None
+
+
 def review(outcomes: list[FileOutcome], job: Job, errors: int) -> int:
     applied = offered = files = 0
     quit_ = False
     for outcome in sorted(outcomes, key=lambda o: o.path):
         if quit_ or outcome.after is None or outcome.before is None:
             continue
-        before = outcome.before.splitlines(keepends=True)
-        after = outcome.after.splitlines(keepends=True)
-        groups = hunks(before, after)
-        accepted: list[bool] = []
-        rest = False
-        for number, group in enumerate(groups, 1):
-            offered += 1
-            if rest:
-                accepted.append(True)
-                continue
-            show(outcome.path, group, before, after, number, len(groups))
-            answer = ask()
-            if answer == "q":
-                quit_ = True
-                break
-            rest = answer == "a"
-            accepted.append(answer in ("y", "a"))
-        accepted += [False] * (len(groups) - len(accepted))
-        if not any(accepted):
+        parts = []
+        for label, key, old, new in _parts(outcome):
+            before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
+            parts.append((label, key, before, after, hunks(before, after)))
+        total = sum(len(groups) for *_, groups in parts)
+        number, rest, accepted_here = 0, False, 0
+        merged: dict[int | None, str] = {}
+        for label, key, before, after, groups in parts:
+            accepted: list[bool] = []
+            for group in groups:
+                if quit_:
+                    break
+                number += 1
+                offered += 1
+                if rest:
+                    accepted.append(True)
+                    continue
+                show(label, group, before, after, number, total)
+                answer = ask()
+                if answer == "q":
+                    quit_ = True
+                    break
+                rest = answer == "a"
+                accepted.append(answer in ("y", "a"))
+            accepted += [False] * (len(groups) - len(accepted))
+            if any(accepted):
+                merged[key] = merge(before, after, groups, accepted)
+                accepted_here += sum(accepted)
+        if not merged:
             continue
-        text = merge(before, after, groups, accepted)
-        try:
-            ast.parse(text)
-        except (SyntaxError, ValueError):
+        text = _assemble(outcome, merged)
+        if text is None:
             render.stderr(f"warning: {outcome.path}: the hunks you accepted do not form valid Python on their own "
                           "(a fix spans several hunks); file left unchanged")
             continue
@@ -111,7 +141,7 @@ def review(outcomes: list[FileOutcome], job: Job, errors: int) -> int:
             render.stderr(render.error_line(outcome.path, f"not written: {error}"))
             errors += 1
             continue
-        applied += sum(accepted)
+        applied += accepted_here
         files += 1
     render.stderr(f"Applied {applied} of {offered} hunks in {files} file{'s' if files != 1 else ''}."
                   + (" Quit early." if quit_ else ""))

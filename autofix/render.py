@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import IO, Iterable
 
 from autofix.diff import unified_diff
+from autofix.notebook import cell_diff, is_notebook
 from autofix.rule import Applicability, Rule
 from autofix.runner import FileOutcome, Reported
 
@@ -25,7 +26,8 @@ def wants_colour(stream: IO[str]) -> bool:
 
 
 def finding_line(path: str, finding: Reported, fixable: bool) -> tuple[str, str, str, str]:
-    location = f"{path}:{finding.line}:{finding.column}:"
+    cell = f"cell {finding.cell}:" if finding.cell is not None else ""
+    location = f"{path}:{cell}{finding.line}:{finding.column}:"
     marker = " [*]" if fixable else ""
     return location, finding.code, marker, finding.message
 
@@ -89,8 +91,10 @@ def _plural(count: int, word: str) -> str:
 
 
 def finding_json(path: str, finding: Reported) -> dict:
+    cell = {} if finding.cell is None else {"cell": finding.cell}  # a notebook's: lines count within the cell
     return {
         "path": path,
+        **cell,
         "line": finding.line,
         "column": finding.column,
         "end_line": finding.end_line,
@@ -108,6 +112,13 @@ def json_report(outcomes: Iterable[FileOutcome], stream: IO[str]) -> None:
     rows = [finding_json(o.path, f) for o in sorted(outcomes, key=lambda o: o.path) for f in o.findings]
     json.dump(rows, stream, indent=2)
     stream.write("\n")
+
+
+def patch(outcome: FileOutcome) -> str:
+    """A fixed file's diff: a unified diff `git apply` accepts, or for a notebook each changed cell's source."""
+    if is_notebook(outcome.path):
+        return cell_diff(outcome.path, outcome.before, outcome.after)
+    return unified_diff(outcome.path, outcome.before, outcome.after, bom=outcome.bom)
 
 
 def write_diff(patch: str, stream: IO[str]) -> None:
@@ -244,15 +255,23 @@ def markdown_report(
         stream.write(f"### `{outcome.path}`\n\n")
         if outcome.error:
             stream.write(f"- error: {outcome.error}\n")
-        for finding in sorted(outcome.fixed, key=lambda f: (f.line, f.column)):
-            stream.write(f"- [x] line {finding.line}: **{finding.code}** {_md(finding.message)}\n")
-        for finding in sorted(outcome.findings, key=lambda f: (f.line, f.column)):
-            stream.write(f"- [ ] line {finding.line}: **{finding.code}** {_md(finding.message)}\n")
+        for finding in sorted(outcome.fixed, key=_position):
+            stream.write(f"- [x] {_where(finding)}: **{finding.code}** {_md(finding.message)}\n")
+        for finding in sorted(outcome.findings, key=_position):
+            stream.write(f"- [ ] {_where(finding)}: **{finding.code}** {_md(finding.message)}\n")
         if outcome.after is not None and outcome.before is not None:
-            patch = unified_diff(outcome.path, outcome.before, outcome.after, bom=outcome.bom)
-            fence = code_fence(patch)
-            stream.write(f"\n<details><summary>diff</summary>\n\n{fence}diff\n{patch}{fence}\n\n</details>\n")
+            text = patch(outcome)
+            fence = code_fence(text)
+            stream.write(f"\n<details><summary>diff</summary>\n\n{fence}diff\n{text}{fence}\n\n</details>\n")
         stream.write("\n")
+
+
+def _position(finding: Reported) -> tuple[int, int, int]:
+    return (finding.cell or 0, finding.line, finding.column)
+
+
+def _where(finding: Reported) -> str:
+    return f"line {finding.line}" if finding.cell is None else f"cell {finding.cell} line {finding.line}"
 
 
 def _md(text: str) -> str:

@@ -5,16 +5,19 @@ process or a Ray task and be stored in the cache.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
-from autofix import engine, source
+from autofix import engine, notebook, source
 from autofix.config import Settings
 from autofix.rule import Applicability, Effect, Finding, FixInfo, Rule
 
 
 @dataclass(frozen=True)
 class Reported:
-    """A finding as reported: positions are 1-based lines and columns (columns in characters)."""
+    """A finding as reported: positions are 1-based lines and columns (columns in characters).
+
+    In a notebook, `cell` is the cell's number (from 1, counting every cell) and lines count within that cell.
+    """
 
     code: str
     name: str
@@ -24,6 +27,7 @@ class Reported:
     end_line: int
     end_column: int
     fix: FixInfo | None = None
+    cell: int | None = None
 
     @classmethod
     def of(cls, finding: Finding) -> "Reported":
@@ -96,10 +100,18 @@ def applicable(settings: Settings, fix: bool, unsafe_fixes: bool) -> frozenset[A
 
 def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutcome:
     outcome.before = text
+    module = None
+    if notebook.is_notebook(path):
+        try:
+            module = notebook.module_of(notebook.parse(text))
+        except notebook.NotebookError as error:
+            outcome.error = str(error)
+            return outcome
+        text = module.text
     try:
         result = engine.check(text, job.rules_for(path), path=path, apply=job.apply, max_size=job.settings.max_file_size)
     except engine.ParseFailure as failure:
-        outcome.error = str(failure)
+        outcome.error = str(failure) if module is None else module.locate_message(str(failure))
         return outcome
     except RecursionError:
         outcome.error = "too deeply nested to check"
@@ -108,7 +120,36 @@ def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutc
     outcome.fixed = [Reported.of(f) for f in result.fixed]
     outcome.after = result.fixed_text
     outcome.internal_errors = result.internal_errors
+    if module is not None:
+        _into_cells(module, outcome, job)
     return outcome
+
+
+def _into_cells(module: notebook.Module, outcome: FileOutcome, job: Job) -> None:
+    """Give a notebook's findings cell positions, and its fixed module back as notebook JSON."""
+    if outcome.after is not None:
+        try:
+            outcome.after = module.fixed_notebook(outcome.after)
+        except notebook.NotebookError as error:
+            # Refused rather than written: report what is there, unfixed, and say why as an internal error.
+            errors = [*outcome.internal_errors, str(error)]
+            check_text(outcome.path, outcome.before, Job(job.rules, job.settings), outcome)
+            outcome.fixed, outcome.after, outcome.internal_errors = [], None, errors
+            return
+    # What remains is positioned in the fixed text; what was fixed, in the text as it was.
+    fixed_module = module if outcome.after is None else notebook.module_of(notebook.parse(outcome.after))
+    outcome.findings = [_in_cell(fixed_module, f) for f in outcome.findings]
+    outcome.fixed = [_in_cell(module, f) for f in outcome.fixed]
+
+
+def _in_cell(module: notebook.Module, finding: Reported) -> Reported:
+    cell, line = module.locate(finding.line)
+    end_cell, end_line = module.locate(finding.end_line)
+    if end_cell != cell:  # cannot span cells; keep the end inside the cell
+        end_line, end_column = line, finding.column
+    else:
+        end_column = finding.end_column
+    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column)
 
 
 def check_batch(job: Job, batch: list[tuple[str, str]]) -> list[FileOutcome]:

@@ -97,6 +97,11 @@ def _with_progress(cases, device, args):
 
 def _user_program(args, device: str, env: dict) -> int:
     path = args.script
+    if path.endswith(".ipynb"):  # the notebook's code cells, run as a script
+        from autofix.harness.notebook_run import run_notebook
+
+        outcome = run_notebook(path, args.unsafe_fixes, device, args.max_steps, args.args)
+        return outcome if isinstance(outcome, int) else _report_user_program(args, outcome, env)
     try:
         original = source.read(path)
     except source.SourceError as error:
@@ -115,6 +120,10 @@ def _user_program(args, device: str, env: dict) -> int:
     print(f"{path}: running as written and with {len(result.fixed)} fix{'es' if len(result.fixed) != 1 else ''} ({', '.join(codes)}), "
           f"{args.max_steps} optimizer steps each ...", flush=True)
     outcome = run_user_program(path, result.fixed_text, device, args.max_steps, args.args)
+    return _report_user_program(args, outcome, env)
+
+
+def _report_user_program(args, outcome, env: dict) -> int:
     report.parameters_table(outcome, env)
     _outputs(args, [outcome], env)
     return 1 if problems(outcome.after) else 0
