@@ -123,7 +123,7 @@ FACTORIES = frozenset(
     "empty_strided bernoulli multinomial poisson tril_indices triu_indices".split()
 )
 # Calls whose result is data whatever they are given (they re-wrap values: a tensor argument's graph is cut).
-REWRAPS = frozenset({"tensor", "as_tensor", "from_numpy", "Tensor", "FloatTensor", "LongTensor"})
+REWRAPS = frozenset({"tensor", "from_numpy"})  # as_tensor and Tensor(t) keep the graph (torch 2.13)
 # torch.* functions that do not return tensors.
 _TORCH_NOT_TENSOR = frozenset(
     "is_tensor is_grad_enabled is_floating_point is_complex numel device dtype get_default_dtype manual_seed "
@@ -1191,7 +1191,12 @@ class SemanticModel:
     def _subscript(self, expr: ast.Subscript) -> Value:
         owner = self.value(expr.value)
         if owner.kind is Kind.MODULE and owner.cls in _MODULE_SEQUENCES:
-            return self._module_element(expr.value, expr.slice)
+            if isinstance(expr.slice, ast.Slice):
+                return owner  # a slice of a Sequential/ModuleList is one of the same class
+            element = self._module_element(expr.value, expr.slice)
+            if element.kind is not Kind.UNKNOWN or owner.element is None:
+                return element
+            return owner.element
         if owner.kind is Kind.CONTAINER and owner.origin == "param_group" and _is_constant_str(expr.slice, "params"):
             return Value(Kind.CONTAINER, Grad.DATA, origin="params", element=Value(Kind.TENSOR, Grad.LEAF))
         if owner.is_tensor:
