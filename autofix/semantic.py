@@ -260,6 +260,7 @@ class SemanticModel:
         self._class_attributes: dict[int, dict[str, list[tuple[ast.AST, ast.AST]]]] = {}
         self._returns: dict[int, Value] = {}
         self._methods_by_name: dict[str, list[ast.AST]] = {}
+        self._keep_alive: list[ast.AST] = []
         self._walk()
 
     # --- the one walk ---------------------------------------------------------------------------
@@ -269,6 +270,9 @@ class SemanticModel:
         This loop is the model's whole fixed cost (it touches every node), so it does nothing else.
         """
         by_type = self._by_type
+        # Parents live in a dict owned by the model, not on the nodes: parent attributes would make every tree
+        # a reference cycle that only the cyclic GC frees, so trees would pile up in a long run.
+        parents = self._parents = {}
         stack: list[ast.AST] = [self.tree]
         pop, push = stack.pop, stack.append
         AST, context_types = ast.AST, _CONTEXTS
@@ -285,12 +289,11 @@ class SemanticModel:
                 if value.__class__ is list:
                     for child in reversed(value):
                         if isinstance(child, AST) and child.__class__ not in context_types:
-                            child._af_parent = node
+                            parents[id(child)] = node
                             push(child)
                 elif isinstance(value, AST) and value.__class__ not in context_types:
-                    value._af_parent = node
+                    parents[id(value)] = node
                     push(value)
-        self.tree._af_parent = None  # type: ignore[attr-defined]
         # Pushing children in reverse per field pops them in source order within a field, but fields pop in
         # reverse: restore source order for the lists rules iterate.
         for nodes in by_type.values():
@@ -420,9 +423,8 @@ class SemanticModel:
             if isinstance(func, ast.Attribute) and func.attr in wanted:
                 yield call
 
-    @staticmethod
-    def parent(node: ast.AST) -> ast.AST | None:
-        return getattr(node, "_af_parent", None)
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._parents.get(id(node))
 
     def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
         current = self.parent(node)
@@ -442,11 +444,12 @@ class SemanticModel:
         explicit = getattr(node, "_af_scope", None)
         if explicit is not None:
             return explicit
-        current = getattr(node, "_af_parent", None)
+        parents = self._parents
+        current = parents.get(id(node))
         while current is not None:
             if current.__class__ in _SCOPE_TYPES:
                 return self._opened(current)
-            current = getattr(current, "_af_parent", None)
+            current = parents.get(id(current))
         return self.module_scope
 
     def _opened(self, node: ast.AST) -> Scope:
@@ -1024,7 +1027,8 @@ class SemanticModel:
             # Resolve names in the parsed string where the annotation is.
             for node in ast.walk(parsed):
                 node._af_scope = self.scope(at)  # type: ignore[attr-defined]
-                node._af_parent = at  # type: ignore[attr-defined]
+                self._parents[id(node)] = at
+            self._keep_alive.append(parsed)  # memos are keyed by id(): the nodes must outlive the model
             annotation = parsed
         if isinstance(annotation, ast.Constant) and annotation.value is None:
             return DATA_OBJECT
