@@ -62,6 +62,9 @@ class MissingZeroGrad(Rule):
     runtime = "silent: gradients accumulate across iterations"
     fix_applicability = Applicability.NONE
     fix_effect = None
+    # Preview: accumulating gradients across iterations is sometimes deliberate, and the file cannot always
+    # show which (a zero_grad() in a callback, a hook, another process).
+    preview = True
     prefilter = re.compile(r"backward\(")
 
     examples = (

@@ -278,3 +278,46 @@ def test_rewriting_never_imports_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True)
     assert result.returncode == 1, result.stderr.decode()
     assert result.stdout.startswith(b"--- a/bug.py")
+
+
+ACCUMULATES = (
+    b"import torch\n\n\ndef train(model, loader, optimizer: torch.optim.Optimizer, criterion):\n"
+    b"    for x, y in loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()\n"
+)
+
+
+@pytest.mark.parametrize(
+    "args, config, reported",
+    [
+        ([], "", False),  # preview rules are off by default
+        (["--select", "GF4"], "", False),  # a prefix does not turn a preview rule on
+        (["--select", "ALL"], "", False),
+        (["--preview"], "", True),
+        (["--select", "GF404"], "", True),  # its exact code does
+        (["--select", "missing-zero-grad"], "", True),  # and so does its exact name
+        ([], "[tool.autofix]\npreview = true\n", True),
+    ],
+)
+def test_preview_rules_run_only_when_asked_for(tmp_path, args, config, reported):
+    write(tmp_path / "train.py", ACCUMULATES)
+    if config:
+        write(tmp_path / "pyproject.toml", config.encode())
+    result = run(["--format", "json", *args, "train.py"], tmp_path)
+    codes = [f["code"] for f in json.loads(result.stdout)]
+    assert ("GF404" in codes) is reported, result.stderr
+
+
+def test_rules_lists_each_rules_tier_and_explain_says_preview(tmp_path):
+    listing = run(["rules"], tmp_path).stdout.decode()
+    row = next(line for line in listing.splitlines() if line.startswith("GF404"))
+    assert "preview" in row.split()
+    assert "stable" in next(line for line in listing.splitlines() if line.startswith("GF101")).split()
+    assert "Tier: preview" in run(["explain", "GF404"], tmp_path).stdout.decode()
+
+
+def test_preview_setting_must_be_a_boolean(tmp_path):
+    write(tmp_path / "pyproject.toml", b"[tool.autofix]\npreview = 'yes'\n")
+    write(tmp_path / "a.py", b"x = 1\n")
+    result = run(["a.py"], tmp_path)
+    assert result.returncode == 2
+    assert b"'preview' must be true or false" in result.stderr

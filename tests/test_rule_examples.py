@@ -68,5 +68,6 @@ def test_readme_lists_every_rule_with_its_declared_fix_and_effect():
         row = next((line for line in readme.splitlines() if line.startswith(f"| {rule.code} | {rule.name} |")), None)
         assert row is not None, f"README rules table is missing {rule.code}"
         cells = [c.strip() for c in row.strip("|").split("|")]
-        assert cells[2].startswith(rule.fix_applicability.value), row
-        assert cells[3] == (rule.fix_effect.value if rule.fix_effect else "-"), row
+        assert cells[2] == ("preview" if rule.preview else "stable"), row
+        assert cells[3].startswith(rule.fix_applicability.value), row
+        assert cells[4] == (rule.fix_effect.value if rule.fix_effect else "-"), row
