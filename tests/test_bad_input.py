@@ -16,8 +16,8 @@ from autofix.registry import all_rules
 from autofix.rule import Applicability
 from conftest import autofix_command, run
 
-BUGGY = b"import torch\n\n\ndef init(m):\n    m.weight.data.normal_(0.0, 0.02)\n"
-FIXED = b"import torch\n\n\ndef init(m):\n    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
+BUGGY = b"import torch\n\n\ndef init(m: torch.nn.Linear):\n    m.weight.data.normal_(0.0, 0.02)\n"
+FIXED = b"import torch\n\n\ndef init(m: torch.nn.Linear):\n    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
 
 # name -> (content, the reason its error line must give)
 BROKEN = {
@@ -33,16 +33,16 @@ BROKEN = {
 
 # name -> (content, what `--fix` must make of it): valid files in unusual shapes
 ODD_BUT_VALID = {
-    "latin1.py": (b"# -*- coding: latin-1 -*-\nimport torch\ns = 'caf\xe9'\nm.weight.data.zero_()\n",
+    "latin1.py": (b"# -*- coding: latin-1 -*-\nimport torch\ns = 'caf\xe9'\nm.weight.detach().zero_()\n",
                   b"# -*- coding: latin-1 -*-\nimport torch\ns = 'caf\xe9'\nwith torch.no_grad():\n    m.weight.zero_()\n"),
     "bom.py": (b"\xef\xbb\xbf" + BUGGY, b"\xef\xbb\xbf" + FIXED),
     "crlf.py": (BUGGY.replace(b"\n", b"\r\n"), FIXED.replace(b"\n", b"\r\n")),
-    "mixed.py": (b"import torch\r\n\ndef init(m):\r\n    m.weight.data.normal_(0.0, 0.02)\n",
+    "mixed.py": (b"import torch\r\n\ndef init(m: torch.nn.Linear):\r\n    m.weight.data.normal_(0.0, 0.02)\n",
                  # a line the fix adds takes the file's first line ending; existing lines keep their own
-                 b"import torch\r\n\ndef init(m):\r\n    with torch.no_grad():\r\n        m.weight.normal_(0.0, 0.02)\n"),
-    "formfeed_tabs.py": (b"import torch\n\x0c\ndef init(m):\n\tm.weight.data.normal_(0.0, 0.02)\n",
+                 b"import torch\r\n\ndef init(m: torch.nn.Linear):\r\n    with torch.no_grad():\r\n        m.weight.normal_(0.0, 0.02)\n"),
+    "formfeed_tabs.py": (b"import torch\n\x0c\ndef init(m: torch.nn.Linear):\n\tm.weight.data.normal_(0.0, 0.02)\n",
                          # the new block is indented the way the file indents: with a tab
-                         b"import torch\n\x0c\ndef init(m):\n\twith torch.no_grad():\n\t\tm.weight.normal_(0.0, 0.02)\n"),
+                         b"import torch\n\x0c\ndef init(m: torch.nn.Linear):\n\twith torch.no_grad():\n\t\tm.weight.normal_(0.0, 0.02)\n"),
     "empty.py": (b"", b""),
     "big_but_clean.py": (b"x = 1  # no rule can fire in this file\n" * 300_000, None),
 }

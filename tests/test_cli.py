@@ -11,12 +11,12 @@ import pytest
 
 from conftest import run
 
-BUGGY = b"import torch\n\n\ndef init(m):\n    m.weight.data.normal_(0.0, 0.02)\n    m.bias.data.fill_(0)\n"
+BUGGY = b"import torch\n\n\ndef init(m: torch.nn.Linear):\n    m.weight.data.normal_(0.0, 0.02)\n    m.bias.data.fill_(0)\n"
 FIXED = (
-    b"import torch\n\n\ndef init(m):\n    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
+    b"import torch\n\n\ndef init(m: torch.nn.Linear):\n    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
     b"        m.bias.fill_(0)\n"
 )
-CLEAN = b"import torch\n\n\ndef init(m):\n    with torch.no_grad():\n        m.weight.zero_()\n"
+CLEAN = b"import torch\n\n\ndef init(m: torch.nn.Linear):\n    with torch.no_grad():\n        m.weight.zero_()\n"
 
 
 def write(path, data: bytes):
@@ -84,7 +84,7 @@ def test_unsafe_fix_needs_the_flag(tmp_path):
 
 
 def test_select_and_ignore(tmp_path):
-    write(tmp_path / "both.py", b"import torch.nn as nn\nnn.init.zeros_(m.weight.data)\nm.bias.data.zero_()\n")
+    write(tmp_path / "both.py", b"import torch.nn as nn\nm = nn.Linear(2, 2)\nnn.init.zeros_(m.weight.data)\nm.bias.data.zero_()\n")
     only_init = run(["--select", "GF102", "both.py"], tmp_path)
     assert b"GF102" in only_init.stdout and b"GF101" not in only_init.stdout
     by_name = run(["--select", "detached-inplace-write", "both.py"], tmp_path)
@@ -108,11 +108,11 @@ def test_select_and_ignore(tmp_path):
     ],
 )
 def test_suppression_comments(tmp_path, comment, suppressed):
-    write(tmp_path / "s.py", f"m.weight.data.zero_()  {comment}\n".encode())
+    write(tmp_path / "s.py", f"m.weight.detach().zero_()  {comment}\n".encode())
     result = run(["s.py"], tmp_path)
     assert result.returncode == (0 if suppressed else 1), result.stdout
     fixed = run(["--fix", "s.py"], tmp_path)
-    assert ((tmp_path / "s.py").read_bytes() == f"m.weight.data.zero_()  {comment}\n".encode()) == suppressed
+    assert ((tmp_path / "s.py").read_bytes() == f"m.weight.detach().zero_()  {comment}\n".encode()) == suppressed
     assert fixed.returncode == 0
 
 
@@ -140,7 +140,7 @@ def test_config_in_pyproject(tmp_path):
         b'per-file-ignores = { "legacy/*.py" = ["GF101"] }\n',
     )
     write(tmp_path / "legacy" / "old.py", BUGGY)
-    write(tmp_path / "new.py", BUGGY + b"import torch.nn as nn\nnn.init.zeros_(m.weight.data)\n")
+    write(tmp_path / "new.py", BUGGY + b"import torch.nn as nn\nnn.init.zeros_(nn.Linear(2, 2).weight.data)\n")
     result = run(["."], tmp_path)
     out = result.stdout.decode()
     assert result.returncode == 1
@@ -221,9 +221,9 @@ def test_encodings_and_line_endings_survive(tmp_path):
     crlf = write(tmp_path / "crlf.py", BUGGY.replace(b"\n", b"\r\n"))
     bom = write(tmp_path / "bom.py", b"\xef\xbb\xbf" + BUGGY)
     latin = write(
-        tmp_path / "latin.py", b"# -*- coding: latin-1 -*-\n# caf\xe9\nm.weight.data.zero_()\n"
+        tmp_path / "latin.py", b"# -*- coding: latin-1 -*-\n# caf\xe9\nm.weight.detach().zero_()\n"
     )
-    no_eol = write(tmp_path / "noeol.py", b"m.bias.data.zero_()")
+    no_eol = write(tmp_path / "noeol.py", b"m.bias.detach().zero_()")
     assert run(["--fix", "."], tmp_path).returncode == 0
     assert crlf.read_bytes() == FIXED.replace(b"\n", b"\r\n")
     assert bom.read_bytes() == b"\xef\xbb\xbf" + FIXED
@@ -234,7 +234,7 @@ def test_encodings_and_line_endings_survive(tmp_path):
 
 
 def test_diff_of_a_file_without_final_newline_applies(tmp_path):
-    write(tmp_path / "noeol.py", b"import torch\nm.bias.data.zero_()")
+    write(tmp_path / "noeol.py", b"import torch\nm.bias.detach().zero_()")
     result = run(["--diff", "noeol.py"], tmp_path)
     assert b"\\ No newline at end of file\n" in result.stdout
     write(tmp_path / "p.patch", result.stdout)

@@ -16,8 +16,8 @@ from autofix.registry import all_rules
 from autofix.rule import Invalid, Valid
 from conftest import autofix_command, run
 
-BUGGY = b"import torch\n\n\ndef init(m):\n    m.weight.data.normal_(0.0, 0.02)\n"
-FIXED = b"import torch\n\n\ndef init(m):\n    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
+BUGGY = b"import torch\n\n\ndef init(m: torch.nn.Linear):\n    m.weight.data.normal_(0.0, 0.02)\n"
+FIXED = b"import torch\n\n\ndef init(m: torch.nn.Linear):\n    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
 
 
 def write(path, data: bytes):
@@ -67,7 +67,7 @@ def test_changed_since_limits_files_and_lines(tmp_path):
     git(tmp_path, "add", ".")
     git(tmp_path, "commit", "-q", "-m", "base")
     # One new buggy line in a file whose old bug stays as it was, and a new untracked file.
-    write(tmp_path / "touched.py", BUGGY + b"\n\ndef again(m):\n    m.bias.data.zero_()\n")
+    write(tmp_path / "touched.py", BUGGY + b"\n\ndef again(m: torch.nn.Linear):\n    m.bias.data.zero_()\n")
     write(tmp_path / "new.py", BUGGY)
     files = run([".", "--changed-since", "HEAD"], tmp_path).stdout.decode()
     assert "old.py" not in files and "./touched.py:5:5" in files and "./touched.py:9:5" in files
@@ -167,7 +167,7 @@ def test_ray_executor_is_identical_to_the_local_one(tmp_path):
 
 # --- review workflow -----------------------------------------------------------------------------------------
 
-TWO_HUNKS = BUGGY + b"\n" * 12 + b"\ndef later(m):\n    m.bias.data.zero_()\n"
+TWO_HUNKS = BUGGY + b"\n" * 12 + b"\ndef later(m: torch.nn.Linear):\n    m.bias.data.zero_()\n"
 
 
 def _interact(cwd, args, answers: list[bytes], timeout: float = 60.0) -> tuple[int, bytes]:
