@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, FixTree
-from autofix.semantic import Grad, Kind, SemanticModel, is_true, keyword
+from autofix.semantic import Grad, Kind, SemanticModel, is_false, is_true, keyword
 from codemods._torch import Imports, no_grad_block, scope_chain
 
 # In-place tensor methods with an exact out-of-place twin (same arguments, same result, a new tensor).
@@ -212,14 +212,21 @@ def _element_at(value: ast.expr, path: tuple[int, ...]) -> ast.expr | None:
 
 
 def _constructed_inplace(model: SemanticModel, module: ast.expr) -> bool:
-    """Every construction of the module that `module` names (a local name or `self.x`) passes `inplace=True`."""
-    values: list[ast.AST | None] = []
-    if isinstance(module, ast.Name):
-        values = [b.value for b in model.bindings_reaching(module.id, module) or ()]
-    elif isinstance(module, ast.Attribute) and isinstance(module.value, ast.Name):
-        cls = model.enclosing_class(model.function(module)) if model.function(module) is not None else None
-        values = [value for value, _ in model.class_attribute(cls, module.attr)] if cls is not None else []
+    """Every construction of the module that `module` names passes `inplace=True`."""
+    values = constructions(model, module)
     return bool(values) and all(isinstance(v, ast.Call) and is_true(keyword(v, "inplace")) for v in values)
+
+
+def constructions(model: SemanticModel, module: ast.expr) -> list:
+    """What the module that `module` names was built from: the values bound to a local name, or every
+    `self.<attr> = ...` of the class for `self.<attr>`."""
+    if isinstance(module, ast.Name):
+        return [b.value for b in model.bindings_reaching(module.id, module) or ()]
+    if isinstance(module, ast.Attribute) and isinstance(module.value, ast.Name):
+        function = model.function(module)
+        cls = model.enclosing_class(function) if function is not None else None
+        return [value for value, _ in model.class_attribute(cls, module.attr)] if cls is not None else []
+    return []
 
 
 def basic_index(index: ast.expr) -> bool:
@@ -616,17 +623,7 @@ def _needs_saved(model: SemanticModel, saver: ast.expr, write: InplaceWrite, wei
 
 def _built_without_weights(model: SemanticModel, module: ast.expr) -> bool:
     """`nn.LayerNorm(d, elementwise_affine=False)` / `nn.BatchNorm1d(c, affine=False)`: no trainable weight."""
-    values: list = []
-    if isinstance(module, ast.Name):
-        values = [b.value for b in model.bindings_reaching(module.id, module) or ()]
-    elif isinstance(module, ast.Attribute) and isinstance(module.value, ast.Name):
-        function = model.function(module)
-        cls = model.enclosing_class(function) if function is not None else None
-        values = [value for value, _ in model.class_attribute(cls, module.attr)] if cls is not None else []
     return any(
-        isinstance(v, ast.Call) and any(
-            k.arg in ("elementwise_affine", "affine") and isinstance(k.value, ast.Constant) and k.value.value is False
-            for k in v.keywords
-        )
-        for v in values
+        isinstance(v, ast.Call) and any(is_false(keyword(v, name)) for name in ("elementwise_affine", "affine"))
+        for v in constructions(model, module)
     )

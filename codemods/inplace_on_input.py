@@ -7,7 +7,13 @@ import re
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel
 from codemods._inplace import (
-    TENSOR_WRITE_METHODS, Harm, autograd_off, has_out_of_place_twin, inplace_writes, input_harm, out_of_place_fix,
+    TENSOR_WRITE_METHODS,
+    Harm,
+    autograd_off,
+    has_out_of_place_twin,
+    inplace_writes,
+    input_harm,
+    out_of_place_fix,
     written_statement,
 )
 
