@@ -1,8 +1,10 @@
 """In-place writes: found on the semantic model (ast), rewritten out of place on LibCST. Shared by the GF3xx rules.
 
-Detection side: `inplace_writes(model)` lists every statement that writes to a tensor-like target in place
-(`x += y`, `x.mul_(2)`, `x[m] = 0`, `x[m].zero_()`), once per file, memoised on the model; `saved_output()`
-says whether a tensor is (a view of) the output of an op that autograd saved for its backward.
+Detection side: `inplace_writes()` lists every statement that writes in place (`x += y`, `x.mul_(2)`,
+`x[m] = 0`, `x[m].zero_()`), once per file; `saved_output()` says whether a tensor is (a view of) the output
+of an op that autograd saved for its backward, `saver_of_target()` whether the right side of the write saved
+the written tensor, and `input_harm()` whether a caller the file shows is hurt by a forward() writing to
+its argument.
 Fix side: out-of-place twins with precedence-correct parentheses, clone-before-indexed-write, and the shared
 unsafe "under no_grad" fix.
 """
