@@ -512,9 +512,20 @@ def _read_again(model: SemanticModel, argument: ast.Name, call: ast.Call, bindin
         where = (name.lineno, name.col_offset)
         if not isinstance(name.ctx, ast.Load) or where < end or (killed is not None and where > killed):
             continue
+        if _reads_metadata_only(model, name):
+            continue  # `x.shape`, `x.size()`, `x.device`: the values that changed are not read
         if caller is None or any(id(b) in ids for b in model.bindings_reaching(name.id, name) or ()):
             return name.lineno
     return None
+
+
+_METADATA = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "size", "dim", "numel",
+                       "requires_grad", "is_leaf", "stride", "is_contiguous"})
+
+
+def _reads_metadata_only(model: SemanticModel, name: ast.Name) -> bool:
+    parent = model.parent(name)
+    return isinstance(parent, ast.Attribute) and parent.value is name and parent.attr in _METADATA
 
 
 def _rebound_after(model: SemanticModel, call: ast.Call, identifier: str) -> tuple[int, int] | None:

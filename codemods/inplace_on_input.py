@@ -212,6 +212,14 @@ class InplaceOnInput(Rule):
             "each layer of a ModuleList gets a fresh normalised tensor",
         ),
         Valid(
+            "import torch\nimport torch.nn as nn\n\n\nclass Scale(nn.Module):\n    def forward(self, x: torch.Tensor):\n"
+            "        x.mul_(self.gain)\n        return x\n\n\nclass Block(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.scale = Scale()\n        self.proj = nn.Linear(8, 8)\n\n"
+            "    def forward(self, x):\n        h = self.proj(x)\n        out = self.scale(h)\n"
+            "        return out.view(h.shape[0], -1)\n",
+            "after the call the caller reads only the shape, which an in-place write does not change",
+        ),
+        Valid(
             "import torch\nimport torch.nn as nn\n\n\nclass PatchEmbed(nn.Module):\n    def forward(self, pixels: torch.Tensor):\n        pixels -= self.mean\n"
             "        return self.proj(pixels)\n",
             "the file shows no caller: whether one reuses its tensor is out of sight",
