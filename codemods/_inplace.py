@@ -1,8 +1,10 @@
 """In-place writes: found on the semantic model (ast), rewritten out of place on LibCST. Shared by the GF3xx rules.
 
-Detection side: `inplace_writes(model)` lists every statement that writes to a tensor-like target in place
-(`x += y`, `x.mul_(2)`, `x[m] = 0`, `x[m].zero_()`), once per file, memoised on the model; `saved_output()`
-says whether a tensor is (a view of) the output of an op that autograd saved for its backward.
+Detection side: `inplace_writes()` lists every statement that writes in place (`x += y`, `x.mul_(2)`,
+`x[m] = 0`, `x[m].zero_()`), once per file; `saved_output()` says whether a tensor is (a view of) the output
+of an op that autograd saved for its backward, `saver_of_target()` whether the right side of the write saved
+the written tensor, and `input_harm()` whether a caller the file shows is hurt by a forward() writing to
+its argument.
 Fix side: out-of-place twins with precedence-correct parentheses, clone-before-indexed-write, and the shared
 unsafe "under no_grad" fix.
 """
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, FixTree
-from autofix.semantic import Grad, Kind, SemanticModel, is_true, keyword
+from autofix.semantic import Grad, Kind, SemanticModel, is_false, is_true, keyword
 from codemods._torch import Imports, no_grad_block, scope_chain
 
 # In-place tensor methods with an exact out-of-place twin (same arguments, same result, a new tensor).
@@ -212,14 +214,21 @@ def _element_at(value: ast.expr, path: tuple[int, ...]) -> ast.expr | None:
 
 
 def _constructed_inplace(model: SemanticModel, module: ast.expr) -> bool:
-    """Every construction of the module that `module` names (a local name or `self.x`) passes `inplace=True`."""
-    values: list[ast.AST | None] = []
-    if isinstance(module, ast.Name):
-        values = [b.value for b in model.bindings_reaching(module.id, module) or ()]
-    elif isinstance(module, ast.Attribute) and isinstance(module.value, ast.Name):
-        cls = model.enclosing_class(model.function(module)) if model.function(module) is not None else None
-        values = [value for value, _ in model.class_attribute(cls, module.attr)] if cls is not None else []
+    """Every construction of the module that `module` names passes `inplace=True`."""
+    values = constructions(model, module)
     return bool(values) and all(isinstance(v, ast.Call) and is_true(keyword(v, "inplace")) for v in values)
+
+
+def constructions(model: SemanticModel, module: ast.expr) -> list:
+    """What the module that `module` names was built from: the values bound to a local name, or every
+    `self.<attr> = ...` of the class for `self.<attr>`."""
+    if isinstance(module, ast.Name):
+        return [b.value for b in model.bindings_reaching(module.id, module) or ()]
+    if isinstance(module, ast.Attribute) and isinstance(module.value, ast.Name):
+        function = model.function(module)
+        cls = model.enclosing_class(function) if function is not None else None
+        return [value for value, _ in model.class_attribute(cls, module.attr)] if cls is not None else []
+    return []
 
 
 def basic_index(index: ast.expr) -> bool:
@@ -503,9 +512,20 @@ def _read_again(model: SemanticModel, argument: ast.Name, call: ast.Call, bindin
         where = (name.lineno, name.col_offset)
         if not isinstance(name.ctx, ast.Load) or where < end or (killed is not None and where > killed):
             continue
+        if _reads_metadata_only(model, name):
+            continue  # `x.shape`, `x.size()`, `x.device`: the values that changed are not read
         if caller is None or any(id(b) in ids for b in model.bindings_reaching(name.id, name) or ()):
             return name.lineno
     return None
+
+
+_METADATA = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "size", "dim", "numel",
+                       "requires_grad", "is_leaf", "stride", "is_contiguous"})
+
+
+def _reads_metadata_only(model: SemanticModel, name: ast.Name) -> bool:
+    parent = model.parent(name)
+    return isinstance(parent, ast.Attribute) and parent.value is name and parent.attr in _METADATA
 
 
 def _rebound_after(model: SemanticModel, call: ast.Call, identifier: str) -> tuple[int, int] | None:
@@ -616,17 +636,7 @@ def _needs_saved(model: SemanticModel, saver: ast.expr, write: InplaceWrite, wei
 
 def _built_without_weights(model: SemanticModel, module: ast.expr) -> bool:
     """`nn.LayerNorm(d, elementwise_affine=False)` / `nn.BatchNorm1d(c, affine=False)`: no trainable weight."""
-    values: list = []
-    if isinstance(module, ast.Name):
-        values = [b.value for b in model.bindings_reaching(module.id, module) or ()]
-    elif isinstance(module, ast.Attribute) and isinstance(module.value, ast.Name):
-        function = model.function(module)
-        cls = model.enclosing_class(function) if function is not None else None
-        values = [value for value, _ in model.class_attribute(cls, module.attr)] if cls is not None else []
     return any(
-        isinstance(v, ast.Call) and any(
-            k.arg in ("elementwise_affine", "affine") and isinstance(k.value, ast.Constant) and k.value.value is False
-            for k in v.keywords
-        )
-        for v in values
+        isinstance(v, ast.Call) and any(is_false(keyword(v, name)) for name in ("elementwise_affine", "affine"))
+        for v in constructions(model, module)
     )

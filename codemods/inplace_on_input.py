@@ -7,7 +7,13 @@ import re
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel
 from codemods._inplace import (
-    TENSOR_WRITE_METHODS, Harm, autograd_off, has_out_of_place_twin, inplace_writes, input_harm, out_of_place_fix,
+    TENSOR_WRITE_METHODS,
+    Harm,
+    autograd_off,
+    has_out_of_place_twin,
+    inplace_writes,
+    input_harm,
+    out_of_place_fix,
     written_statement,
 )
 
@@ -204,6 +210,14 @@ class InplaceOnInput(Rule):
             "    def forward(self, hidden):\n        for block in self.blocks:\n            hidden = block(self.norm(hidden))\n"
             "        return hidden\n",
             "each layer of a ModuleList gets a fresh normalised tensor",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\n\nclass Scale(nn.Module):\n    def forward(self, x: torch.Tensor):\n"
+            "        x.mul_(self.gain)\n        return x\n\n\nclass Block(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.scale = Scale()\n        self.proj = nn.Linear(8, 8)\n\n"
+            "    def forward(self, x):\n        h = self.proj(x)\n        out = self.scale(h)\n"
+            "        return out.view(h.shape[0], -1)\n",
+            "after the call the caller reads only the shape, which an in-place write does not change",
         ),
         Valid(
             "import torch\nimport torch.nn as nn\n\n\nclass PatchEmbed(nn.Module):\n    def forward(self, pixels: torch.Tensor):\n        pixels -= self.mean\n"

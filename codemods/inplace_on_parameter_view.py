@@ -8,7 +8,6 @@ from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Va
 from autofix.semantic import Grad, Kind, SemanticModel
 from codemods._inplace import autograd_off, inplace_writes, no_grad_fix
 
-
 _SCENARIO = """\
 import os
 

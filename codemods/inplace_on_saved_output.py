@@ -6,10 +6,16 @@ import re
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import SemanticModel
 from codemods._inplace import (
-    autograd_off, carries_no_graph, graph_in_sight, has_out_of_place_twin, inplace_writes, out_of_place_fix,
-    saved_output, saver_of_target, written_statement,
+    autograd_off,
+    carries_no_graph,
+    graph_in_sight,
+    has_out_of_place_twin,
+    inplace_writes,
+    out_of_place_fix,
+    saved_output,
+    saver_of_target,
+    written_statement,
 )
-
 
 _SCENARIO = """\
 import os
