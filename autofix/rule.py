@@ -276,6 +276,7 @@ class FixTree:
         self._positions = wrapper.resolve(PositionProvider)
         self._parents = wrapper.resolve(ParentNodeProvider)
         self._by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] | None = None
+        self._lines: list[str] | None = None
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._parents.get(node)
@@ -303,10 +304,19 @@ class FixTree:
 
     def nodes_at(self, where: Range) -> list[cst.CSTNode]:
         """The nodes whose range is exactly `where` (outermost first); for a parenthesised expression, whose
-        range LibCST counts with its parentheses, the innermost nodes that contain `where`."""
+        range LibCST counts with its parentheses, the innermost nodes that contain `where`.
+
+        A node is returned only when its own text is the source's text at `where`: LibCST and CPython count
+        lines differently in rare files (a backslash continuation on the first line), and a fix built on a
+        node the finding did not mean would edit the wrong code. Then no node is returned, and no fix built.
+        """
+        # LibCST's text for a statement also holds its leading comments, and re-indents a nested block: the
+        # test is that the node's text contains the first line of the source at `where` (a node found by
+        # miscounted lines holds other code altogether).
+        wanted = self._text_at(where).strip().split("\n", 1)[0]
         exact = self._index().get((where.line, where.column, where.end_line, where.end_column))
         if exact:
-            return exact
+            return [n for n in exact if wanted in self._code(n)]
         containing = []
         for node, at in self._positions.items():
             if (at.start.line, at.start.column) <= (where.line, where.column) and (at.end.line, at.end.column) >= (
@@ -316,7 +326,21 @@ class FixTree:
         if not containing:
             return []
         containing.sort(key=self._depth, reverse=True)
-        return containing[:1]
+        innermost = containing[0]
+        return [innermost] if wanted and wanted in self._code(innermost) else []
+
+    def _code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    def _text_at(self, where: Range) -> str:
+        if self._lines is None:
+            self._lines = self.module.code.splitlines(keepends=True)
+        lines = self._lines[where.line - 1:where.end_line]
+        if not lines:
+            return ""
+        if len(lines) == 1:
+            return lines[0][where.column:where.end_column]
+        return lines[0][where.column:] + "".join(lines[1:-1]) + lines[-1][:where.end_column]
 
     def node_at(self, where: Range, *types: type) -> cst.CSTNode | None:
         """The outermost node of one of `types` (any type, when none are given) exactly at `where`."""

@@ -135,3 +135,12 @@ def test_a_crashing_rule_is_reported_and_the_others_still_run():
     result = engine.check("foo(1)\n", (Crash, RenameFoo), apply=SAFE)
     assert result.fixed_text == "bar(1)\n"
     assert result.internal_errors == ["T003 crashed: ZeroDivisionError: boom"]
+
+
+def test_a_fix_is_never_built_on_a_node_that_lies_at_a_miscounted_position():
+    # LibCST counts a first-line backslash continuation differently from CPython, so its node at the finding's
+    # line is another statement: the fix is declined rather than applied to the wrong code.
+    text = "\\\ny = foo(1)\nz = 2\n"
+    result = engine.check(text, (RenameFoo,), apply=SAFE)
+    assert result.fixed_text is None
+    assert [(f.code, f.line) for f in result.findings] == [("T001", 2)]
