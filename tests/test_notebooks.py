@@ -272,11 +272,14 @@ def test_folders_include_notebooks_under_the_same_exclusions(tmp_path):
     assert {line.split(":")[0] for line in result.stdout.decode().splitlines() if ": GF" in line} == {"./nb/a.ipynb"}
 
 
+PY_MODULE = "import torch\nmodel = torch.nn.Linear(4, 2)\nfor p in model.parameters():\n    p.detach().zero_()\n"
+
+
 def test_two_jobs_and_the_cache_give_the_serial_result(tmp_path):
     for name in ("serial", "parallel"):
         for index in range(10):  # 20 files: more than one batch
             write_notebook(tmp_path / name / f"n{index:02d}.ipynb", build(form="list" if index % 2 else "string"))
-            (tmp_path / name / f"m{index:02d}.py").write_text("import torch\nfor p in m.parameters():\n    p.data.zero_()\n")
+            (tmp_path / name / f"m{index:02d}.py").write_text(PY_MODULE)
     outputs = {name: json.loads(run(["--jobs", jobs, "--no-cache", "--format", "json", "."], tmp_path / name).stdout)
                for name, jobs in (("serial", "1"), ("parallel", "2"))}
     assert outputs["serial"] == outputs["parallel"] and len(outputs["serial"]) == 30
