@@ -163,7 +163,7 @@ class SuppressionIndex:
         self._by_line: dict[int, frozenset[str]] = {}
         if "noqa" not in source and "autofix" not in source:
             return  # the common case costs one substring scan
-        for number, line in enumerate(source.splitlines(), start=1):
+        for number, line in enumerate(source.split("\n"), start=1):
             if "#" not in line:
                 continue
             match = self._PATTERN.search(line)
@@ -334,7 +334,8 @@ class FixTree:
 
     def _text_at(self, where: Range) -> str:
         if self._lines is None:
-            self._lines = self.module.code.splitlines(keepends=True)
+            # Python counts lines at "\n" only; str.splitlines would also split at form feeds and others.
+            self._lines = [line + "\n" for line in self.module.code.split("\n")]
         lines = self._lines[where.line - 1:where.end_line]
         if not lines:
             return ""

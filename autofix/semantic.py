@@ -494,7 +494,8 @@ class SemanticModel:
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = self.text.splitlines(keepends=True)
+            # Python counts lines at "\n" only; str.splitlines would also split at form feeds and others.
+            self._lines = self.text.split("\n")
         return self._lines
 
     def _character_column(self, line: int, byte_offset: int) -> int:

@@ -144,3 +144,10 @@ def test_a_fix_is_never_built_on_a_node_that_lies_at_a_miscounted_position():
     result = engine.check(text, (RenameFoo,), apply=SAFE)
     assert result.fixed_text is None
     assert [(f.code, f.line) for f in result.findings] == [("T001", 2)]
+
+
+def test_lines_are_counted_as_python_counts_them_past_a_form_feed():
+    # str.splitlines() would split at the form feed and shift every later line by one.
+    text = "x = 1\n\x0c\ny = foo(1)  # noqa: T001\nz = foo(2)\n"
+    result = engine.check(text, (RenameFoo,), apply=SAFE)
+    assert result.fixed_text == "x = 1\n\x0c\ny = foo(1)  # noqa: T001\nz = bar(2)\n"

@@ -23,7 +23,7 @@ def init(model):
         p.detach().zero_()
 
 
-def old_train(model, optimizer, x, y):
+def old_train(model, optimizer: torch.optim.Optimizer, x, y):
     loss = (model(x) - y).pow(2).mean()
     loss.backward()
 """
@@ -48,7 +48,7 @@ def tag(model):
         label = "é"; p.require_grad = False
 
 
-def new_train(model, opt, x, y):
+def new_train(model, opt: torch.optim.Optimizer, x, y):
     total = (model(x) - y).abs().mean()
     opt.step()
     total.backward()

@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from autofix import engine
-from autofix.diff import _lines as split_lines
+from autofix.diff import split_lines
 from autofix.rule import Applicability, Rule
 from autofix.runner import Reported
 
