@@ -30,13 +30,13 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-def run_probe(script: str, device: str, max_steps: int | None, paths=(), args=(), cwd: str | None = None) -> dict:
+def run_probe(script: str, device: str, max_steps: int | None, extra_paths=(), args=(), cwd: str | None = None) -> dict:
     """Run `script` under the probe in a fresh process and return its measurements."""
     with tempfile.TemporaryDirectory(prefix="autofix-probe-") as scratch:
         out, log = os.path.join(scratch, "result.json"), os.path.join(scratch, "output.log")
         process = _context().Process(
             target=probe.run,
-            args=(script, out, device, max_steps, list(paths), list(args), cwd or os.getcwd(), log),
+            args=(script, out, device, max_steps, list(extra_paths), list(args), cwd or os.getcwd(), log),
             daemon=False,  # the script may start its own worker processes (DataLoader)
         )
         process.start()

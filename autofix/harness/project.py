@@ -17,8 +17,8 @@ from autofix.discovery import DiscoveryError, discover
 from autofix.registry import select_rules
 from autofix.runner import FileOutcome, Job, applicable
 
-# Both copies together; a folder this big is not code (a dataset beside the script): ask for --project.
-MAX_COPY_BYTES = 512 * 1024 * 1024
+# Copied twice; a folder this big is not only code (a dataset beside the script): ask for --project.
+MAX_PROJECT_BYTES = 256 * 1024 * 1024
 
 
 class ProjectError(Exception):
@@ -92,9 +92,9 @@ def check_size(root: str) -> None:
                     total += os.path.getsize(path)
                 except OSError:
                     pass
-    if 2 * total > MAX_COPY_BYTES:
+    if total > MAX_PROJECT_BYTES:
         raise ProjectError(
-            f"{root}: {total / 2**20:.0f} MiB to copy twice (over {MAX_COPY_BYTES // 2**21} MiB); "
+            f"{root}: {total / 2**20:.0f} MiB to copy twice (over {MAX_PROJECT_BYTES // 2**20} MiB); "
             "keep data outside the code folder or give the code's root with --project DIR"
         )
 

@@ -10,7 +10,7 @@ from typing import Callable
 from autofix import engine
 from autofix.registry import all_rules
 from autofix.rule import Applicability, Rule
-from autofix.harness.launch import run_probe
+from autofix.harness.launch import run_probe as probe
 from autofix.harness.project import FixedProject, copy
 from autofix.harness.verdict import Verdict, judge
 
@@ -62,7 +62,7 @@ def run_case(case: Case, device: str, steps: int) -> Outcome:
             script = os.path.join(folder, f"{case.code.lower()}_{case.scenario}.py")
             with open(script, "w") as handle:
                 handle.write(source)
-            results.append(run_probe(script, device, steps, cwd=folder))
+            results.append(probe(script, device, steps, cwd=folder))
     before, after = results
     verdict = judge(case.effect, before, after, case.before != case.after, device)
     return Outcome(case, before, after, verdict)
@@ -96,8 +96,8 @@ def run_project(project: FixedProject, script: str, device: str, max_steps: int,
         for label, fixed in (("before", False), ("after", True)):
             os.makedirs(os.path.join(scratch, label))
             root = copy(project, os.path.join(scratch, label), fixed)
-            results.append(run_probe(os.path.join(root, relative), device, max_steps, paths=[root], args=args,
-                                     cwd=os.path.normpath(os.path.join(root, start))))
+            results.append(probe(os.path.join(root, relative), device, max_steps, extra_paths=[root], args=args,
+                                 cwd=os.path.normpath(os.path.join(root, start))))
     before, after = results
     fixes = [{"path": o.path, "fixed": [f.to_dict() for f in o.fixed]} for o in project.fixed]
     return Outcome(Case("", "", "", relative, "", ""), before, after, extra={"fixes": fixes})

@@ -11,8 +11,8 @@ Two definitions make these verdicts immune to float noise (docs/validation.md st
 - A gradient *reached* a parameter when, at some backward call, its gradient's norm was above
   ROUNDING_LEVEL times the largest gradient norm of any parameter at that same call. A gradient that is
   zero by construction but computed through cancellation (the bias of a convolution that a BatchNorm
-  follows) comes out as exactly 0 on one machine and as rounding residue (about 1e-8 of the others) on
-  another: both count as "no gradient", so the classification cannot flip between machines.
+  follows) comes out as exactly 0 or as rounding residue (about 1e-8 of the others), depending on the
+  machine's kernels: both count as "no gradient", so the classification cannot flip between machines.
 - A parameter *moved* when its final value differs from its value at the first backward call, compared
   bitwise. It is judged only for parameters a gradient reached: whether an update made of rounding
   residue changes a value is itself rounding (Adam scales such residue up to a full step).
