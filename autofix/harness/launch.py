@@ -46,7 +46,9 @@ def run_probe(script: str, device: str, max_steps: int | None, extra_paths=(), a
             process.join()
             return _failure("Timeout", f"over {TIMEOUT} s")
         if not os.path.exists(out):
-            return _failure("ProbeFailure", _last_line(log) or f"the run ended with exit code {process.exitcode}")
+            last = _last_line(log)
+            return _failure("ProbeFailure", f"the process ended with exit code {process.exitcode}"
+                            + (f"; its last output: {last}" if last else ""))
         with open(out) as handle:
             return json.load(handle)
 
