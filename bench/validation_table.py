@@ -5,6 +5,8 @@
 import json
 import sys
 
+from autofix.harness.verdict import reached
+
 
 def main(path: str) -> None:
     data = json.load(open(path))
@@ -21,13 +23,15 @@ def describe(run: dict) -> str:
     if run.get("exception"):
         return f"raised {run['exception']['type']}: {run['exception']['message'][:60]}"
     params = run.get("params", {})
-    got = sum(1 for p in params.values() if p["arrivals"])
-    moved = sum(1 for p in params.values() if p["moved"] > 0)
+    fed = reached(run)  # the verdict's definitions: above rounding level, and bitwise movement
+    got = sum(fed.values())
+    moved = sum(1 for name, p in params.items() if fed[name] and p["changed"])
     losses = run.get("losses", [])
     trend = f"loss {losses[0]:.4g} → {losses[-1]:.4g}" if len(losses) > 1 else "no loss"
     warned = "; warned" if any("before" in w and "step()" in w for w in run.get("warnings", [])) else ""
     mutated = f"; forward changed its input {run['mutated_inputs']}x" if run.get("mutated_inputs") else ""
-    return f"{got}/{len(params)} params got grads, {moved}/{len(params)} moved, {trend}{warned}{mutated}"
+    moves = f", {moved} of them moved" if got else ""
+    return f"{got}/{len(params)} params got grads{moves}, {trend}{warned}{mutated}"
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ g = torch.Generator().manual_seed(1)
 class ResidualBlock(nn.Module):
     def __init__(self, channels=4):
         super().__init__()
-        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)  # BatchNorm cancels a bias
         self.bn = nn.BatchNorm2d(channels)
         self.relu = nn.ReLU(inplace=True)
         self.head = nn.Linear(channels * 6 * 6, 1)

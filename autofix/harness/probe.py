@@ -1,21 +1,25 @@
 """Runs one training script, unmodified, under observation, and writes what happened as JSON.
 
+The harness calls `run` in a process of its own (see launch.py); by hand:
+
     python -m autofix.harness.probe --out result.json [--max-steps N] [--device cpu|cuda] script.py [args...]
 
 Needs no change to the script. Torch's global hooks see every parameter registered on any module,
 every optimizer step and every backward call:
-- per parameter (by name): gradient arrivals and their norms, optimizer membership, movement
-  ||theta_k - theta_0|| (theta_0 taken at the first backward), and a fingerprint of its final value;
+- per parameter (by name): each gradient's norm and the backward call it came from, optimizer
+  membership, the norm of its value and whether (bitwise) and how far it moved from it
+  (taken at the first backward call), and a fingerprint of its final value;
 - the loss at each backward call, torch warnings, inputs mutated by a module's forward, and the exception
   (type, message, the script's line) if the script raised;
 - the run stops after `--max-steps` optimizer steps.
-This module imports torch; the rewriting commands never import it.
+Only the function bodies import torch; the rewriting commands never import it.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import math
 import os
 import runpy
 import sys
@@ -49,6 +53,7 @@ class Observer:
         self.torch = torch
         self.max_steps = max_steps
         self.steps = 0
+        self.backward_calls = 0
         self.losses: list[float] = []
         self.params: dict[int, dict] = {}  # id(param) -> record
         self.tensors: dict[int, object] = {}  # id(param) -> param (kept alive for the final report)
@@ -119,18 +124,22 @@ class Observer:
         key = id(param)
         if key in self.params or not param.requires_grad:
             return
-        self.params[key] = {"arrivals": 0, "grad_norms": [], "theta0": None}
+        # A parameter made after training started (rare) is measured from its creation.
+        theta0 = param.detach().clone() if self.started else None
+        self.params[key] = {"grad_norms": [], "grad_calls": [], "theta0": theta0}
         self.tensors[key] = param
         record = self.params[key]
 
         def on_grad(p):
-            record["arrivals"] += 1
+            # Norms in double: a gradient with any non-zero element has a norm above zero.
             record["grad_norms"].append(float(p.grad.detach().double().norm()))
+            record["grad_calls"].append(self.backward_calls)
 
         if param.is_leaf:
             param.register_post_accumulate_grad_hook(on_grad)
 
     def _before_backward(self, tensor):
+        self.backward_calls += 1
         if not self.started:
             self.started = True
             for key, record in self.params.items():
@@ -176,20 +185,24 @@ class Observer:
             tensor = self.tensors[key]
             if not tensor.requires_grad:
                 continue  # frozen on purpose by the end of the run (`requires_grad_(False)`): not trainable
-            theta0 = record["theta0"]
-            moved = 0.0 if theta0 is None else float((tensor.detach() - theta0).double().norm())
+            final = tensor.detach()
+            theta0 = record["theta0"] if record["theta0"] is not None else final
             norms = record["grad_norms"]
             params[names[key]] = {
-                "arrivals": record["arrivals"],
+                "arrivals": len(norms),
                 "grad_norms": norms,
-                "finite": all(n == n and n not in (float("inf"), float("-inf")) for n in norms),
-                "nonzero": bool(norms) and all(n > 0 for n in norms),
+                "grad_calls": record["grad_calls"],
+                "finite": all(math.isfinite(n) for n in norms),
                 "in_optimizer": key in self.optimized,
-                "moved": moved,
+                "initial_norm": float(theta0.double().norm()),
+                # Bitwise: did any element change at all? (the verdict's "moved"; NaN counts as a change)
+                "changed": not self.torch.equal(final, theta0),
+                "moved": float((final.double() - theta0.double()).norm()),
                 "fingerprint": fingerprint(tensor),
             }
         return {
             "steps": self.steps,
+            "backward_calls": self.backward_calls,
             "losses": self.losses,
             "params": params,
             "mutated_inputs": self.mutated_inputs,
@@ -201,26 +214,27 @@ def fingerprint(tensor) -> str:
     return hashlib.sha256(repr(values).encode()).hexdigest()[:16]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autofix.harness.probe")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--max-steps", type=int, default=None)
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--path", action="append", default=[], help="extra import path (the original's folder)")
-    parser.add_argument("script")
-    parser.add_argument("args", nargs=argparse.REMAINDER)
-    options = parser.parse_args(argv)
+def run(script: str, out: str, device: str = "cpu", max_steps: int | None = None, paths=(), args=(),
+        cwd: str | None = None, log: str | None = None) -> None:
+    """Run `script` as `__main__` under the observer and write the measurements to `out`.
 
-    os.environ["AUTOFIX_DEVICE"] = options.device
-    configure_determinism(options.device)
+    Meant for a process of its own: it patches torch globally, changes directory and redirects the
+    script's output (file descriptors 1 and 2) to `log`.
+    """
+    if log is not None:
+        _redirect_output(log)
+    if cwd is not None:
+        os.chdir(cwd)
+    os.environ["AUTOFIX_DEVICE"] = device
+    configure_determinism(device)
     import torch
 
-    observer = Observer(options.max_steps)
+    observer = Observer(max_steps)
     observer.install()
     result: dict = {"exception": None, "stopped_early": False}
-    script = os.path.abspath(options.script)
-    sys.argv = [script, *options.args]
-    sys.path[:0] = [os.path.dirname(script), *options.path]
+    script = os.path.abspath(script)
+    sys.argv = [script, *args]
+    sys.path[:0] = [os.path.dirname(script), *paths]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -238,15 +252,36 @@ def main(argv: list[str] | None = None) -> int:
                 "line": frames[-1].lineno if frames else None,
             }
     result.update(observer.report())
-    # Keep what torch warned the script about (PyTorch attributes them to the script's line, so the
-    # category and text are what identify them); the probe's own NumPy notice is noise.
-    result["warnings"] = sorted(
-        {str(w.message).splitlines()[0] for w in caught if "NumPy" not in str(w.message) and str(w.message)}
-    )
-    result["device"] = options.device
+    # What torch warned the script about (PyTorch attributes them to the script's line, so the text is what
+    # identifies them).
+    result["warnings"] = sorted({str(w.message).splitlines()[0] for w in caught if str(w.message)})
+    result["device"] = device
     result["torch"] = torch.__version__
-    with open(options.out, "w") as handle:
+    with open(out, "w") as handle:
         json.dump(result, handle)
+
+
+def _redirect_output(log: str) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = open(1, "w", closefd=False, buffering=1)
+    sys.stderr = open(2, "w", closefd=False, buffering=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autofix.harness.probe")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--max-steps", type=int, default=None)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--path", action="append", default=[], help="extra import path")
+    parser.add_argument("script")
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    options = parser.parse_args(argv)
+    run(options.script, options.out, options.device, options.max_steps, options.path, options.args)
     return 0
 
 

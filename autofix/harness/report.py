@@ -1,11 +1,12 @@
-"""The harness's output: a table in the terminal, JSON with every measurement, and loss/gradient plots."""
+"""The harness's output: tables in the terminal and JSON with every measurement (plots: plot.py)."""
 from __future__ import annotations
 
 import json
 import sys
 from typing import IO
 
-from autofix.harness.verdict import problems
+from autofix import render
+from autofix.harness.verdict import ROUNDING_LEVEL, gradient_ratio, largest_gradients, problems
 
 
 def _console(stream: IO[str]):
@@ -52,28 +53,52 @@ def parameters_table(outcome, environment: dict, stream: IO[str] = sys.stdout) -
     for column in ("parameter", "in optimizer", "grads before", "grads after", "moved before", "moved after"):
         table.add_column(column, overflow="fold")
     before, after = outcome.before.get("params", {}), outcome.after.get("params", {})
+    largest_before, largest_after = largest_gradients(before), largest_gradients(after)
     for name in sorted(set(before) | set(after)):
         b, a = before.get(name), after.get(name)
         table.add_row(
             name,
             "yes" if (a or b or {}).get("in_optimizer") else "no",
-            _grads(b), _grads(a), _moved(b), _moved(a),
+            _grads(b, largest_before), _grads(a, largest_after), _moved(b), _moved(a),
         )
     console.print(table)
 
 
-def _grads(record) -> str:
+def _grads(record, largest) -> str:
     if record is None:
         return "-"
     if not record["arrivals"]:
         return "none"
-    last = record["grad_norms"][-1]
-    flag = "" if record["finite"] and record["nonzero"] else " (bad)"
-    return f"{record['arrivals']}x, |g|={last:.3g}{flag}"
+    count = f"{record['arrivals']}x"
+    if not record["finite"]:
+        return f"{count}, non-finite"
+    ratio = gradient_ratio(record, largest)
+    if ratio == 0:
+        return f"{count}, all zero"
+    if ratio <= ROUNDING_LEVEL:
+        return f"{count}, rounding-level only"
+    return f"{count}, |g|={record['grad_norms'][-1]:.3g}"
 
 
 def _moved(record) -> str:
-    return "-" if record is None else f"{record['moved']:.3g}"
+    if record is None:
+        return "-"
+    return f"{record['moved']:.3g}" if record["changed"] else "no"
+
+
+def fixes_list(project, shown_root: str, stream: IO[str] = sys.stdout) -> None:
+    """Each file of the project and each fix applied to it, as `path:line:col: CODE message`."""
+    fixed = project.fixed
+    count = sum(len(o.fixed) for o in fixed)
+    stream.write(f"{shown_root}: {count} fix{'es' if count != 1 else ''} in {len(fixed)} of "
+                 f"{len(project.outcomes)} Python files (applied to a temporary copy; your files are not written):\n")
+    for outcome in sorted(fixed, key=lambda o: o.path):
+        for finding in outcome.fixed:
+            location, code, _, message = render.finding_line(outcome.path, finding, False)
+            stream.write(f"  {location} {code} {message}\n")
+    left = sum(len(o.findings) for o in project.outcomes)
+    if left:
+        stream.write(f"  ({left} other finding{'s' if left != 1 else ''} left unfixed; `autofix {shown_root}` lists them)\n")
 
 
 def environment_line(environment: dict) -> str:
@@ -91,30 +116,9 @@ def write_json(path: str, outcomes, environment: dict) -> None:
                                                        "reasons": list(o.verdict.reasons)},
             "before": o.before,
             "after": o.after,
+            **o.extra,
         }
         for o in outcomes
     ]
     with open(path, "w") as handle:
         json.dump({"environment": environment, "outcomes": rows}, handle, indent=2)
-
-
-def plot(path: str, outcomes) -> None:
-    """One row per scenario: loss curves and per-step gradient norms, before versus after."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(len(outcomes), 2, figsize=(10, 2.6 * len(outcomes)), squeeze=False)
-    for row, o in enumerate(outcomes):
-        loss_axis, grad_axis = axes[row]
-        for label, run, style in (("before", o.before, "--"), ("after", o.after, "-")):
-            loss_axis.plot(run.get("losses", []), style, label=label)
-            norms = [sum(p["grad_norms"][i] ** 2 for p in run.get("params", {}).values() if i < len(p["grad_norms"])) ** 0.5
-                     for i in range(max((len(p["grad_norms"]) for p in run.get("params", {}).values()), default=0))]
-            grad_axis.plot(norms, style, label=label)
-        loss_axis.set_title(f"{o.case.code} {o.case.scenario}: loss", fontsize=9)
-        grad_axis.set_title("global gradient norm per step", fontsize=9)
-        loss_axis.legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)

@@ -1,11 +1,7 @@
 """Builds the before/after programs and runs each under the probe, in its own process."""
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
-import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,10 +10,11 @@ from typing import Callable
 from autofix import engine
 from autofix.registry import all_rules
 from autofix.rule import Applicability, Rule
+from autofix.harness.launch import run_probe as probe
+from autofix.harness.project import FixedProject, copy
 from autofix.harness.verdict import Verdict, judge
 
 EVERY_FIX = frozenset({Applicability.SAFE, Applicability.UNSAFE})
-PROBE_TIMEOUT = 300
 
 
 @dataclass
@@ -56,29 +53,6 @@ def case_for(rule: type[Rule], name: str, source: str) -> Case:
     return Case(rule.code, rule.name, effect, name, source, fixed if fixed is not None else source)
 
 
-def probe(script: str, device: str, max_steps: int | None, extra_paths=(), args=(), cwd=None) -> dict:
-    """Run `script` under the probe in a fresh interpreter and return its measurements."""
-    with tempfile.TemporaryDirectory(prefix="autofix-probe-") as scratch:
-        out = os.path.join(scratch, "result.json")
-        command = [sys.executable, "-m", "autofix.harness.probe", "--out", out, "--device", device]
-        if max_steps is not None:
-            command += ["--max-steps", str(max_steps)]
-        for path in extra_paths:
-            command += ["--path", path]
-        command += [script, *args]
-        try:
-            completed = subprocess.run(
-                command, capture_output=True, text=True, timeout=PROBE_TIMEOUT, cwd=cwd, stdin=subprocess.DEVNULL
-            )
-        except subprocess.TimeoutExpired:
-            return {"exception": {"type": "Timeout", "message": f"over {PROBE_TIMEOUT} s", "line": None}}
-        if not os.path.exists(out):
-            tail = (completed.stderr or "").strip().splitlines()[-1:] or ["no output"]
-            return {"exception": {"type": "ProbeFailure", "message": tail[0], "line": None}}
-        with open(out) as handle:
-            return json.load(handle)
-
-
 def run_case(case: Case, device: str, steps: int) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="autofix-scenario-") as scratch:
         results = []
@@ -106,18 +80,24 @@ def run_cases(cases: list[Case], device: str, steps: int, jobs: int = 2, on_done
         return list(pool.map(one, cases))
 
 
-def run_user_program(script: str, fixed_source: str, device: str, max_steps: int, args: list[str]) -> Outcome:
-    """Run the user's script as written and a fixed copy (in a temporary folder; the user's files are untouched)."""
-    script = os.path.abspath(script)
-    with open(script, encoding="utf-8") as handle:
-        original = handle.read()
-    folder = os.path.dirname(script)
+def run_project(project: FixedProject, script: str, device: str, max_steps: int, args: list[str]) -> Outcome:
+    """Run `script` (a path inside the project) in a copy of the project as written and in a fixed copy.
+
+    Each copy runs from the counterpart of the current folder when that lies inside the project (so
+    relative data paths resolve as they do for the user), from the script's folder otherwise. The copy's
+    root is on the import path right after the script's folder, ahead of an editable install of the project.
+    """
+    relative = os.path.relpath(os.path.abspath(script), project.root)
+    here = os.path.relpath(os.getcwd(), project.root)
+    outside = here == os.pardir or here.startswith(os.pardir + os.sep)
+    start = os.path.dirname(relative) if outside else here
+    results = []
     with tempfile.TemporaryDirectory(prefix="autofix-validate-") as scratch:
-        copy = os.path.join(scratch, os.path.basename(script))
-        with open(copy, "w", encoding="utf-8") as handle:
-            handle.write(fixed_source)
-        shutil.copymode(script, copy)
-        before = probe(script, device, max_steps, args=args, cwd=os.getcwd())
-        after = probe(copy, device, max_steps, extra_paths=[folder], args=args, cwd=os.getcwd())
-    case = Case("", "", "", os.path.basename(script), original, fixed_source)
-    return Outcome(case, before, after)
+        for label, fixed in (("before", False), ("after", True)):
+            os.makedirs(os.path.join(scratch, label))
+            root = copy(project, os.path.join(scratch, label), fixed)
+            results.append(probe(os.path.join(root, relative), device, max_steps, extra_paths=[root], args=args,
+                                 cwd=os.path.normpath(os.path.join(root, start))))
+    before, after = results
+    fixes = [{"path": o.path, "fixed": [f.to_dict() for f in o.fixed]} for o in project.fixed]
+    return Outcome(Case("", "", "", relative, "", ""), before, after, extra={"fixes": fixes})
