@@ -65,8 +65,10 @@ def sweep(name: str, tree: Path) -> dict:
                 unparsable.append(path)
         second = autofix(["--fix", "--unsafe-fixes", "--no-respect-gitignore"], copy)
         not_idempotent = [path for path, digest in digests(copy).items() if after.get(path) != digest]
-        crashes = [line for out in (diff, fixed, second) for line in out.stderr.splitlines()
-                   if "Traceback" in line or "internal error" in line]
+        crashes = [line for out in (diff, fixed, second) for line in out.stderr.splitlines() if "Traceback" in line]
+        # Internal errors: a rule that crashed, or a fix dropped because its result did not parse or converge.
+        internal = [line for out in (diff, fixed, second) for line in out.stderr.splitlines() if "internal error" in line]
+        dropped = [line for line in internal if "fix dropped" in line]
         codes = {diff.returncode, fixed.returncode, second.returncode}
         return {
             "tree": name,
@@ -75,6 +77,9 @@ def sweep(name: str, tree: Path) -> dict:
             "errors_reported": sum(1 for line in fixed.stderr.splitlines() if line.startswith("error:")),
             "crashes": len(crashes) + len(codes - {0, 1, 2}),
             "crash_lines": crashes[:5],
+            "internal_errors": len(internal) - len(dropped),
+            "dropped_fixes": len(dropped),
+            "internal_lines": internal[:5],
             "unparsable_outputs": len(unparsable),
             "non_idempotent_files": len(not_idempotent),
             "seconds": round(time.monotonic() - started, 1),
@@ -87,14 +92,19 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
     rows = [sweep(name, tree) for name, tree in trees(options.corpora).items()]
-    print("| tree | files | fixed files | errors reported | crashes | unparsable outputs | non-idempotent | seconds |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| tree | files | fixed files | errors reported | crashes | internal errors | dropped fixes "
+          "| unparsable outputs | non-idempotent | seconds |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['tree']} | {r['files']} | {r['files_fixed']} | {r['errors_reported']} | {r['crashes']} | "
-              f"{r['unparsable_outputs']} | {r['non_idempotent_files']} | {r['seconds']} |")
+              f"{r['internal_errors']} | {r['dropped_fixes']} | {r['unparsable_outputs']} | {r['non_idempotent_files']} "
+              f"| {r['seconds']} |")
+        for line in r["crash_lines"] + r["internal_lines"]:
+            print(f"  {r['tree']}: {line}")
     if options.json:
         options.json.write_text(json.dumps(rows, indent=2))
-    return 0 if all(r["crashes"] == r["unparsable_outputs"] == r["non_idempotent_files"] == 0 for r in rows) else 1
+    counts = ("crashes", "internal_errors", "dropped_fixes", "unparsable_outputs", "non_idempotent_files")
+    return 0 if all(r[c] == 0 for r in rows for c in counts) else 1
 
 
 if __name__ == "__main__":
