@@ -1607,6 +1607,18 @@ class SemanticModel:
 
 # --- small helpers ------------------------------------------------------------------------------------
 
+def dotted(expr: ast.AST) -> str | None:
+    """`a.b.c` for a Name/Attribute chain (how two mentions of one receiver are matched), else None."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))
+
+
 def _start(node: ast.AST) -> tuple[int, int]:
     return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 

@@ -58,14 +58,6 @@ def moved_chains(model: SemanticModel) -> Iterator[tuple[ast.Call, ast.AST, list
         yield call, expr, moves
 
 
-def dotted(expr: ast.AST) -> str | None:
-    """`a.b.c` for a Name/Attribute chain, else None."""
-    root = expr
-    while isinstance(root, ast.Attribute):
-        root = root.value
-    return ast.unparse(expr) if isinstance(root, ast.Name) else None
-
-
 def torch_factory(model: SemanticModel, expr: ast.AST) -> str | None:
     """For `torch.zeros(...)` (through any import): "zeros"; None for anything else."""
     if not isinstance(expr, ast.Call):

@@ -37,7 +37,9 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from autofix.semantic import FUNCTIONS, Grad, Kind, SemanticModel, is_false, is_optimizer_class, is_true, keyword
+from autofix.semantic import (
+    FUNCTIONS, Grad, Kind, SemanticModel, dotted, is_false, is_optimizer_class, is_true, keyword,
+)
 
 CONNECTED, UNKNOWN, CUT = 2, 1, 0
 
@@ -387,7 +389,7 @@ class _Walker:
             for call in _calls_in(statement):
                 self.check_backward(call, env)
         if isinstance(statement, ast.Assign) and _is_requires_grad_patch(statement):
-            owner = _dotted(statement.targets[0].value)
+            owner = dotted(statement.targets[0].value)
             held = env.get(owner, NOTHING)
             return {**env, owner: Flow(held.state, held.cuts, held.patches + (statement,))}
         if isinstance(statement, ast.Assign):
@@ -397,7 +399,7 @@ class _Walker:
         elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
             env = self.bind(statement.target, statement.value, self.guarded(statement.value, env), env)
         elif isinstance(statement, ast.AugAssign):
-            name = _dotted(statement.target)
+            name = dotted(statement.target)
             if name:
                 env = {**env, name: combine(env.get(name, NOTHING), self.guarded(statement.value, env))}
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
@@ -419,7 +421,7 @@ class _Walker:
             return env
         if isinstance(target, ast.Starred):
             return self.bind(target.value, value_expr, value, env)
-        name = _dotted(target)
+        name = dotted(target)
         if name:
             env[name] = value
         return env
@@ -429,7 +431,7 @@ class _Walker:
         func = call.func
         if not isinstance(func, ast.Attribute):
             return env
-        owner = _dotted(func.value)
+        owner = dotted(func.value)
         if owner is None:
             return env
         method = func.attr
@@ -495,7 +497,7 @@ class _Walker:
             return False  # `loss.backward(gradient)`
         if held.kind in (Kind.OBJECT, Kind.MODULE):
             return True
-        return bool(_ACCELERATOR.search(_dotted(owner) or ""))
+        return bool(_ACCELERATOR.search(dotted(owner) or ""))
 
     # --- expressions --------------------------------------------------------------------------------
     def guarded(self, expr, env) -> Flow:
@@ -506,7 +508,7 @@ class _Walker:
         return value
 
     def value(self, expr, env) -> Flow:
-        name = _dotted(expr)
+        name = dotted(expr)
         if name is not None and name in env:
             held = env[name]
             return NOTHING if held is PARAMETER and self.parameters_are_data else held
@@ -560,7 +562,7 @@ class _Walker:
         """True when `expr` is computation in this scope (a call, arithmetic), or a name this scope assigned."""
         if isinstance(expr, (ast.Call, ast.BinOp, ast.UnaryOp, ast.Subscript)):
             return True
-        name = _dotted(expr)
+        name = dotted(expr)
         return bool(name and name in env and env[name] is not PARAMETER and env[name] is not NOTHING)
 
     def call(self, call: ast.Call, env) -> Flow:
@@ -621,7 +623,7 @@ class _Walker:
             return -1 if _TWO_INPUT_LOSS.search(held.cls) else 1
         if held.kind is not Kind.UNKNOWN or self.model.local_function(func) is not None:
             return None
-        name = _dotted(func) or ""
+        name = dotted(func) or ""
         if _CRITERION_NAME.search(name):
             return 1
         return None
@@ -726,18 +728,6 @@ def strip_cuts(expr):
             return expr
 
 
-def _dotted(expr) -> str | None:
-    """`a.b.c` for a Name/Attribute chain, else None."""
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    parts.append(expr.id)
-    return ".".join(reversed(parts))
-
-
 def _is_requires_grad_patch(assign: ast.Assign) -> bool:
     """`loss.requires_grad = True`."""
     target = assign.targets[0]
@@ -745,7 +735,7 @@ def _is_requires_grad_patch(assign: ast.Assign) -> bool:
         len(assign.targets) == 1
         and isinstance(target, ast.Attribute)
         and target.attr == "requires_grad"
-        and _dotted(target.value) is not None
+        and dotted(target.value) is not None
         and is_true(assign.value)
     )
 
@@ -769,7 +759,7 @@ def _names(target) -> list[str]:
         return [n for e in target.elts for n in _names(e)]
     if isinstance(target, ast.Starred):
         return _names(target.value)
-    name = _dotted(target)
+    name = dotted(target)
     return [name] if name else []
 
 

@@ -21,7 +21,7 @@ from typing import ClassVar
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, FixTree
-from autofix.semantic import Kind, Range, SemanticModel
+from autofix.semantic import Kind, Range, SemanticModel, dotted
 
 BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
 _HIGHER_ORDER_KEYWORDS = frozenset({"create_graph", "retain_graph"})
@@ -79,16 +79,8 @@ def method_call(statement: ast.stmt, name: str) -> ast.Call | None:
     return None
 
 
-def key(expr: ast.AST) -> str | None:
-    """`self.opt` for a Name/Attribute chain (how two mentions of one receiver are matched), else None."""
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    parts.append(expr.id)
-    return ".".join(reversed(parts))
+# How two mentions of one receiver are matched (`self.opt`).
+key = dotted
 
 
 # --- what a statement does -------------------------------------------------------------------------

@@ -5,8 +5,8 @@ import ast
 import re
 
 from autofix.rule import Applicability, Invalid, Rule, Valid
-from autofix.semantic import SemanticModel, is_false
-from codemods._gf5 import dotted, optimizer_calls, unconditional
+from autofix.semantic import SemanticModel, dotted, is_false
+from codemods._gf5 import optimizer_calls, unconditional
 
 _PARAMETER_LISTS = ("parameters", "named_parameters")
 

@@ -7,8 +7,7 @@ import re
 import libcst as cst
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from autofix.semantic import Kind, SemanticModel
-from codemods._gf5 import dotted
+from autofix.semantic import Kind, SemanticModel, dotted
 
 _AUGMENTED = {cst.Subtract: cst.SubtractAssign, cst.Add: cst.AddAssign}
 _OPERATORS = {ast.Sub: "-", ast.Add: "+"}
