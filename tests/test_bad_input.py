@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -183,6 +184,66 @@ def test_an_interrupted_fix_leaves_every_file_old_or_new_and_the_cache_usable(tm
     again = run(["--fix", "src"], tmp_path)
     assert again.returncode == 0, again.stderr.decode()
     assert all((tmp_path / "src" / f"m{i:03d}.py").read_bytes() == FIXED for i in range(count))
+
+
+INTERRUPT_STORM = """
+import glob, os, random, signal, sys, threading, time
+from autofix import source
+
+folder = sys.argv[1]
+path = os.path.join(folder, "f.py")
+with open(path, "w") as handle:
+    handle.write("x = 1\\n")
+stop = False
+
+
+def shoot():
+    while not stop:
+        time.sleep(random.uniform(0, 0.002))
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+armed = False
+
+
+def interrupt(signum, frame):
+    # Raises like Ctrl-C, but only inside write_atomic, and once: the counting below stays uninterrupted.
+    global armed
+    if armed:
+        armed = False
+        raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGINT, interrupt)
+threading.Thread(target=shoot, daemon=True).start()
+writes = interrupts = 0
+deadline = time.monotonic() + 3
+while time.monotonic() < deadline:
+    text = random.choice(["x = 1\\n", "x = 2\\n"])
+    current = source.read(path)
+    try:
+        armed = True
+        source.write_atomic(path, current, text)
+        armed = False
+        writes += 1
+    except KeyboardInterrupt:
+        interrupts += 1
+stop = True
+print(writes, interrupts, len(glob.glob(os.path.join(folder, ".autofix-*"))))
+"""
+
+
+def test_interrupts_at_any_instant_of_a_write_leave_no_temporary_file(tmp_path):
+    # Thousands of Ctrl-C at random instants while one file is rewritten over and over: a KeyboardInterrupt
+    # landing between mkstemp and the cleanup used to orphan a `.autofix-*.tmp` (about one write in ten).
+    script = tmp_path / "storm.py"
+    script.write_text(INTERRUPT_STORM)
+    (tmp_path / "src").mkdir()
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "src")], capture_output=True, text=True, timeout=60)
+    writes, interrupts, leftovers = map(int, result.stdout.split())
+    assert writes > 100 and interrupts > 100, "the storm did not interleave writes and interrupts"
+    assert leftovers == 0
+    assert (tmp_path / "src" / "f.py").read_text() in ("x = 1\n", "x = 2\n")
 
 
 def test_source_read_reports_a_directory_named_like_a_file(tmp_path):
