@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from autofix import __version__
+from autofix.interrupts import signals_deferred
 
 CACHE_DIR = ".autofix_cache"
 LAYOUT = "v1"
@@ -60,17 +61,19 @@ class Cache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._mark_folder()
-            fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(data, handle, separators=(",", ":"))
-                os.replace(temporary, path)
-            except BaseException:
+            text = json.dumps(data, separators=(",", ":"))
+            with signals_deferred():  # an interrupt between mkstemp and replace would orphan the temporary file
+                fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
                 try:
-                    os.unlink(temporary)
-                except OSError:
-                    pass
-                raise
+                    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                        handle.write(text)
+                    os.replace(temporary, path)
+                except BaseException:
+                    try:
+                        os.unlink(temporary)
+                    except OSError:
+                        pass
+                    raise
         except OSError:
             pass  # a cache that cannot be written is only slower, never wrong
 

@@ -5,15 +5,14 @@ the trailing-newline state and the file mode all survive a rewrite; writes are a
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
-import signal
 import tempfile
-import threading
 import tokenize
 from dataclasses import dataclass
+
+from autofix.interrupts import signals_deferred
 
 
 class SourceError(Exception):
@@ -72,7 +71,7 @@ def write_atomic(path: str, source: Source, new_text: str) -> None:
     if hashlib.sha256(current).hexdigest() != source.digest:
         raise SourceError("file changed on disk while autofix was running; not overwritten")
     directory = os.path.dirname(os.path.abspath(path))
-    with _signals_deferred():  # between mkstemp and replace, an interrupt would orphan the temporary file
+    with signals_deferred():  # between mkstemp and replace, an interrupt would orphan the temporary file
         _replace(path, directory, data)
 
 
@@ -100,26 +99,3 @@ def _replace(path: str, directory: str, data: bytes) -> None:
         if isinstance(error, OSError):
             raise SourceError(error.strerror or str(error)) from None
         raise
-
-
-@contextlib.contextmanager
-def _signals_deferred():
-    """Hold Ctrl-C and SIGTERM until the block ends, then deliver them.
-
-    A KeyboardInterrupt raised between two bytecodes can land after mkstemp created the temporary file but
-    before anything could remove it; deferring the signal makes the write all-or-nothing for real.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread receives signals; nothing to defer
-        return
-    received: list[int] = []
-    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    for number in previous:
-        signal.signal(number, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        if received:
-            signal.raise_signal(received[0])
