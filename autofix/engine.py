@@ -130,8 +130,8 @@ def _fix_to_fixpoint(text, findings, rules, path, apply) -> FileResult:
         if not fixes:
             break
         codes = {id(f.built): f.code for f in wanted if f.built is not None}
-        chosen = fixer.plan(module, fixes).applied
-        rendered, chosen = _apply_checked(module, chosen, codes, result)
+        chosen = fixer.plan(fixes, tree.parent).applied
+        rendered, chosen = _apply_checked(tree, chosen, codes, result)
         if rendered is None or rendered[0] == current_text:
             break
         result.fixed.extend(f for f in wanted if f.built in chosen)
@@ -167,29 +167,29 @@ def _build_fixes(findings: list[Finding], tree: FixTree, result: FileResult) -> 
     return list(fixes.values())
 
 
-def _apply_checked(module, fixes: list[Fix], codes: dict[int, str], result: FileResult):
+def _apply_checked(tree: FixTree, fixes: list[Fix], codes: dict[int, str], result: FileResult):
     """Apply `fixes`; if the result would not parse, drop the fixes that break it and report them.
 
     Returns ((new text, its ast tree) or None, the fixes applied).
     """
-    rendered = _render(module, fixes)
+    rendered = _render(tree, fixes)
     if rendered is not None:
         return rendered, fixes
     good = []
     for fix in fixes:
-        if _render(module, [fix]) is None:
+        if _render(tree, [fix]) is None:
             result.internal_errors.append(f"{codes.get(id(fix), 'a rule')}: fix dropped because its result does not parse")
         else:
             good.append(fix)
     if not good:
         return None, []
-    return _render(module, good), good
+    return _render(tree, good), good
 
 
-def _render(module, fixes) -> tuple[str, ast.Module] | None:
+def _render(tree: FixTree, fixes) -> tuple[str, ast.Module] | None:
     """The fixed text and its CPython tree, or None when it does not compile (check() proved the original does)."""
     try:
-        text = fixer.apply(module, fixes).code
+        text = fixer.apply(tree.module, fixes, tree.parent).code
         return text, ast.parse(text)
     except Exception:  # noqa: BLE001 - any failure to build or parse means the fix is unusable
         return None

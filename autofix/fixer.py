@@ -6,6 +6,7 @@ pass: the inner one is deferred, and the engine's next pass finds it again on th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import libcst as cst
 
@@ -18,39 +19,32 @@ class Plan:
     deferred: list[Fix]
 
 
-def plan(module: cst.Module, fixes: list[Fix]) -> Plan:
-    """Choose the fixes that can be applied together: no edit target may lie inside another fix's target."""
+def plan(fixes: list[Fix], parent_of: Callable[[cst.CSTNode], cst.CSTNode | None]) -> Plan:
+    """Choose the fixes that can be applied together: no edit target may lie inside (or be) another fix's target.
+
+    The outermost fix wins (the first one, for the same target); a rejected fix waits for the next pass.
+    Found by walking up from each target, not by visiting the module: the files with fixes are the largest.
+    """
     owner: dict[int, Fix] = {}
     for fix in fixes:
         for edit in fix.edits:
             owner.setdefault(id(edit.target), fix)
     rejected: set[int] = set()
-
-    class _Overlap(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[Fix] = []
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            fix = owner.get(id(node))
-            if fix is not None:
-                # The outermost fix wins: an overlapping inner fix waits for the next pass.
-                if any(outer is not fix for outer in self.stack):
+    for fix in fixes:
+        for edit in fix.edits:
+            node = edit.target if owner[id(edit.target)] is not fix else parent_of(edit.target)
+            while node is not None:
+                other = owner.get(id(node))
+                if other is not None and other is not fix:
                     rejected.add(id(fix))
-                self.stack.append(fix)
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            if id(original_node) in owner:
-                self.stack.pop()
-
-    module.visit(_Overlap())
+                    break
+                node = parent_of(node)
     # A fix is all-or-nothing, and a fix rejected anywhere is rejected everywhere. A fix whose target
     # lies inside a rejected fix's target is fine: the rejected fix is simply not applied.
-    applied = [f for f in fixes if id(f) not in rejected]
-    return Plan(applied=applied, deferred=[f for f in fixes if id(f) in rejected])
+    return Plan(applied=[f for f in fixes if id(f) not in rejected], deferred=[f for f in fixes if id(f) in rejected])
 
 
-def apply(module: cst.Module, fixes: list[Fix]) -> cst.Module:
+def apply(module: cst.Module, fixes: list[Fix], parent_of: Callable[[cst.CSTNode], cst.CSTNode | None]) -> cst.Module:
     """Apply non-overlapping fixes (see `plan`) to `module` and return the new module."""
     replacements = {id(e.target): e.replacement for f in fixes for e in f.edits}
     imports: dict[int, list[str]] = {}
@@ -59,14 +53,25 @@ def apply(module: cst.Module, fixes: list[Fix]) -> cst.Module:
             wanted = imports.setdefault(id(request.scope), [])
             if request.statement not in wanted:
                 wanted.append(request.statement)
-    return module.visit(_Applier(replacements, imports))
+    # Only the nodes on a path from the module to an edited node are rebuilt; every other subtree is kept
+    # as it is (LibCST nodes are immutable), instead of transforming the whole module.
+    on_path: set[int] = set()
+    for node in [e.target for f in fixes for e in f.edits] + [r.scope for f in fixes for r in f.imports]:
+        while node is not None and id(node) not in on_path:
+            on_path.add(id(node))
+            node = parent_of(node)
+    return module.visit(_Applier(replacements, imports, on_path))
 
 
 class _Applier(cst.CSTTransformer):
-    def __init__(self, replacements: dict, imports: dict[int, list[str]]):
+    def __init__(self, replacements: dict, imports: dict[int, list[str]], on_path: set[int]):
         super().__init__()
         self.replacements = replacements
         self.imports = imports
+        self.on_path = on_path
+
+    def on_visit(self, node) -> bool:
+        return id(node) in self.on_path and id(node) not in self.replacements
 
     def on_leave(self, original_node, updated_node):
         updated = self.replacements.get(id(original_node), updated_node)

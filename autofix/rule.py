@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Iterable, Union
 
 import libcst as cst
+from libcst.metadata.position_provider import PositionProvider, PositionProvidingCodegenState
 
 from autofix.semantic import Range, SemanticModel
 
@@ -268,13 +269,17 @@ class FixTree:
     """The LibCST module of a file that has fixes to render, with what fix builders ask of it."""
 
     def __init__(self, module: cst.Module, context: FileContext):
-        from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
-
         self.module = module
         self.context = context
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        self._positions = wrapper.resolve(PositionProvider)
-        self._parents = wrapper.resolve(ParentNodeProvider)
+        # Positions, parents and depths in one code-generation pass. LibCST's MetadataWrapper would resolve
+        # PositionProvider and ParentNodeProvider in two whole-module traversals; on the large files that have
+        # fixes, those two were most of the time `--diff` spent (see docs/performance.md).
+        state = _TreeState(module)
+        module._codegen(state)
+        self._positions = state.provider._computed
+        self._parents = state.parents
+        self._depths = state.depths
+        self._code_text = "".join(state.tokens)  # the module's code, which that pass generated anyway
         self._by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] | None = None
         self._lines: list[str] | None = None
 
@@ -291,16 +296,10 @@ class FixTree:
                 key = (where.start.line, where.start.column, where.end.line, where.end.column)
                 index.setdefault(key, []).append(node)
             for nodes in index.values():
-                nodes.sort(key=self._depth)
+                if len(nodes) > 1:
+                    nodes.sort(key=self._depths.__getitem__)
             self._by_range = index
         return self._by_range
-
-    def _depth(self, node: cst.CSTNode) -> int:
-        depth = 0
-        while node is not None:
-            node = self._parents.get(node)
-            depth += 1
-        return depth
 
     def nodes_at(self, where: Range) -> list[cst.CSTNode]:
         """The nodes whose range is exactly `where` (outermost first); for a parenthesised expression, whose
@@ -317,16 +316,14 @@ class FixTree:
         exact = self._index().get((where.line, where.column, where.end_line, where.end_column))
         if exact:
             return [n for n in exact if wanted in self._code(n)]
-        containing = []
+        innermost, depth = None, -1
         for node, at in self._positions.items():
             if (at.start.line, at.start.column) <= (where.line, where.column) and (at.end.line, at.end.column) >= (
                 where.end_line, where.end_column
-            ) and not isinstance(node, (cst.Module, cst.IndentedBlock)):
-                containing.append(node)
-        if not containing:
+            ) and not isinstance(node, (cst.Module, cst.IndentedBlock)) and self._depths[node] > depth:
+                innermost, depth = node, self._depths[node]
+        if innermost is None:
             return []
-        containing.sort(key=self._depth, reverse=True)
-        innermost = containing[0]
         return [innermost] if wanted and wanted in self._code(innermost) else []
 
     def _code(self, node: cst.CSTNode) -> str:
@@ -335,7 +332,7 @@ class FixTree:
     def _text_at(self, where: Range) -> str:
         if self._lines is None:
             # Python counts lines at "\n" only; str.splitlines would also split at form feeds and others.
-            self._lines = [line + "\n" for line in self.module.code.split("\n")]
+            self._lines = [line + "\n" for line in self._code_text.split("\n")]
         lines = self._lines[where.line - 1:where.end_line]
         if not lines:
             return ""
@@ -355,3 +352,25 @@ class FixTree:
         while current is not None:
             yield current
             current = self.parent(current)
+
+
+class _TreeState(PositionProvidingCodegenState):
+    """LibCST's position-recording code generation, also noting each node's parent and depth on the way."""
+
+    def __init__(self, module: cst.Module):
+        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline,
+                         provider=PositionProvider())
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.depths: dict[cst.CSTNode, int] = {}
+        self.open: list[cst.CSTNode] = []
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        super().before_codegen(node)
+        if self.open:
+            self.parents[node] = self.open[-1]
+        self.depths[node] = len(self.open)
+        self.open.append(node)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        self.open.pop()
+        super().after_codegen(node)

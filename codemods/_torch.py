@@ -40,7 +40,42 @@ class Imports:
 
     def __init__(self, module: cst.Module):
         self.bindings: dict[int, dict[str, str]] = {}
-        module.visit(_ImportCollector(self.bindings, module))
+        self._collect(module.body, module)
+
+    def _collect(self, statements, scope: ScopeNode) -> None:
+        # Imports are statements, so only statement lists are walked: a visitor over the whole module would
+        # also visit every expression, which on the large files that have fixes costs more than the fix.
+        for statement in statements:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        self._bind_import(small, scope)
+            elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                self._collect(_statements_of(statement.body), statement)
+            elif isinstance(statement, (cst.Import, cst.ImportFrom)):  # a small statement of a one-line suite
+                self._bind_import(statement, scope)
+            else:
+                for suite in _suites_of(statement):
+                    self._collect(_statements_of(suite), scope)
+
+    def _bind_import(self, node: cst.Import | cst.ImportFrom, scope: ScopeNode) -> None:
+        names = self.bindings.setdefault(id(scope), {})
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = source_of(alias.name)
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    names[alias.asname.name.value] = full
+                else:
+                    head = full.split(".")[0]
+                    names[head] = head
+            return
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        base = source_of(node.module)
+        for alias in node.names:
+            name = source_of(alias.name)
+            bound = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
+            names[bound] = f"{base}.{name}"
 
     @classmethod
     def of(cls, module: cst.Module, cache: dict) -> "Imports":
@@ -95,55 +130,27 @@ class Imports:
         return chain[-1]
 
 
-class ScopeStackVisitor(cst.CSTVisitor):
-    """A visitor that knows the enclosing scopes: `self.stack` is [module, ..., innermost class or function]."""
-
-    def __init__(self, module: cst.Module):
-        super().__init__()
-        self.stack: list[cst.CSTNode] = [module]
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.append(node)
-        self.entered_function(node)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self.stack.pop()
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.stack.append(node)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self.stack.pop()
-
-    def entered_function(self, node: cst.FunctionDef) -> None:
-        """Called with `node` already on the stack."""
+def _statements_of(suite) -> list:
+    """The statements of a suite: an indented block's lines, or the small statements of `if x: a; b`."""
+    return list(suite.body) if isinstance(suite, (cst.IndentedBlock, cst.SimpleStatementSuite)) else []
 
 
-class _ImportCollector(ScopeStackVisitor):
-    def __init__(self, bindings: dict[int, dict[str, str]], module: cst.Module):
-        super().__init__(module)
-        self.bindings = bindings
-
-    def _bind(self, name: str, qualified: str) -> None:
-        self.bindings.setdefault(id(self.stack[-1]), {})[name] = qualified
-
-    def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            full = source_of(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self._bind(alias.asname.name.value, full)
-            else:
-                head = full.split(".")[0]
-                self._bind(head, head)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
-            return
-        base = source_of(node.module)
-        for alias in node.names:
-            name = source_of(alias.name)
-            bound = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
-            self._bind(bound, f"{base}.{name}")
+def _suites_of(statement) -> list:
+    """The suites of a compound statement other than a def or class: bodies, else/elif, handlers, finally, cases."""
+    suites = []
+    for name in ("body", "orelse", "finalbody"):
+        part = getattr(statement, name, None)
+        if isinstance(part, cst.If):  # elif: its body and its own else/elif
+            suites.extend(_suites_of(part))
+        elif isinstance(part, (cst.Else, cst.Finally)):
+            suites.append(part.body)
+        elif isinstance(part, cst.BaseSuite):
+            suites.append(part)
+    for handler in getattr(statement, "handlers", ()):
+        suites.append(handler.body)
+    for case in getattr(statement, "cases", ()):
+        suites.append(case.body)
+    return suites
 
 
 def scope_chain(node: cst.CSTNode, parent_of) -> list[ScopeNode]:

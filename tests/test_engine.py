@@ -151,3 +151,53 @@ def test_lines_are_counted_as_python_counts_them_past_a_form_feed():
     text = "x = 1\n\x0c\ny = foo(1)  # noqa: T001\nz = foo(2)\n"
     result = engine.check(text, (RenameFoo,), apply=SAFE)
     assert result.fixed_text == "x = 1\n\x0c\ny = foo(1)  # noqa: T001\nz = bar(2)\n"
+
+
+def test_fix_tree_positions_and_parents_match_libcst_metadata():
+    # FixTree computes both in one code-generation pass instead of LibCST's two providers: same answers.
+    from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+    from autofix.rule import FileContext, FixTree, SuppressionIndex
+
+    text = (
+        "import torch\n\n\nclass Net(torch.nn.Module):\n    # a comment\n    def forward(self, x):\n"
+        "        if x.sum() > 0: x = (x + 1)\n        else:\n            x = [y for y in x]\n"
+        "        return x.data.zero_()  # trailing\n"
+    )
+    module = cst.parse_module(text)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    parents, positions = wrapper.resolve(ParentNodeProvider), wrapper.resolve(PositionProvider)
+    tree = FixTree(module, FileContext("t.py", SuppressionIndex(text)))
+    assert len(positions) > 50
+    assert all(tree.position(node) == where for node, where in positions.items())
+    assert all(tree.parent(node) is parent for node, parent in parents.items())
+    assert tree.parent(module) is None
+
+
+def test_the_imports_a_fix_sees_include_every_statement_nesting():
+    # The fix builders' import index walks statement lists only; each place an import can stand is covered.
+    from codemods._torch import Imports
+
+    text = (
+        "import os\n"
+        "try:\n    import torch\nexcept ImportError:\n    import numpy as np\nelse:\n    import a1\nfinally:\n"
+        "    import a2\n"
+        "if os:\n    from torch import nn\nelif os.sep:\n    import a3\nelif os.name:\n    import a4\nelse:\n"
+        "    import a5\n"
+        "with open('x') as handle:\n    import a6\n"
+        "for _ in []:\n    import a7\nwhile False:\n    import a8\n"
+        "match os:\n    case _:\n        import a9\n"
+        "if True: import torch.nn.functional as F\n"
+        "class C:\n    import a10\n"
+        "def f():\n    from torch import no_grad as ng\n    def g():\n        import a11\n"
+    )
+    module = cst.parse_module(text)
+    imports = Imports(module)
+    assert imports.bindings[id(module)] == {
+        "os": "os", "torch": "torch", "np": "numpy", "a1": "a1", "a2": "a2", "nn": "torch.nn", "a3": "a3",
+        "a4": "a4", "a5": "a5", "a6": "a6", "a7": "a7", "a8": "a8", "a9": "a9", "F": "torch.nn.functional",
+    }
+    cls, function = module.body[-2], module.body[-1]
+    assert imports.bindings[id(cls)] == {"a10": "a10"}
+    assert imports.bindings[id(function)] == {"ng": "torch.no_grad"}
+    assert imports.bindings[id(function.body.body[1])] == {"a11": "a11"}
