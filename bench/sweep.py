@@ -43,7 +43,10 @@ def digests(root: Path) -> dict[str, str]:
 
 
 def autofix(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autofix", "--no-cache", "-q", *args, "."], cwd=cwd,
+    # `-P`: `python -m` would put the swept tree first on sys.path, and torch's own `signal.py` and `random.py`
+    # would then shadow the standard library's inside autofix itself (the installed `autofix` script does not).
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    return subprocess.run([sys.executable, *safe_path, "-m", "autofix", "--no-cache", "-q", *args, "."], cwd=cwd,
                           capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
 
 
