@@ -112,12 +112,12 @@ def check(
     findings = find(tree, text, active, FileContext(path, SuppressionIndex(text)), crashes)
     if not apply or not any(f.fix and f.fix.applicability in apply for f in findings):
         return FileResult(findings=findings, internal_errors=crashes)
-    result = _fix_to_fixpoint(text, findings, active, path, apply)
+    result = _fix_to_fixpoint(text, tree, findings, active, path, apply)
     result.internal_errors[:0] = crashes
     return result
 
 
-def _fix_to_fixpoint(text, findings, rules, path, apply) -> FileResult:
+def _fix_to_fixpoint(text, syntax, findings, rules, path, apply) -> FileResult:
     result = FileResult()
     current_text = text
     for _ in range(MAX_PASSES):
@@ -125,7 +125,12 @@ def _fix_to_fixpoint(text, findings, rules, path, apply) -> FileResult:
         if not wanted:
             break
         module = parse(current_text)
-        tree = FixTree(module, FileContext(path, SuppressionIndex(current_text)))
+        if module.code != current_text:
+            # LibCST does not reproduce every file byte for byte (it drops a backslash continuation on the first
+            # line): rendering a fix from such a tree would change code no fix touched.
+            result.internal_errors.append("fixes not applied: LibCST does not reproduce this file exactly")
+            break
+        tree = FixTree(module, FileContext(path, SuppressionIndex(current_text)), syntax, current_text)
         fixes = _build_fixes(wanted, tree, result)
         if not fixes:
             break
@@ -135,8 +140,8 @@ def _fix_to_fixpoint(text, findings, rules, path, apply) -> FileResult:
         if rendered is None or rendered[0] == current_text:
             break
         result.fixed.extend(f for f in wanted if f.built in chosen)
-        current_text, new_tree = rendered
-        findings = find(new_tree, current_text, rules, FileContext(path, SuppressionIndex(current_text)), [])
+        current_text, syntax = rendered
+        findings = find(syntax, current_text, rules, FileContext(path, SuppressionIndex(current_text)), [])
     else:
         result.internal_errors.append(f"fixes did not converge after {MAX_PASSES} passes; last result kept")
     result.findings = findings

@@ -5,14 +5,16 @@ A rule never touches files, flags or output formats: it sees one parsed module a
 """
 from __future__ import annotations
 
+import ast
 import enum
 import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterable, Union
 
 import libcst as cst
-from libcst.metadata.position_provider import PositionProvider, PositionProvidingCodegenState
+from libcst._nodes.base import CSTCodegenError
 
+from autofix.cst_positions import TreeState, locate
 from autofix.semantic import Range, SemanticModel
 
 
@@ -268,25 +270,60 @@ class Rule:
 class FixTree:
     """The LibCST module of a file that has fixes to render, with what fix builders ask of it."""
 
-    def __init__(self, module: cst.Module, context: FileContext):
+    def __init__(self, module: cst.Module, context: FileContext, syntax: ast.Module | None = None,
+                 text: str | None = None):
+        """`syntax` (CPython's tree of the same text) lets positions be computed for the statements that hold
+        findings only; without it, or where it does not line up with the LibCST module, for the whole module."""
         self.module = module
         self.context = context
+        self._syntax = syntax
+        self._text = text
+        self._positions: dict[cst.CSTNode, object] = {}
+        self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self._depths: dict[cst.CSTNode, int] = {module: 0}
+        self._regions: set[int] = set()
+        self._complete = False
+        self._by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] | None = None
+        self._lines: list[str] | None = None
+        if syntax is None:
+            self._compute_all()
+
+    def _compute_all(self) -> None:
         # Positions, parents and depths in one code-generation pass. LibCST's MetadataWrapper would resolve
         # PositionProvider and ParentNodeProvider in two whole-module traversals; on the large files that have
         # fixes, those two were most of the time `--diff` spent (see docs/performance.md).
-        state = _TreeState(module)
-        module._codegen(state)
-        self._positions = state.provider._computed
-        self._parents = state.parents
-        self._depths = state.depths
-        self._code_text = "".join(state.tokens)  # the module's code, which that pass generated anyway
-        self._by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] | None = None
-        self._lines: list[str] | None = None
+        state = TreeState(self.module)
+        self.module._codegen(state)
+        self._absorb(state)
+        if self._text is None:
+            self._text = "".join(state.tokens)  # the module's code, which that pass generated anyway
+        self._complete = True
+
+    def _absorb(self, state: TreeState) -> None:
+        self._positions.update(state.provider._computed)
+        self._parents.update(state.parents)
+        self._depths.update(state.depths)
+        self._by_range = None
+
+    def _cover(self, where: Range) -> None:
+        """Compute positions for the statement holding `where` (or for everything, if it cannot be located)."""
+        if self._complete:
+            return
+        region = locate(self.module, self._syntax, where.line, where.end_line)
+        if region is None:
+            self._compute_all()
+        elif id(region.statement) not in self._regions:
+            self._regions.add(id(region.statement))
+            self._absorb(region.generate(self.module))
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        if node not in self._parents and node is not self.module and not self._complete:
+            self._compute_all()  # a node outside the statements computed so far
         return self._parents.get(node)
 
     def position(self, node: cst.CSTNode):
+        if node not in self._positions and not self._complete:
+            self._compute_all()
         return self._positions[node]
 
     def _index(self) -> dict[tuple[int, int, int, int], list[cst.CSTNode]]:
@@ -312,10 +349,20 @@ class FixTree:
         # LibCST's text for a statement also holds its leading comments, and re-indents a nested block: the
         # test is that the node's text contains the first line of the source at `where` (a node found by
         # miscounted lines holds other code altogether).
+        self._cover(where)
+        found = self._nodes_at(where)
+        if not found and not self._complete:
+            self._compute_all()  # the statement located from `ast` did not hold it: look everywhere
+            found = self._nodes_at(where)
+        return found
+
+    def _nodes_at(self, where: Range) -> list[cst.CSTNode]:
         wanted = self._text_at(where).strip().split("\n", 1)[0]
         exact = self._index().get((where.line, where.column, where.end_line, where.end_column))
         if exact:
-            return [n for n in exact if wanted in self._code(n)]
+            # An indented block that holds one statement has that statement's range; it is never what a finding
+            # means (and the statements-only positions do not compute it).
+            return [n for n in exact if not isinstance(n, cst.IndentedBlock) and wanted in self._code(n)]
         innermost, depth = None, -1
         for node, at in self._positions.items():
             if (at.start.line, at.start.column) <= (where.line, where.column) and (at.end.line, at.end.column) >= (
@@ -327,12 +374,17 @@ class FixTree:
         return [innermost] if wanted and wanted in self._code(innermost) else []
 
     def _code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        try:
+            return self.module.code_for_node(node)
+        except CSTCodegenError:  # a node that renders only inside its parent (an Annotation, for one)
+            return ""
 
     def _text_at(self, where: Range) -> str:
         if self._lines is None:
             # Python counts lines at "\n" only; str.splitlines would also split at form feeds and others.
-            self._lines = [line + "\n" for line in self._code_text.split("\n")]
+            if self._text is None:
+                self._text = self.module.code
+            self._lines = [line + "\n" for line in self._text.split("\n")]
         lines = self._lines[where.line - 1:where.end_line]
         if not lines:
             return ""
@@ -352,25 +404,3 @@ class FixTree:
         while current is not None:
             yield current
             current = self.parent(current)
-
-
-class _TreeState(PositionProvidingCodegenState):
-    """LibCST's position-recording code generation, also noting each node's parent and depth on the way."""
-
-    def __init__(self, module: cst.Module):
-        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline,
-                         provider=PositionProvider())
-        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        self.depths: dict[cst.CSTNode, int] = {}
-        self.open: list[cst.CSTNode] = []
-
-    def before_codegen(self, node: cst.CSTNode) -> None:
-        super().before_codegen(node)
-        if self.open:
-            self.parents[node] = self.open[-1]
-        self.depths[node] = len(self.open)
-        self.open.append(node)
-
-    def after_codegen(self, node: cst.CSTNode) -> None:
-        self.open.pop()
-        super().after_codegen(node)
