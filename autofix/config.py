@@ -4,6 +4,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -41,14 +42,13 @@ class Settings:
 
     def is_excluded(self, path: str, defaults: bool = True) -> bool:
         """True when `path` (or one of its directories) matches an exclude glob (and a default one, with `defaults`)."""
-        parts = PurePosixPath(_relative(path, self.root)).parts
         patterns = (*DEFAULT_EXCLUDE, *self.exclude) if defaults else tuple(self.exclude)
-        for pattern in patterns:
-            if fnmatch.fnmatch(_relative(path, self.root), pattern):
-                return True
-            if any(fnmatch.fnmatch(part, pattern) for part in parts):
-                return True
-        return False
+        if not patterns:
+            return False
+        matches = _any_of(patterns)
+        relative = _relative(path, self.root)
+        normcase = os.path.normcase  # as fnmatch.fnmatch does: case-insensitive on Windows
+        return bool(matches(normcase(relative))) or any(matches(normcase(p)) for p in PurePosixPath(relative).parts)
 
     def ignored_for(self, path: str) -> list[str]:
         relative = _relative(path, self.root)
@@ -58,6 +58,13 @@ class Settings:
             if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(name, pattern):
                 ignored.extend(codes)
         return ignored
+
+
+@functools.lru_cache(maxsize=16)
+def _any_of(patterns: tuple[str, ...]):
+    """One compiled regex for all the globs: the walk asks about every file and folder, and matching each glob
+    with fnmatch separately cost more than a fifth of a second on a 655-file tree."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(os.path.normcase(p))})" for p in patterns)).match
 
 
 @functools.lru_cache(maxsize=8)

@@ -321,3 +321,18 @@ def test_preview_setting_must_be_a_boolean(tmp_path):
     result = run(["a.py"], tmp_path)
     assert result.returncode == 2
     assert b"'preview' must be true or false" in result.stderr
+
+
+def test_exclude_globs_match_the_relative_path_or_any_part_of_it(tmp_path):
+    from autofix.config import Settings
+
+    settings = Settings(root=tmp_path, exclude=["src/gen/*.py", "legacy", "*_pb2.py"])
+    root = str(tmp_path)
+    assert settings.is_excluded(f"{root}/src/gen/model.py")  # the whole relative path
+    assert settings.is_excluded(f"{root}/src/gen/deeper/model.py")  # fnmatch semantics: `*` crosses folders
+    assert settings.is_excluded(f"{root}/a/legacy/train.py")  # a folder on the way
+    assert settings.is_excluded(f"{root}/proto/model_pb2.py")  # a file name
+    assert settings.is_excluded(f"{root}/.venv/lib/torch.py")  # a default exclude
+    assert not settings.is_excluded(f"{root}/.venv/lib/torch.py", defaults=False)
+    assert not settings.is_excluded(f"{root}/src/train.py")
+    assert not Settings(root=tmp_path).is_excluded(f"{root}/src/legacy_train.py")
