@@ -5,6 +5,7 @@ process or a Ray task and be stored in the cache.
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import asdict, dataclass, field, replace
 
 from autofix import engine, notebook, source
@@ -154,6 +155,7 @@ def _in_cell(module: notebook.Module, finding: Reported) -> Reported:
 
 def check_batch(job: Job, batch: list[tuple[str, str]]) -> list[FileOutcome]:
     """Check (path, text) pairs; runs in worker processes and Ray tasks, so it returns no source text."""
+    tune_gc()
     outcomes = []
     for path, text in batch:
         outcome = check_text(path, text, job, FileOutcome(path))
@@ -173,3 +175,18 @@ def write_fix(outcome: FileOutcome, src: source.Source, job: Job) -> None:
         check_text(outcome.path, src.text, Job(job.rules, job.settings), outcome)
         outcome.fixed, outcome.after = [], None
         outcome.error = f"not written: {error}"
+
+
+_gc_tuned = False
+
+
+def tune_gc() -> None:
+    """Make the cyclic garbage collector run rarely: checking a file allocates hundreds of thousands of `ast`
+    nodes and model entries, none of them in reference cycles (the model keeps parents in a dict), so the
+    default thresholds made the collector rescan them over and over (on torch-geometric, `--diff` used about 7%
+    less CPU without that). Objects that exist now (the imported modules) are frozen out of its scans altogether."""
+    global _gc_tuned
+    if not _gc_tuned:
+        _gc_tuned = True
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
