@@ -521,17 +521,16 @@ class SemanticModel:
 
         Only imported names resolve: a local variable that happens to be called `torch` does not.
         """
-        parts: list[str] = []
-        while isinstance(expr, ast.Attribute):
-            parts.append(expr.attr)
-            expr = expr.value
-        if not isinstance(expr, ast.Name):
+        name = dotted(expr)
+        if name is None:
             return None
-        head = self._imported(expr.id, expr)
+        root = expr
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        head = self._imported(root.id, root)
         if head is None:
             return None
-        parts.append(head)
-        return ".".join(reversed(parts))
+        return head + name[len(root.id):]
 
     def _imported(self, name: str, at: ast.AST) -> str | None:
         scope = self.scope(at)
