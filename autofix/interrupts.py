@@ -23,8 +23,18 @@ def signals_deferred():
     try:
         yield
     finally:
+        raised: BaseException | None = None
         for number, handler in previous.items():
             # None: a handler installed outside Python, which cannot be put back; the default is closest.
-            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+            wanted = signal.SIG_DFL if handler is None else handler
+            for _ in range(3):
+                try:
+                    signal.signal(number, wanted)
+                    break
+                except BaseException as error:  # noqa: BLE001 - signal.signal runs pending handlers first
+                    # (a SIGTERM handler that raises, say): finish restoring, or a later Ctrl-C is swallowed.
+                    raised = raised or error
+        if raised is not None:
+            raise raised
         if received:
             signal.raise_signal(received[0])
