@@ -163,6 +163,9 @@ def _interrupt_a_fix_run(folder, signum, count):
     process = subprocess.Popen(
         [*autofix_command(), "--fix", "--jobs", "1", "src"], cwd=folder,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"},
+        # Ctrl-C as a terminal delivers it: a suite started in the background (`cmd &`, nohup) passes SIGINT
+        # on as ignored, and a process that inherits an ignored SIGINT rightly never sees it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # interrupt once some files are written, but not all
