@@ -9,12 +9,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from autofix import __version__
-from autofix.interrupts import signals_deferred
+from autofix import __version__, source
 
 CACHE_DIR = ".autofix_cache"
 LAYOUT = "v1"
@@ -61,19 +58,7 @@ class Cache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._mark_folder()
-            text = json.dumps(data, separators=(",", ":"))
-            with signals_deferred():  # an interrupt between mkstemp and replace would orphan the temporary file
-                fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-                try:
-                    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                        handle.write(text)
-                    os.replace(temporary, path)
-                except BaseException:
-                    try:
-                        os.unlink(temporary)
-                    except OSError:
-                        pass
-                    raise
+            source.replace_file(str(path), json.dumps(data, separators=(",", ":")).encode(), durable=False)
         except OSError:
             pass  # a cache that cannot be written is only slower, never wrong
 

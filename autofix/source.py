@@ -70,32 +70,36 @@ def write_atomic(path: str, source: Source, new_text: str) -> None:
         raise SourceError(error.strerror or str(error)) from None
     if hashlib.sha256(current).hexdigest() != source.digest:
         raise SourceError("file changed on disk while autofix was running; not overwritten")
-    directory = os.path.dirname(os.path.abspath(path))
-    with signals_deferred():  # between mkstemp and replace, an interrupt would orphan the temporary file
-        _replace(path, directory, data)
-
-
-def _replace(path: str, directory: str, data: bytes) -> None:
     try:
         mode = os.stat(path).st_mode & 0o7777
         # Mode bits first: root's os.access() says yes to every file, but a 0444 file means "do not edit".
         if not mode & 0o222 or not os.access(path, os.W_OK):
             raise SourceError("file is read-only; not overwritten")
-        fd, temporary = tempfile.mkstemp(prefix=".autofix-", suffix=".tmp", dir=directory)
+        replace_file(path, data, mode)
     except OSError as error:
         raise SourceError(error.strerror or str(error)) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)  # atomic on POSIX and Windows: readers see old or new, never half
-    except BaseException as error:
+
+
+def replace_file(path: str, data: bytes, mode: int | None = None, durable: bool = True) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it over `path` (atomic on POSIX and Windows:
+    readers see the old content or the new, never half). `durable`: fsync before the rename. Raises OSError.
+
+    Ctrl-C and SIGTERM are held from mkstemp to the rename: an interrupt in between would orphan the temporary
+    file. The source files and the cache entries are both written this way."""
+    with signals_deferred():
+        fd, temporary = tempfile.mkstemp(prefix=".autofix-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
         try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        if isinstance(error, OSError):
-            raise SourceError(error.strerror or str(error)) from None
-        raise
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            if mode is not None:
+                os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
