@@ -15,6 +15,7 @@ import libcst as cst
 from libcst._nodes.base import CSTCodegenError
 
 from autofix.cst_positions import TreeState, locate
+from autofix.diff import split_lines
 from autofix.semantic import Range, SemanticModel
 
 
@@ -381,10 +382,9 @@ class FixTree:
 
     def _text_at(self, where: Range) -> str:
         if self._lines is None:
-            # Python counts lines at "\n" only; str.splitlines would also split at form feeds and others.
             if self._text is None:
                 self._text = self.module.code
-            self._lines = [line + "\n" for line in self._text.split("\n")]
+            self._lines = split_lines(self._text)  # at "\n" only, as Python counts lines
         lines = self._lines[where.line - 1:where.end_line]
         if not lines:
             return ""
