@@ -1,0 +1,40 @@
+"""The semantic model: what each name and expression of a file holds, asked as the rules ask it.
+
+One job per module:
+
+- `lattice`: the values (`Kind` x `Grad`) and their join;
+- `torch_knowledge`: what torch's names are (factories, movers, module and optimizer classes);
+- `syntax`: questions about syntax alone (dotted names, keywords, constants);
+- `scopes`: the one walk, scopes, bindings, imports and positions;
+- `inference`: `SemanticModel`, what an expression holds;
+- `index`: the project index, what other files of the project define.
+
+Rules import only the names below. docs/semantic-model.md explains the lattice, the index and how a rule asks.
+"""
+from autofix.semantic.inference import SemanticModel
+from autofix.semantic.lattice import (
+    DATA_OBJECT,
+    NONE,
+    REQUIRES_GRAD,
+    TENSOR_KINDS,
+    UNKNOWN,
+    Grad,
+    Kind,
+    Value,
+    join,
+)
+from autofix.semantic.scopes import FUNCTIONS, Binding, Range, Scope
+from autofix.semantic.syntax import dotted, is_false, is_true, keyword
+from autofix.semantic.torch_knowledge import (
+    FACTORIES,
+    MOVERS,
+    REWRAPS,
+    is_module_class,
+    is_optimizer_class,
+)
+
+__all__ = [
+    "DATA_OBJECT", "FACTORIES", "FUNCTIONS", "MOVERS", "NONE", "REQUIRES_GRAD", "REWRAPS", "TENSOR_KINDS", "UNKNOWN",
+    "Binding", "Grad", "Kind", "Range", "Scope", "SemanticModel", "Value", "dotted", "is_false", "is_module_class",
+    "is_optimizer_class", "is_true", "join", "keyword",
+]

@@ -1,0 +1,88 @@
+"""What torch's functions, methods and classes are, as far as the model needs to know: names, namespaces, bases.
+
+Checked against torch 2.13 (see shared/autograd_facts.py).
+"""
+from __future__ import annotations
+
+import re
+
+# Functions that create a fresh tensor from shapes or Python data: a leaf, requiring grad only when asked.
+FACTORIES = frozenset(
+    "tensor as_tensor zeros ones empty full rand randn randint randperm arange range linspace logspace eye "
+    "normal zeros_like ones_like empty_like full_like rand_like randn_like randint_like from_numpy "
+    "empty_strided bernoulli multinomial poisson tril_indices triu_indices".split()
+)
+# Calls whose result is data whatever they are given (they re-wrap values: a tensor argument's graph is cut).
+REWRAPS = frozenset({"tensor", "from_numpy"})  # as_tensor and Tensor(t) keep the graph (torch 2.13)
+# torch.* functions that do not return tensors.
+_TORCH_NOT_TENSOR = frozenset(
+    "is_tensor is_grad_enabled is_floating_point is_complex numel device dtype get_default_dtype manual_seed "
+    "set_grad_enabled no_grad enable_grad inference_mode set_default_dtype set_printoptions save load compile "
+    "Generator Size finfo iinfo typename is_inference_mode_enabled use_deterministic_algorithms seed "
+    "initial_seed get_rng_state set_rng_state is_nonzero result_type promote_types can_cast".split()
+)
+# torch namespaces whose functions return tensors computed from their tensor arguments.
+_TENSOR_NAMESPACES = ("torch.nn.functional.", "torch.linalg.", "torch.fft.", "torch.special.")
+_TORCH_OTHER_NAMESPACES = re.compile(
+    r"^torch\.(cuda|distributed|utils|jit|onnx|backends|autograd|hub|profiler|fx|export|testing|multiprocessing"
+    r"|package|quantization|ao|amp|cpu|mps|xpu|library|overrides|compiler|sparse|nested|masked|distributions"
+    r"|optim|nn)\b"
+)
+# Tensor methods that return something other than a tensor.
+_NOT_TENSOR_METHODS = frozenset(
+    "size dim numel nelement element_size stride data_ptr is_contiguous is_floating_point is_complex "
+    "get_device storage_offset untyped_storage storage is_pinned is_shared is_set_to equal allclose "
+    "__len__ tolist item numpy register_hook backward dim_order".split()
+)
+_NOT_TENSOR_ATTRIBUTES = frozenset(
+    "shape dtype device is_cuda requires_grad ndim is_leaf grad_fn layout is_sparse is_quantized is_meta "
+    "names itemsize nbytes".split()
+)
+_CONTAINER_METHODS = frozenset({"split", "chunk", "unbind", "tensor_split", "hsplit", "vsplit", "unflatten_dense_tensors"})
+# Methods that return their receiver moved or converted (a new non-leaf when the receiver requires grad).
+MOVERS = frozenset({"to", "cuda", "cpu", "double", "float", "half", "bfloat16", "type"})
+# Module methods that return the module itself.
+_MODULE_SELF_METHODS = MOVERS | {"train", "eval", "requires_grad_", "zero_grad", "apply", "share_memory", "to_empty"}
+# nn modules without a `weight` parameter (so `m.weight` on one is not a parameter).
+_NN_WITHOUT_WEIGHT = re.compile(
+    r"^torch\.nn\.(ReLU|ReLU6|SiLU|GELU|Sigmoid|Tanh|Softmax|LogSoftmax|Dropout\w*|Identity|Flatten|Unflatten"
+    r"|Sequential|ModuleList|ModuleDict|ParameterList|ParameterDict|\w*Pool\w*|Upsample\w*|LeakyReLU|ELU|SELU|CELU"
+    r"|Hardtanh|Hardswish|Hardsigmoid|Mish|Softplus|Softsign|Tanhshrink|Threshold|GLU|PixelShuffle|PixelUnshuffle"
+    r"|ZeroPad\w*|ConstantPad\w*|ReflectionPad\w*|ReplicationPad\w*|CosineSimilarity|PairwiseDistance"
+    r"|\w*Loss)$"
+)
+_OPTIMIZER = re.compile(r"^torch\.optim\.(\w+\.)?[A-Z]\w*$")
+_SCHEDULER = re.compile(r"^torch\.optim\.lr_scheduler\.[A-Z]\w*$")
+_TENSOR_TYPES = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.autograd.Variable"})
+_PARAMETER_TYPES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+_MODULE_BASE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"}) | frozenset(
+    # LightningModule subclasses nn.Module (added for the GF2xx port: `self(x)` in a training_step is a forward).
+    {"pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule",
+     "pytorch_lightning.core.LightningModule", "pytorch_lightning.core.module.LightningModule",
+     "lightning.pytorch.core.LightningModule", "lightning.pytorch.core.module.LightningModule"}
+)
+_FUNCTION_BASE = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
+_OPTIMIZER_BASE = frozenset({"torch.optim.Optimizer", "torch.optim.optimizer.Optimizer"})
+# Module containers that hold their submodules in order: indexing and iterating them yields those submodules.
+_MODULE_SEQUENCES = frozenset({"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.modules.container.Sequential",
+                               "torch.nn.modules.container.ModuleList"})
+_CONTAINER_TYPES = re.compile(
+    r"^(typing\.)?(list|List|tuple|Tuple|dict|Dict|set|Set|frozenset|FrozenSet|Sequence|MutableSequence|Mapping"
+    r"|MutableMapping|Iterable|Iterator|collections\.abc\.\w+|torch\.nn\.(ModuleList|ModuleDict|ParameterList"
+    r"|ParameterDict))$"
+)
+_OPTIONAL = re.compile(r"^(typing\.)?(Optional|Union)$")
+_BUILTIN_DATA = frozenset({"int", "float", "str", "bool", "bytes", "complex", "None"})
+
+
+def is_optimizer_class(qualified: str | None) -> bool:
+    return bool(qualified) and bool(_OPTIMIZER.match(qualified)) and "lr_scheduler" not in qualified
+
+
+def is_module_class(qualified: str | None) -> bool:
+    """A torch.nn module class (`torch.nn.Linear`), spelled through any public path."""
+    return bool(qualified) and bool(re.match(r"^torch\.nn\.(modules\.\w+\.)?[A-Z]\w*$", qualified)) and (
+        qualified not in _PARAMETER_TYPES
+    )
+
+
