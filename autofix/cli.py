@@ -174,8 +174,9 @@ def _check(args: argparse.Namespace) -> int:
                       else f"No Python files changed since {args.changed_since}.")
 
     # Interactive review decides per hunk what to write, so the workers only compute the fixes.
-    run_job = Job(job.rules, job.settings, job.apply, write=job.write and not args.interactive)
     cache = None if args.no_cache else Cache(settings.root, f"{sorted(a.value for a in job.apply)}|{settings.max_file_size}")
+    run_job = Job(job.rules, job.settings, job.apply, write=job.write and not args.interactive,
+                  summary_cache=str(cache.folder.parent) if cache is not None else None)
     if args.executor == "ray":
         try:
             pool = executor.RayExecutor(args.ray_address)

@@ -8,6 +8,7 @@ that has a fix to apply, and each fix builder gets the LibCST node at its findin
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -15,6 +16,7 @@ import libcst as cst
 from autofix import fixer
 from autofix.rule import Applicability, FileContext, Finding, Fix, FixTree, Rule, SuppressionIndex
 from autofix.semantic import SemanticModel
+from autofix.semantic.index import ProjectIndex, module_name
 
 # LibCST needs ~800 bytes of memory per byte of source and minutes for a 10 MB file: past this size a file
 # that a rule could fire on is reported, not parsed (configurable as max-file-size).
@@ -61,9 +63,12 @@ class RuleCrash(Exception):
 
 
 def find(tree: ast.Module, text: str, rules: tuple[type[Rule], ...], context: FileContext,
-         crashes: list[str] | None = None) -> list[Finding]:
-    """All findings of `rules` in the file, sorted by position. A crashing rule is skipped and named in `crashes`."""
-    model = SemanticModel(tree, text, context.path)
+         crashes: list[str] | None = None, project: ProjectIndex | None = None) -> list[Finding]:
+    """All findings of `rules` in the file, sorted by position. A crashing rule is skipped and named in `crashes`.
+
+    With `project`, the model knows what the project's other files define."""
+    module, is_package = _module_of(context.path) if project is not None else (None, False)
+    model = SemanticModel(tree, text, context.path, module=module, is_package=is_package, project=project)
     findings: list[Finding] = []
     for rule in rules:
         instance = rule(context)
@@ -83,6 +88,14 @@ def find(tree: ast.Module, text: str, rules: tuple[type[Rule], ...], context: Fi
     return findings
 
 
+def _module_of(path: str) -> tuple[str | None, bool]:
+    try:
+        module, _, is_package = module_name(Path(path))
+    except (OSError, ValueError):
+        return None, False
+    return module, is_package
+
+
 def candidate_rules(text: str, rules: tuple[type[Rule], ...]) -> tuple[type[Rule], ...]:
     return tuple(rule for rule in rules if rule.prefilter.search(text))
 
@@ -93,6 +106,7 @@ def check(
     path: str = "<stdin>",
     apply: frozenset[Applicability] = frozenset(),
     max_size: int = MAX_FILE_SIZE,
+    project: ProjectIndex | None = None,
 ) -> FileResult:
     """Find (and with `apply`, fix) what `rules` report in `text`. Raises ParseFailure."""
     active = candidate_rules(text, rules)
@@ -109,15 +123,15 @@ def check(
     if not active:
         return FileResult()
     crashes: list[str] = []
-    findings = find(tree, text, active, FileContext(path, SuppressionIndex(text)), crashes)
+    findings = find(tree, text, active, FileContext(path, SuppressionIndex(text)), crashes, project)
     if not apply or not any(f.fix and f.fix.applicability in apply for f in findings):
         return FileResult(findings=findings, internal_errors=crashes)
-    result = _fix_to_fixpoint(text, tree, findings, active, path, apply)
+    result = _fix_to_fixpoint(text, tree, findings, active, path, apply, project)
     result.internal_errors[:0] = crashes
     return result
 
 
-def _fix_to_fixpoint(text, syntax, findings, rules, path, apply) -> FileResult:
+def _fix_to_fixpoint(text, syntax, findings, rules, path, apply, project=None) -> FileResult:
     result = FileResult()
     current_text = text
     for _ in range(MAX_PASSES):
@@ -141,7 +155,7 @@ def _fix_to_fixpoint(text, syntax, findings, rules, path, apply) -> FileResult:
             break
         result.fixed.extend(f for f in wanted if f.built in chosen)
         current_text, syntax = rendered
-        findings = find(syntax, current_text, rules, FileContext(path, SuppressionIndex(current_text)), [])
+        findings = find(syntax, current_text, rules, FileContext(path, SuppressionIndex(current_text)), [], project)
     else:
         result.internal_errors.append(f"fixes did not converge after {MAX_PASSES} passes; last result kept")
     result.findings = findings

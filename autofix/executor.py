@@ -8,6 +8,7 @@ flight, so memory depends on the batch size, not on the size of the tree.
 from __future__ import annotations
 
 import collections
+import hashlib
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -104,6 +105,7 @@ def run(
     in_flight: collections.deque[_Batch] = collections.deque()
     open_batch: list[_Pending] = []
     max_in_flight = 2 * max(1, executor.jobs)
+    digests: dict[str, str | None] = {}  # content digests of the files cached results depend on, read once
 
     def send() -> None:
         batch = _Batch(list(open_batch))
@@ -165,7 +167,7 @@ def run(
                 kind = "notebook" if is_notebook(path) else "python"
                 item.key = cache.key(item.src.digest, tuple(r.code for r in job.rules_for(path)), kind)
                 hit = cache.get(item.key)
-                if hit is not None:
+                if hit is not None and not _stale(hit.get("depends", {}), digests):
                     item.outcome.before = item.src.text
                     item.outcome.from_cache(hit)
                     yield from drain(block=False)
@@ -180,6 +182,20 @@ def run(
         yield from drain(block=True)
     finally:
         executor.close()
+
+
+def _stale(depends: dict[str, str], digests: dict[str, str | None]) -> bool:
+    """True when a file whose summary a cached result used has changed since (or is gone)."""
+    for path, digest in depends.items():
+        if path not in digests:
+            try:
+                with open(path, "rb") as handle:
+                    digests[path] = hashlib.sha256(handle.read()).hexdigest()
+            except OSError:
+                digests[path] = None
+        if digests[path] != digest:
+            return True
+    return False
 
 
 def default_jobs() -> int:

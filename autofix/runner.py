@@ -6,11 +6,14 @@ process or a Ray task and be stored in the cache.
 from __future__ import annotations
 
 import gc
+import os
+from pathlib import Path
 from dataclasses import asdict, dataclass, field, replace
 
 from autofix import engine, notebook, source
 from autofix.config import Settings
 from autofix.rule import Applicability, Effect, Finding, FixInfo, Rule
+from autofix.semantic import index
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class FileOutcome:
     bom: bool = False
     error: str | None = None  # why the file could not be checked or written (one line, without the path)
     internal_errors: list[str] = field(default_factory=list)
+    depends: dict[str, str] = field(default_factory=dict)  # other files whose summaries the check used: digests
 
     def to_cache(self) -> dict:
         """What is worth remembering about a file's content (not its path, not its text)."""
@@ -68,12 +72,14 @@ class FileOutcome:
             "after": self.after,
             "error": self.error,
             "internal_errors": self.internal_errors,
+            "depends": self.depends,
         }
 
     def from_cache(self, data: dict) -> "FileOutcome":
         self.findings = [Reported.from_dict(f) for f in data["findings"]]
         self.fixed = [Reported.from_dict(f) for f in data["fixed"]]
         self.after, self.error, self.internal_errors = data["after"], data["error"], list(data["internal_errors"])
+        self.depends = dict(data.get("depends", {}))
         return self
 
 
@@ -83,6 +89,8 @@ class Job:
     settings: Settings
     apply: frozenset[Applicability] = frozenset()
     write: bool = False
+    summary_cache: str | None = None  # where the project index caches file summaries (None: not on disk)
+    summaries: dict | None = None  # summaries made beforehand (the Ray executor's first phase), by path
 
     def rules_for(self, path: str) -> tuple[type[Rule], ...]:
         ignored = self.settings.ignored_for(path)
@@ -109,8 +117,12 @@ def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutc
             outcome.error = str(error)
             return outcome
         text = module.text
+    project = _project_for(path, job)
+    if project is not None:
+        project.consulted = {}
     try:
-        result = engine.check(text, job.rules_for(path), path=path, apply=job.apply, max_size=job.settings.max_file_size)
+        result = engine.check(text, job.rules_for(path), path=path, apply=job.apply, max_size=job.settings.max_file_size,
+                              project=project)
     except engine.ParseFailure as failure:
         outcome.error = str(failure) if module is None else module.locate_message(str(failure))
         return outcome
@@ -121,9 +133,30 @@ def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutc
     outcome.fixed = [Reported.of(f) for f in result.fixed]
     outcome.after = result.fixed_text
     outcome.internal_errors = result.internal_errors
+    if project is not None:
+        own = os.path.realpath(path)
+        outcome.depends = {p: d for p, d in project.consulted.items() if os.path.realpath(p) != own}
     if module is not None:
         _into_cells(module, outcome, job)
     return outcome
+
+
+def _project_for(path: str, job: Job):
+    """The project index the file at `path` sees: summaries made beforehand, or made here on demand."""
+    if job.summaries is not None:
+        return _preloaded_index(job)
+    return index.index_for(path, Path(job.summary_cache) if job.summary_cache else None)
+
+
+_PRELOADED: dict[int, object] = {}
+
+
+def _preloaded_index(job: Job):
+    key = id(job.summaries)
+    if key not in _PRELOADED:
+        _PRELOADED.clear()
+        _PRELOADED[key] = index.ProjectIndex.preloaded(job.summaries)
+    return _PRELOADED[key]
 
 
 def _into_cells(module: notebook.Module, outcome: FileOutcome, job: Job) -> None:

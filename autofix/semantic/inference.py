@@ -36,6 +36,7 @@ from autofix.semantic.lattice import (
     join,
 )
 from autofix.semantic.callsites import CallSites, Site
+from autofix.semantic.index import ProjectIndex
 from autofix.semantic.scopes import _SCOPES, FUNCTIONS, Binding, Scopes
 from autofix.semantic.syntax import (
     _in_body,
@@ -79,12 +80,14 @@ from autofix.semantic.torch_knowledge import (
 class SemanticModel(Scopes):
     """Everything the rules may ask about one file. Build it with `SemanticModel(tree, text)`."""
 
-    def __init__(self, tree: ast.Module, text: str, path: str = "<stdin>"):
+    def __init__(self, tree: ast.Module, text: str, path: str = "<stdin>", module: str | None = None,
+                 is_package: bool = False, project: ProjectIndex | None = None):
+        self.project = project  # what the project's other files define (None: this file alone)
         self._values: dict[int, Value] = {}
         self._in_progress: set[int] = set()
         self._returns: dict[int, Value] = {}
         self._call_sites: CallSites | None = None
-        super().__init__(tree, text, path)
+        super().__init__(tree, text, path, module, is_package)
 
     # --- values --------------------------------------------------------------------------------------
     def value(self, expr: ast.AST) -> Value:
@@ -185,6 +188,8 @@ class SemanticModel(Scopes):
             qualified = self.qualified_name(base)
             if qualified in _MODULE_BASE or is_module_class(qualified):
                 return True
+            if qualified and self.project is not None and self.project.is_module_class(qualified):
+                return True
             local = self.local_class(base)
             if local is not None and local is not cls and self.is_module_class_def(local):
                 return True
@@ -238,6 +243,40 @@ class SemanticModel(Scopes):
             return None  # `self` was rebound
         return self.enclosing_class(function)
 
+    def _project_base_attribute(self, cls: ast.ClassDef, attribute: str) -> Value | None:
+        """`self.x` that a base class in another file of the project assigns."""
+        for base in cls.bases:
+            qualified = self.qualified_name(base)
+            if qualified:
+                found = self.project.attribute(qualified, attribute)
+                if found is not None:
+                    return found
+        return None
+
+    def attribute_names(self, cls: ast.ClassDef) -> list[str]:
+        """The names a class assigns to `self.<name>` in its methods, and in its body."""
+        names = list(self._class_attributes.get(id(cls), {}))
+        for statement in cls.body:
+            if isinstance(statement, ast.Assign):
+                names.extend(t.id for t in statement.targets if isinstance(t, ast.Name))
+        return list(dict.fromkeys(names))
+
+    def instance_attribute_value(self, cls: ast.ClassDef, name: str) -> Value:
+        """What `self.<name>` holds in an instance of `cls` (what the index records for other files)."""
+        assigned = [v for v, _ in self.class_attribute(cls, name)]
+        if assigned:
+            if any(v is None for v in assigned):
+                return UNKNOWN
+            return join([self.value(v) for v in assigned])
+        for statement in cls.body:
+            if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
+                                                         for t in statement.targets):
+                return self.value(statement.value)
+        return UNKNOWN
+
+    def is_optimizer_class_def(self, cls: ast.ClassDef) -> bool:
+        return self.class_extends(cls, _OPTIMIZER_BASE)
+
     def class_attribute(self, cls: ast.ClassDef, attribute: str, _depth: int = 0) -> list[tuple[ast.AST, ast.AST]]:
         """The (value, method) pairs of every `self.<attribute> = value` in the class (or its local bases)."""
         found = list(self._class_attributes.get(id(cls), {}).get(attribute, ()))
@@ -256,6 +295,10 @@ class SemanticModel(Scopes):
         if cls is None:
             return None
         assigned = self.class_attribute(cls, expr.attr)
+        if not assigned and self.project is not None:
+            inherited = self._project_base_attribute(cls, expr.attr)
+            if inherited is not None:
+                return inherited
         if not assigned:
             # A class attribute in the class body (`act = nn.ReLU()` at class level) also counts.
             for statement in cls.body:
@@ -637,6 +680,10 @@ class SemanticModel(Scopes):
             return UNKNOWN
         if qualified.startswith("torch.") and not qualified.startswith("torch_geometric"):
             return UNKNOWN  # another torch type (Size, device, dtype, ...): not worth a guess
+        if self.project is not None:
+            found = self.project.class_value(qualified)
+            if found is not None:
+                return found if found.kind is not Kind.MODULE else Value(Kind.MODULE, Grad.UNKNOWN, cls=found.cls)
         # An imported class from elsewhere (`torch_geometric.data.Data`, `transformers.PretrainedConfig`).
         return Value(Kind.OBJECT, Grad.DATA, cls=qualified)
 
@@ -722,6 +769,10 @@ class SemanticModel(Scopes):
         attr = expr.attr
         if owner.kind in (Kind.MODULE, Kind.OBJECT) and (owner.cls or "").startswith("<local>."):
             found = self._instance_attribute(owner.cls, attr)  # `self.flava.logit_scale`, FlavaModel of this file
+            if found is not None:
+                return found
+        elif owner.kind in (Kind.MODULE, Kind.OBJECT, Kind.OPTIMIZER) and owner.cls and self.project is not None:
+            found = self.project.attribute(owner.cls, attr)  # `net.fc`, with Net from another file
             if found is not None:
                 return found
         if owner.is_tensor:
@@ -886,6 +937,14 @@ class SemanticModel(Scopes):
         if qualified.startswith("numpy.") or qualified.startswith("math.") or qualified.startswith("os.") or \
                 qualified.startswith("random.") or qualified.startswith("time."):
             return DATA_OBJECT
+        if self.project is not None:
+            # A class or function of another file of the project (`from model import Net; Net()`).
+            found = self.project.class_value(qualified)
+            if found is not None:
+                return found
+            returned = self.project.function_returns(qualified)
+            if returned is not None:
+                return returned
         return UNKNOWN
 
     def _factory(self, name: str, qualified: str, call: ast.Call) -> Value:
