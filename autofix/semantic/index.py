@@ -285,8 +285,6 @@ def index_for(path: str, summary_cache: Path | None = None) -> ProjectIndex | No
 
 def summarize_path(path: Path, summary_cache: Path | None = None) -> dict | None:
     """The summary of the file at `path` (from the cache when its content is unchanged), or None."""
-    from autofix.semantic.inference import SemanticModel  # inference imports this module
-
     try:
         data = path.read_bytes()
     except OSError:
@@ -306,15 +304,11 @@ def summarize_path(path: Path, summary_cache: Path | None = None) -> dict | None
             pass
     try:
         text = data.decode("utf-8-sig")
-        tree = ast.parse(text)
-    except (UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
+    except UnicodeDecodeError:
         return None
-    try:
-        model = SemanticModel(tree, text, str(path), module=module, is_package=is_package)
-        summary = summarize(model, module)
-    except RecursionError:
+    summary = summarize_text(str(path), text, module, is_package, digest)
+    if summary is None:
         return None
-    summary["path"], summary["digest"] = str(path), digest
     if cached is None and summary_cache is not None:
         from autofix import source
 
@@ -325,6 +319,25 @@ def summarize_path(path: Path, summary_cache: Path | None = None) -> dict | None
         except OSError:
             pass  # a cache that cannot be written is only slower
     return summary
+
+
+def summarize_text(path: str, text: str, module: str, is_package: bool, digest: str) -> dict | None:
+    """The summary of one file's text, or None when it does not parse."""
+    from autofix.semantic.inference import SemanticModel  # inference imports this module
+
+    try:
+        tree = ast.parse(text)
+        summary = summarize(SemanticModel(tree, text, path, module=module, is_package=is_package), module)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    summary["path"], summary["digest"] = path, digest  # the digest of the file's bytes, as the cache compares
+    return summary
+
+
+def summarize_batch(batch: list[tuple[str, str, str, bool, str]]) -> list[dict | None]:
+    """(path, text, module, is_package, digest) tuples to summaries: the first phase of an executor whose workers cannot
+    read the files."""
+    return [summarize_text(*item) if len(item[1]) <= MAX_SUMMARIZED_SIZE else None for item in batch]
 
 
 def _cache_file(summary_cache: Path | None, digest: str) -> Path | None:
