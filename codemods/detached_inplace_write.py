@@ -158,8 +158,12 @@ class DetachedInplaceWrite(Rule):
 
     examples = (
         Invalid(
-            "self.linear.weight.detach().zero_()\nself.linear.bias.detach().zero_()\n",
-            "import torch\nwith torch.no_grad():\n    self.linear.weight.zero_()\n    self.linear.bias.zero_()\n",
+            "import torch.nn as nn\n\n\nclass Probe(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.linear = nn.Linear(4, 2)\n        self.linear.weight.detach().zero_()\n"
+            "        self.linear.bias.detach().zero_()\n",
+            "import torch.nn as nn\nimport torch\n\n\nclass Probe(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.linear = nn.Linear(4, 2)\n        with torch.no_grad():\n"
+            "            self.linear.weight.zero_()\n            self.linear.bias.zero_()\n",
             "consecutive writes share one block; torch is imported when the file binds no name for it",
         ),
         Invalid(

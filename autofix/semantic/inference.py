@@ -134,6 +134,30 @@ class SemanticModel(Scopes):
                 return None
         return None
 
+    def training_mode(self, node: ast.AST) -> bool | None:
+        """False inside `if not self.training:` (or the `else` of `if self.training:`) of a module's method: code
+        that runs only in evaluation mode; True in the training-only branch; None where the file does not say."""
+        child: ast.AST = node
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, _SCOPES):
+                return None
+            if isinstance(ancestor, (ast.If, ast.IfExp)):
+                tested = self._tests_training(ancestor.test)
+                if tested is not None:
+                    return tested if _in_body(ancestor, child) else not tested
+            child = ancestor
+        return None
+
+    def _tests_training(self, test: ast.AST) -> bool | None:
+        """True for `self.training`, False for `not self.training`, on the `self` of a module class."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            inner = self._tests_training(test.operand)
+            return None if inner is None else not inner
+        if isinstance(test, ast.Attribute) and test.attr == "training" and isinstance(test.value, ast.Name):
+            cls = self._self_class(test.value)
+            return True if cls is not None and self.is_module_class_def(cls) else None
+        return None
+
     def under_no_grad(self, node: ast.AST) -> bool:
         """Inside `with torch.no_grad():` (or a `@torch.no_grad()` function), within the innermost function.
 
