@@ -309,6 +309,134 @@ class DetachedInplaceWrite(Rule):
             None,
             "a global rebound by `w *= ...` would become local to the function: reported without a fix",
         ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'def weights_init(m):\n'
+            '    classname = m.__class__.__name__\n'
+            '    if classname.find("Conv") != -1:\n'
+            '        m.weight.data.normal_(0.0, 0.02)\n'
+            '\n'
+            '\n'
+            'net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n'
+            'net.apply(weights_init)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'def weights_init(m):\n'
+            '    classname = m.__class__.__name__\n'
+            '    if classname.find("Conv") != -1:\n'
+            '        with torch.no_grad():\n'
+            '            m.weight.normal_(0.0, 0.02)\n'
+            '\n'
+            '\n'
+            'net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n'
+            'net.apply(weights_init)\n',
+            'the classic GAN `weights_init`: `Module.apply` calls it with every submodule, and the class-name test admits only layers with a weight',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            'net, target = nn.Linear(4, 2), nn.Linear(4, 2)\n'
+            '\n'
+            '\n'
+            'def soft_update(tau):\n'
+            '    for p, tp in zip(net.parameters(), target.parameters()):\n'
+            '        tp.data.copy_(tau * p.data + (1 - tau) * tp.data)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            'net, target = nn.Linear(4, 2), nn.Linear(4, 2)\n'
+            '\n'
+            '\n'
+            'def soft_update(tau):\n'
+            '    for p, tp in zip(net.parameters(), target.parameters()):\n'
+            '        with torch.no_grad():\n'
+            '            tp.copy_(tau * p.data + (1 - tau) * tp.data)\n',
+            'a target-network update: `zip` keeps what `parameters()` yields',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Adapter(nn.Module):\n'
+            '    def __init__(self, r):\n'
+            '        super().__init__()\n'
+            '        self.lora_A = nn.ModuleDict({})\n'
+            '        self.lora_A["default"] = nn.Linear(8, r)\n'
+            '\n'
+            '    def shrink(self, name, s):\n'
+            '        self.lora_A[name].weight.data.mul_(s)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Adapter(nn.Module):\n'
+            '    def __init__(self, r):\n'
+            '        super().__init__()\n'
+            '        self.lora_A = nn.ModuleDict({})\n'
+            '        self.lora_A["default"] = nn.Linear(8, r)\n'
+            '\n'
+            '    def shrink(self, name, s):\n'
+            '        with torch.no_grad():\n'
+            '            self.lora_A[name].weight.mul_(s)\n',
+            'a LoRA-style `nn.ModuleDict` filled by item assignment: its members are `nn.Linear`s',
+        ),
+        Invalid(
+            'import torch\n'
+            '\n'
+            '\n'
+            'def decay(optimizer: torch.optim.Optimizer, rate):\n'
+            '    for group in optimizer.param_groups:\n'
+            '        for p in group["params"]:\n'
+            '            p.data.mul_(1 - rate)\n',
+            'import torch\n'
+            '\n'
+            '\n'
+            'def decay(optimizer: torch.optim.Optimizer, rate):\n'
+            '    for group in optimizer.param_groups:\n'
+            '        for p in group["params"]:\n'
+            '            with torch.no_grad():\n'
+            '                p.mul_(1 - rate)\n',
+            '`optimizer.param_groups[i]["params"]` are the leaves the optimizer updates',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'def init(m):\n'
+            '    if isinstance(m, nn.Linear):\n'
+            '        m.bias.data.fill_(0)\n'
+            '\n'
+            '\n'
+            'def build():\n'
+            '    model = nn.Sequential(nn.Linear(4, 4), nn.Tanh())\n'
+            '    for layer in model.modules():\n'
+            '        init(layer)\n'
+            '    return model\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'def init(m):\n'
+            '    if isinstance(m, nn.Linear):\n'
+            '        with torch.no_grad():\n'
+            '            m.bias.fill_(0)\n'
+            '\n'
+            '\n'
+            'def build():\n'
+            '    model = nn.Sequential(nn.Linear(4, 4), nn.Tanh())\n'
+            '    for layer in model.modules():\n'
+            '        init(layer)\n'
+            '    return model\n',
+            'a helper called with each of `model.modules()`, narrowed by `isinstance`',
+        ),
+        Valid(
+            "import torch.nn as nn\n\n\ndef init(m):\n    m.weight.data.zero_()\n\n\nregister(init)\n",
+            "`init` is handed to something unknown: what it is called with is unknown",
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)
