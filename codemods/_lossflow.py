@@ -25,11 +25,10 @@ autograd is switched off (`model.disables_grad`), what a parameter's annotation 
 holds, loss modules (`self.criterion = nn.CrossEntropyLoss()`), and calls whose result is plain data
 (`x.size(0)`, `len(...)`).
 
-Two conventions stand in for what a file cannot show. A loss's target (the second argument of
+One convention stands in for what a file cannot show: a loss's target (the second argument of
 `F.cross_entropy(input, target)`, of an `nn.*Loss` module, or `target=`) is ground truth, so a bare function
-parameter given there counts as data. And an unknown callable conventionally named `criterion`,
-`loss_fn`, `loss_func`, ... is a loss function (its result carries what its arguments carry); every other
-unknown callable may own parameters.
+parameter given there counts as data. A loss function is known by what it is (an import, an `nn.*Loss`
+module, a parameter whose call sites pass one), never by its name: an unknown callable may own parameters.
 """
 from __future__ import annotations
 
@@ -75,9 +74,6 @@ _FACTORIES = frozenset(
 # `torch.tensor(t)` and `Variable(t)` return a tensor without grad_fn, with or without requires_grad=True).
 # `torch.as_tensor(t)` and `torch.Tensor(t)` are not among them: they keep the graph.
 REWRAPS = frozenset({"torch.tensor", "torch.autograd.Variable", "torch.autograd.variable.Variable"})
-_CRITERION_NAME = re.compile(
-    r"(^|[._])(criterion|criteria|loss_fn|loss_func|loss_fct|lossfn|loss_function|loss_op|compute_loss)$"
-)
 # torch.nn.functional losses whose second argument is the target.
 _LOSS_FUNCTION = re.compile(
     r"^torch\.nn\.functional\.(cross_entropy|binary_cross_entropy|binary_cross_entropy_with_logits|kl_div|nll_loss"
@@ -119,7 +115,6 @@ def prefilter_with(pattern: str) -> AllOf:
 
 # Methods whose return value is trained on by protocol: nn.Module.forward, LightningModule.training_step.
 _TRAINING_PROTOCOL = frozenset({"forward", "training_step"})
-_ACCELERATOR = re.compile(r"(^|\.)(accelerator|fabric|engine|trainer|strategy|deepspeed|model_engine)$")
 
 
 @dataclass(frozen=True)
@@ -495,9 +490,9 @@ class _Walker:
         held = self.model.value(owner)
         if held.is_tensor:
             return False  # `loss.backward(gradient)`
-        if held.kind in (Kind.OBJECT, Kind.MODULE):
-            return True
-        return bool(_ACCELERATOR.search(dotted(owner) or ""))
+        # `Accelerator.backward(loss)`, `Fabric.backward(loss)`, a LightningModule's `self.backward(loss)`: known
+        # through their imports and classes, never from how the owner is spelt.
+        return held.kind in (Kind.OBJECT, Kind.MODULE)
 
     # --- expressions --------------------------------------------------------------------------------
     def guarded(self, expr, env) -> Flow:
@@ -621,11 +616,6 @@ class _Walker:
         held = self.model.value(func)
         if held.kind is Kind.MODULE and held.cls and _LOSS_MODULE.match(held.cls):
             return -1 if _TWO_INPUT_LOSS.search(held.cls) else 1
-        if held.kind is not Kind.UNKNOWN or self.model.local_function(func) is not None:
-            return None
-        name = dotted(func) or ""
-        if _CRITERION_NAME.search(name):
-            return 1
         return None
 
     def loss(self, call: ast.Call, target: int, env) -> Flow:
