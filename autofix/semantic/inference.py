@@ -1071,8 +1071,25 @@ class SemanticModel(Scopes):
         if module.cls and is_module_class(module.cls) and _NN_WITHOUT_WEIGHT.match(module.cls):
             # Parameter-free layers: the output carries whatever graph the input carried.
             return Value(Kind.TENSOR, _combine_grads(inputs) if inputs else Grad.UNKNOWN, origin=module.cls)
-        return Value(Kind.TENSOR, Grad.CONNECTED if module.cls and is_module_class(module.cls) else Grad.UNKNOWN,
-                     origin=module.cls)
+        owns = module.cls and (is_module_class(module.cls) or self._owns_parameters(module))
+        return Value(Kind.TENSOR, Grad.CONNECTED if owns else Grad.UNKNOWN, origin=module.cls)
+
+    def _owns_parameters(self, module: Value, depth: int = 0) -> bool:
+        """An instance of a module class of this file that holds a Parameter or a layer with weights (directly
+        or in a submodule of this file): called with autograd on, its output carries a graph."""
+        cls = self.local_class_of(module)
+        if cls is None or depth > 4:
+            return False
+        for name in self.attribute_names(cls):
+            held = self.instance_attribute_value(cls, name)
+            if held.kind is Kind.PARAMETER and held.grad is Grad.LEAF:
+                return True
+            if held.kind is Kind.MODULE and held.cls and is_module_class(held.cls) \
+                    and not _NN_WITHOUT_WEIGHT.match(held.cls):
+                return True
+            if held.kind is Kind.MODULE and self._owns_parameters(held, depth + 1):
+                return True
+        return False
 
     def returns(self, function: ast.AST) -> Value:
         """What a function of this file returns (the join of its `return` values; parameters unknown)."""
