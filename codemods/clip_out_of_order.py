@@ -55,14 +55,15 @@ import torch.nn.functional as F
 device = os.environ.get("AUTOFIX_DEVICE", "cpu")
 g = torch.Generator().manual_seed(6)
 
-model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1)).to(device)
-optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-scaler = torch.amp.GradScaler(device, init_scale=2.0 ** 16)
-x = torch.randn(128, 8, generator=g).to(device)
-y = (x ** 2).sum(dim=1, keepdim=True)
+model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)).to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+# A small loss scale keeps the damage measurable in a few steps (the default, 65536, clips 256x harder still).
+scaler = torch.amp.GradScaler(device, init_scale=2.0 ** 8)
+x = torch.randn(128, 16, generator=g).to(device)
+y = (x @ torch.randn(16, 4, generator=g).to(device)).argmax(dim=1)
 for step in range(10):
     optimizer.zero_grad()
-    loss = F.mse_loss(model(x), y)
+    loss = F.cross_entropy(model(x), y)
     scaler.scale(loss).backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     scaler.step(optimizer)

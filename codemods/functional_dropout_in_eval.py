@@ -40,9 +40,9 @@ class Classifier(nn.Module):
 
 
 model = Classifier().to(device)
-optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-x = torch.randn(64, 16, generator=g).to(device)
-y = torch.randint(0, 4, (64,), generator=g).to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+x = torch.randn(128, 16, generator=g).to(device)
+y = (x @ torch.randn(16, 4, generator=g).to(device)).argmax(dim=1)
 x_val = torch.randn(32, 16, generator=g).to(device)
 for step in range(10):
     model.train()
