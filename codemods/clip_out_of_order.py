@@ -232,6 +232,13 @@ class ClipOutOfOrder(Rule):
             "unscale_() before the clip, then scaler.step()",
         ),
         Valid(
+            "import torch\n\nscaler = torch.amp.GradScaler('cuda')\nfor x, y in loader:\n    optimizer.zero_grad()\n"
+            "    scaler.scale(criterion(model(x), y)).backward()\n    if grad_clip != 0.0:\n"
+            "        scaler.unscale_(optimizer)\n        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)\n"
+            "    scaler.step(optimizer)\n    scaler.update()\n",
+            "unscale_() and the clip together under an if",
+        ),
+        Valid(
             "import torch\n\nscaler = torch.amp.GradScaler('cuda', enabled=False)\nfor x, y in loader:\n"
             "    scaler.scale(criterion(model(x), y)).backward()\n"
             "    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n    scaler.step(optimizer)\n"

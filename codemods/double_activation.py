@@ -135,6 +135,13 @@ class DoubleActivation(Rule):
             "Tensor.softmax behind a view, in a module's own loss",
         ),
         Invalid(
+            "import torch.nn as nn\n\nloss_fn = nn.CrossEntropyLoss()\nfor x, y in loader:\n"
+            "    loss = loss_fn(nn.Softmax(dim=1)(model(x)), y)\n",
+            "import torch.nn as nn\n\nloss_fn = nn.CrossEntropyLoss()\nfor x, y in loader:\n"
+            "    loss = loss_fn(model(x), y)\n",
+            "an nn.Softmax layer applied inline",
+        ),
+        Invalid(
             "import torch.nn.functional as F\n\nfor x, y in loader:\n    probs = F.softmax(model(x), dim=1)\n"
             "    loss = F.cross_entropy(probs, y)\n    acc = (probs.argmax(1) == y).float().mean()\n",
             None,

@@ -153,6 +153,12 @@ class FunctionalDropoutInEval(Rule):
             "training passed positionally",
         ),
         Valid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Propagate(nn.Module):\n"
+            "    def forward(self, x, w):\n        if self.p > 0 and self.training:\n"
+            "            w = F.dropout(w, p=self.p)\n        return x * w\n",
+            "only reached when self.training is True: the author tested the mode",
+        ),
+        Valid(
             "import torch.nn as nn\n\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
             "        self.drop = nn.Dropout(0.1)\n\n    def forward(self, x):\n        return self.drop(x)\n",
             "an nn.Dropout module follows train()/eval() itself",
@@ -205,7 +211,7 @@ class FunctionalDropoutInEval(Rule):
             if model.qualified_name(call.func) not in DROPS_BY_DEFAULT or _passes_training(call):
                 continue
             owner = _module_self(model, call)
-            if owner is None:
+            if owner is None or _under_training_test(model, call, owner):
                 continue
             name = model.source(call.func)
             self.report(
@@ -244,6 +250,20 @@ def _passes_training(call: ast.Call) -> bool:
     if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > _TRAINING_POSITION:
         return True
     return any(k.arg is None or k.arg == "training" for k in call.keywords)
+
+
+def _under_training_test(model: SemanticModel, call: ast.Call, owner: str) -> bool:
+    """The call sits under an `if` (or a conditional expression) whose test reads `self.training`
+    (`if self.p > 0 and self.training:`): the author already made it follow the module's mode."""
+    for ancestor in model.ancestors(call):
+        if isinstance(ancestor, FUNCTIONS):
+            return False
+        if isinstance(ancestor, (ast.If, ast.IfExp, ast.While)) and any(
+            isinstance(n, ast.Attribute) and n.attr == "training" and isinstance(n.value, ast.Name)
+            and n.value.id == owner for n in ast.walk(ancestor.test)
+        ):
+            return True
+    return False
 
 
 def _module_self(model: SemanticModel, call: ast.Call) -> str | None:
