@@ -15,6 +15,8 @@ DROPS_BY_DEFAULT = frozenset(
     f"torch.nn.functional.{name}" for name in ("dropout", "dropout1d", "dropout2d", "dropout3d")
 )
 _TRAINING_POSITION = 2  # dropout(input, p=0.5, training=True, inplace=False)
+# Lightning calls `training_step` only in train mode: a dropout there drops exactly when it should.
+_TRAIN_ONLY_HOOKS = frozenset({"training_step"})
 
 _SCENARIO = """\
 import os
@@ -94,7 +96,8 @@ class FunctionalDropoutInEval(Rule):
     training mode `self.training` is True, the default the call had, so training is unchanged bit for bit; in
     eval mode dropout is now off, which is what eval() means. Only calls in methods of classes the semantic model
     knows are `nn.Module` subclasses are reported (static and class methods, and functions outside a module,
-    have no `self.training` and pass their own flag). A call that passes `training` in any form (keyword,
+    have no `self.training` and pass their own flag), and not in a Lightning `training_step` (which runs in train
+    mode only) or under an `if` that tests `self.training`. A call that passes `training` in any form (keyword,
     third positional argument, `**kwargs`) is left alone: `training=True` on purpose is Monte Carlo dropout.
     `F.alpha_dropout` and `F.feature_alpha_dropout` default to `training=False` and are not reported here.
 
@@ -188,6 +191,12 @@ class FunctionalDropoutInEval(Rule):
             "a static method has no self.training",
         ),
         Valid(
+            "import lightning as L\nimport torch.nn.functional as F\n\n\nclass Lit(L.LightningModule):\n"
+            "    def training_step(self, batch, idx):\n        x, y = batch\n"
+            "        return F.cross_entropy(self.head(F.dropout(self.body(x), 0.1)), y)\n",
+            "a Lightning training_step runs in train mode only",
+        ),
+        Valid(
             "import torch.nn.functional as F\n\n\nclass Augmenter:\n    def __call__(self, x):\n"
             "        return F.dropout(x, 0.1)\n",
             "a class that is not an nn.Module: it has no training flag",
@@ -273,6 +282,8 @@ def _module_self(model: SemanticModel, call: ast.Call) -> str | None:
     if not isinstance(function, FUNCTIONS):
         return None
     if any(isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod") for d in function.decorator_list):
+        return None
+    if function.name in _TRAIN_ONLY_HOOKS:
         return None
     cls = model.enclosing_class(function)
     if cls is None or not model.is_module_class_def(cls):
