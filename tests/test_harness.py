@@ -341,3 +341,24 @@ def test_probe_evidence_of_clipping_activations_and_eval_dropout(tmp_path, buggy
         "cross_entropy was given softmax output 3x (it applies that itself)",
         "dropout dropped activations in a module in eval() mode 3x",
     ]
+
+
+def test_a_step_the_grad_scaler_skips_still_ends_the_iteration_of_its_clip(tmp_path):
+    # A loss scale so large that the first gradients overflow: scaler.step() skips optimizer.step() until
+    # update() has lowered the scale. The clips in between were in their place all along.
+    from autofix.harness.launch import run_probe
+
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import torch\nimport torch.nn as nn\n\nmodel = nn.Linear(4, 1)\n"
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "scaler = torch.amp.GradScaler('cpu', init_scale=2.0 ** 127, backoff_factor=2.0 ** -64)\n"
+        "x, y = torch.randn(16, 4), torch.randn(16, 1)\nfor step in range(6):\n    optimizer.zero_grad()\n"
+        "    scaler.scale(((model(x) - y) ** 2).mean() * 100).backward()\n    scaler.unscale_(optimizer)\n"
+        "    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n    scaler.step(optimizer)\n    scaler.update()\n"
+    )
+    run_ = run_probe(str(script), "cpu", 10, cwd=str(tmp_path))
+    assert run_["exception"] is None, run_["exception"]
+    assert 0 < run_["steps"] < 6, "some steps were skipped, some taken"
+    assert len(run_["clips"]) == 6 and all(c["used"] for c in run_["clips"])
+    assert not [p for p in problems(run_) if "clip" in p]
