@@ -194,6 +194,24 @@ class ClipOutOfOrder(Rule):
             "clip before unscale_() on a scaler held by a trainer: the clip moves after it",
         ),
         Invalid(
+            "import torch\n\n\nclass Runner:\n    def __init__(self, net, opt, amp):\n        self.net, self.opt = net, opt\n"
+            "        self.amp = amp\n        self.scaler = torch.amp.GradScaler('cuda', enabled=amp)\n\n"
+            "    def step(self, loss):\n        self.opt.zero_grad()\n        if self.amp:\n"
+            "            self.scaler.scale(loss).backward()\n            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)\n"
+            "            self.scaler.step(self.opt)\n            self.scaler.update()\n        else:\n"
+            "            loss.backward()\n            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)\n"
+            "            self.opt.step()\n",
+            "import torch\n\n\nclass Runner:\n    def __init__(self, net, opt, amp):\n        self.net, self.opt = net, opt\n"
+            "        self.amp = amp\n        self.scaler = torch.amp.GradScaler('cuda', enabled=amp)\n\n"
+            "    def step(self, loss):\n        self.opt.zero_grad()\n        if self.amp:\n"
+            "            self.scaler.scale(loss).backward()\n            self.scaler.unscale_(self.opt)\n"
+            "            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)\n"
+            "            self.scaler.step(self.opt)\n            self.scaler.update()\n        else:\n"
+            "            loss.backward()\n            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)\n"
+            "            self.opt.step()\n",
+            "the AMP branch of a trainer forgets unscale_(); its plain branch is right (the shape found in pytorch/examples)",
+        ),
+        Invalid(
             "import torch\n\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n"
             "    scaler.scale(loss).backward()\n    if max_norm:\n"
             "        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)\n    scaler.step(optimizer)\n"
