@@ -103,8 +103,9 @@ class ClipOutOfOrder(Rule):
       already applied. Either way the clipping that was meant to stabilise training does nothing.
     - A GradScaler multiplies the loss by its scale (65,536 at first) so the gradients are that much too large
       until `unscale_()`. Clipping them before measures the scaled norm (autograd fact "with a GradScaler,
-      clipping before unscale_() measures the scaled norm (clips about 65536x too hard)"): every update is
-      clipped to `max_norm / scale` of its size, and training all but stops.
+      clipping before unscale_() measures the scaled norm (clips about 65536x too hard)"): once
+      `scaler.step()` unscales them, every update has a gradient norm of at most `max_norm / scale`, and
+      training all but stops (SGD; Adam's normalisation hides much of it).
 
     ## Example
     ```python
