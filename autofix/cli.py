@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from autofix import __version__, executor, gitdiff, notebook, render, source
@@ -65,6 +66,8 @@ def check_parser() -> argparse.ArgumentParser:
     scale = parser.add_argument_group("large trees")
     scale.add_argument("--jobs", "-j", type=_positive, metavar="N", help="worker processes (default: all cores)")
     scale.add_argument("--no-cache", action="store_true", help="do not read or write .autofix_cache/")
+    scale.add_argument("--no-index", action="store_true",
+                       help="check each file alone: do not look into the project's other files (the project index)")
     scale.add_argument("--no-respect-gitignore", action="store_true", help="also check files that .gitignore ignores")
     scale.add_argument("--changed-since", metavar="REV", help="only files changed since git revision REV (and untracked ones)")
     scale.add_argument("--changed-lines-only", action="store_true", help="with --changed-since: report findings on changed lines only")
@@ -99,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _subcommand(name: str, argv: list[str]) -> int:
     if name == "validate":
-        from autofix.harness.cli import main as validate  # imports torch only when asked to validate
+        from autofix.harness.cli import (
+            main as validate,  # imports torch only when asked to validate
+        )
 
         return validate(argv)
     if name == "review":
@@ -146,7 +151,7 @@ def _check(args: argparse.Namespace) -> int:
     rules = select_rules(settings.select, settings.ignore, settings.preview)
     fixing = args.fix or args.diff
     job = Job(rules, settings, applicable(settings, fixing or args.format in SUGGESTING_FORMATS, args.unsafe_fixes),
-              write=args.fix and not args.diff)
+              write=args.fix and not args.diff, use_index=not args.no_index)
     paths = args.paths or ["."]
     if args.stdin_filename is not None or paths == ["-"]:
         return _check_stdin(args, job)
@@ -174,9 +179,10 @@ def _check(args: argparse.Namespace) -> int:
                       else f"No Python files changed since {args.changed_since}.")
 
     # Interactive review decides per hunk what to write, so the workers only compute the fixes.
-    cache = None if args.no_cache else Cache(settings.root, f"{sorted(a.value for a in job.apply)}|{settings.max_file_size}")
-    run_job = Job(job.rules, job.settings, job.apply, write=job.write and not args.interactive,
-                  summary_cache=str(cache.folder.parent) if cache is not None else None)
+    cache = None if args.no_cache else Cache(
+        settings.root, f"{sorted(a.value for a in job.apply)}|{settings.max_file_size}|index={not args.no_index}")
+    run_job = replace(job, write=job.write and not args.interactive,
+                      summary_cache=str(cache.folder.parent) if cache is not None else None)
     if args.executor == "ray":
         try:
             pool = executor.RayExecutor(args.ray_address)

@@ -8,13 +8,21 @@ that has a fix to apply, and each fix builder gets the LibCST node at its findin
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
 
 from autofix import fixer
-from autofix.rule import Applicability, FileContext, Finding, Fix, FixTree, Rule, SuppressionIndex
+from autofix.rule import (
+    Applicability,
+    FileContext,
+    Finding,
+    Fix,
+    FixTree,
+    Rule,
+    SuppressionIndex,
+)
 from autofix.semantic import SemanticModel
 from autofix.semantic.index import ProjectIndex, module_name
 

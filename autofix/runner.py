@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import gc
 import os
-from pathlib import Path
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from autofix import engine, notebook, source
 from autofix.config import Settings
@@ -91,6 +91,7 @@ class Job:
     write: bool = False
     summary_cache: str | None = None  # where the project index caches file summaries (None: not on disk)
     summaries: dict | None = None  # summaries made beforehand (the Ray executor's first phase), by path
+    use_index: bool = True  # False: each file alone (`--no-index`)
 
     def rules_for(self, path: str) -> tuple[type[Rule], ...]:
         ignored = self.settings.ignored_for(path)
@@ -143,6 +144,8 @@ def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutc
 
 def _project_for(path: str, job: Job):
     """The project index the file at `path` sees: summaries made beforehand, or made here on demand."""
+    if not job.use_index:
+        return None
     if job.summaries is not None:
         return _preloaded_index(job)
     return index.index_for(path, Path(job.summary_cache) if job.summary_cache else None)

@@ -22,21 +22,21 @@ from __future__ import annotations
 
 import ast
 
+from autofix.semantic.callsites import CallSites, Site
+from autofix.semantic.index import ProjectIndex
 from autofix.semantic.lattice import (
-    PARAMETER,
-    container,
-    pair,
     DATA_OBJECT,
     NONE,
+    PARAMETER,
     UNKNOWN,
     Grad,
     Kind,
     Value,
     _combine_grads,
+    container,
     join,
+    pair,
 )
-from autofix.semantic.callsites import CallSites, Site
-from autofix.semantic.index import ProjectIndex
 from autofix.semantic.scopes import _SCOPES, FUNCTIONS, Binding, Scopes
 from autofix.semantic.syntax import (
     _in_body,
@@ -53,17 +53,17 @@ from autofix.semantic.torch_knowledge import (
     _CONTAINER_TYPES,
     _FUNCTION_BASE,
     _MODULE_BASE,
-    _MODULE_SELF_METHODS,
     _MODULE_MAPPINGS,
+    _MODULE_SELF_METHODS,
     _MODULE_SEQUENCES,
     _MODULE_WALKS,
-    _PARAM_GROUP,
-    _PARAMETER_CONTAINERS,
     _NN_WITHOUT_WEIGHT,
     _NOT_TENSOR_ATTRIBUTES,
     _NOT_TENSOR_METHODS,
     _OPTIMIZER_BASE,
     _OPTIONAL,
+    _PARAM_GROUP,
+    _PARAMETER_CONTAINERS,
     _PARAMETER_TYPES,
     _SCHEDULER,
     _TENSOR_NAMESPACES,
