@@ -118,3 +118,11 @@ def test_ray_gives_the_same_diff_as_the_local_executor_with_the_index(tmp_path):
     assert local.returncode == remote.returncode == 1, remote.stderr.decode()
     assert b"net.fc.weight.normal_()" in local.stdout
     assert local.stdout == remote.stdout
+
+
+def test_no_index_checks_each_file_alone(tmp_path):
+    write(tmp_path, {"model.py": MODEL, "train.py": TRAIN})
+    done = run(["--no-index", "train.py"], cwd=tmp_path)
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()
+    # The cache keeps the two apart: the same run with the index still finds the bug.
+    assert codes(run(["train.py"], cwd=tmp_path).stdout) == ["train.py:4:1 GF101"]
