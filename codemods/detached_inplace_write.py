@@ -437,6 +437,140 @@ class DetachedInplaceWrite(Rule):
             "import torch.nn as nn\n\n\ndef init(m):\n    m.weight.data.zero_()\n\n\nregister(init)\n",
             "`init` is handed to something unknown: what it is called with is unknown",
         ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'def _init_weights(module):\n'
+            '    if not isinstance(module, (nn.Linear, nn.Embedding)):\n'
+            '        return\n'
+            '    module.weight.data.normal_(mean=0.0, std=0.02)\n'
+            '\n'
+            '\n'
+            'class GPT(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.head = nn.Linear(4, 4)\n'
+            '        self.apply(_init_weights)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'def _init_weights(module):\n'
+            '    if not isinstance(module, (nn.Linear, nn.Embedding)):\n'
+            '        return\n'
+            '    with torch.no_grad():\n'
+            '        module.weight.normal_(mean=0.0, std=0.02)\n'
+            '\n'
+            '\n'
+            'class GPT(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.head = nn.Linear(4, 4)\n'
+            '        self.apply(_init_weights)\n',
+            'an init function that returns early unless `isinstance` admits the layer: past the guard it is one',
+        ),
+        Invalid(
+            'import torch\n'
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Codebook(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.register_buffer("ema", torch.zeros(8))\n'
+            '\n'
+            '    def update(self, x, decay):\n'
+            '        self.ema.data.mul_(decay).add_(x, alpha=1 - decay)\n',
+            'import torch\n'
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Codebook(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.register_buffer("ema", torch.zeros(8))\n'
+            '\n'
+            '    def update(self, x, decay):\n'
+            '        with torch.no_grad():\n'
+            '            self.ema.mul_(decay).add_(x, alpha=1 - decay)\n',
+            'a chain of in-place calls on `.data` (an EMA buffer update): each call writes the same tensor',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Head(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.last_layer = nn.utils.weight_norm(nn.Linear(8, 8))\n'
+            '        self.last_layer.weight_g.data.fill_(1)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Head(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.last_layer = nn.utils.weight_norm(nn.Linear(8, 8))\n'
+            '        with torch.no_grad():\n'
+            '            self.last_layer.weight_g.fill_(1)\n',
+            '`nn.utils.weight_norm` returns the layer with new parameters `weight_g` and `weight_v`',
+        ),
+        Invalid(
+            'from typing import Dict\n'
+            '\n'
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Finetuner:\n'
+            '    def trainable(self) -> Dict[str, nn.Parameter]:\n'
+            '        return {}\n'
+            '\n'
+            '    def reset(self):\n'
+            '        for name, p in self.trainable().items():\n'
+            '            p.data[:] = 0\n',
+            'from typing import Dict\n'
+            '\n'
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Finetuner:\n'
+            '    def trainable(self) -> Dict[str, nn.Parameter]:\n'
+            '        return {}\n'
+            '\n'
+            '    def reset(self):\n'
+            '        for name, p in self.trainable().items():\n'
+            '            with torch.no_grad():\n'
+            '                p[:] = 0\n',
+            'a declared return type (`-> Dict[str, nn.Parameter]`) says what `.items()` yields',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Net(nn.Module):\n'
+            '    def __init__(self, conv_type):\n'
+            '        super().__init__()\n'
+            '        self.conv_type = conv_type\n'
+            '        for m in self.modules():\n'
+            '            if isinstance(m, self.conv_type):\n'
+            '                m.weight.data.normal_(0, 0.02)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Net(nn.Module):\n'
+            '    def __init__(self, conv_type):\n'
+            '        super().__init__()\n'
+            '        self.conv_type = conv_type\n'
+            '        for m in self.modules():\n'
+            '            if isinstance(m, self.conv_type):\n'
+            '                with torch.no_grad():\n'
+            '                    m.weight.normal_(0, 0.02)\n',
+            'a submodule narrowed by `isinstance` against a class held in a variable: the weight read is a parameter',
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)
@@ -503,7 +637,15 @@ def _written(statement: ast.stmt) -> tuple[ast.AST, list[ast.AST]] | None:
         method = call.func.attr
         if not method.endswith("_") or method.startswith("_") or method in _NOT_WRITES:
             return None
-        return call.func.value, [*call.args, *(k.value for k in call.keywords)]
+        read = [*call.args, *(k.value for k in call.keywords)]
+        receiver = call.func.value
+        # `X.data.mul_(a).add_(b)`: an in-place method returns its receiver, so the chain writes X.data twice.
+        while isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) \
+                and receiver.func.attr.endswith("_") and not receiver.func.attr.startswith("_") \
+                and receiver.func.attr not in _NOT_WRITES:
+            read += [*receiver.args, *(k.value for k in receiver.keywords)]
+            receiver = receiver.func.value
+        return receiver, read
     if isinstance(statement, ast.Assign):
         if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Subscript):
             return None  # `w.data = t` swaps the storage: not a plain write
@@ -681,13 +823,10 @@ def _unindented_if_blank(line: cst.EmptyLine) -> cst.EmptyLine:
 def _rewrite(small: cst.CSTNode, write: _Write, tree) -> cst.CSTNode | None:
     """The statement without its alias (and without `.data` on the `p.grad` reads detection marked)."""
     if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and isinstance(small.value.func, cst.Attribute):
-        call = small.value
-        target = _strip_alias(call.func.value)
-        if target is None:
+        value = _strip_chain(small.value)
+        if value is None:
             return None
-        new = small.with_changes(value=call.with_changes(
-            func=call.func.with_changes(value=target), args=_modernise(call.func.attr.value, list(call.args))
-        ))
+        new = small.with_changes(value=value)
     elif isinstance(small, cst.Assign) and len(small.targets) == 1:
         target = _strip_alias(small.targets[0].target)
         if target is None:
@@ -705,6 +844,19 @@ def _rewrite(small: cst.CSTNode, write: _Write, tree) -> cst.CSTNode | None:
         if read is not None:
             new = new.deep_replace(read, read.value)  # `p.grad.data` -> `p.grad`, read under no_grad
     return new
+
+
+def _strip_chain(call: cst.Call) -> cst.Call | None:
+    """`X.data.m_(a)` -> `X.m_(a)`, and through a chain of in-place calls: `X.data.mul_(a).add_(b)`."""
+    receiver = call.func.value
+    if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute) and _strip_alias(receiver) is None:
+        inner = _strip_chain(receiver)
+    else:
+        inner = _strip_alias(receiver)
+    if inner is None:
+        return None
+    return call.with_changes(func=call.func.with_changes(value=inner),
+                             args=_modernise(call.func.attr.value, list(call.args)))
 
 
 def _strip_alias(expr: cst.BaseExpression) -> cst.BaseExpression | None:

@@ -25,6 +25,7 @@ import ast
 from autofix.semantic.callsites import CallSites, Site
 from autofix.semantic.index import ProjectIndex
 from autofix.semantic.lattice import (
+    PLAIN_TENSOR,
     DATA_OBJECT,
     NONE,
     PARAMETER,
@@ -64,7 +65,9 @@ from autofix.semantic.torch_knowledge import (
     _OPTIONAL,
     _PARAM_GROUP,
     _PARAMETER_CONTAINERS,
+    _BUFFER_TYPES,
     _PARAMETER_TYPES,
+    _REPARAMETRISED,
     _SCHEDULER,
     _TENSOR_NAMESPACES,
     _TENSOR_TYPES,
@@ -267,6 +270,15 @@ class SemanticModel(Scopes):
             return None  # `self` was rebound
         return self.enclosing_class(function)
 
+    def _declared_attribute(self, cls: ast.ClassDef, name: str) -> Value | None:
+        """`name: List[nn.Parameter]` in the class body: the attribute's declared type, where it says something."""
+        for statement in cls.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
+                    and statement.target.id == name:
+                declared = self._annotation_value(statement.annotation, statement)
+                return declared if declared.kind is not Kind.UNKNOWN else None
+        return None
+
     def _project_base_attribute(self, cls: ast.ClassDef, attribute: str) -> Value | None:
         """`self.x` that a base class in another file of the project assigns."""
         for base in cls.bases:
@@ -318,6 +330,9 @@ class SemanticModel(Scopes):
         cls = self._self_class(expr.value)
         if cls is None:
             return None
+        declared = self._declared_attribute(cls, expr.attr)
+        if declared is not None:
+            return declared
         assigned = self.class_attribute(cls, expr.attr)
         if not assigned and self.project is not None:
             inherited = self._project_base_attribute(cls, expr.attr)
@@ -673,6 +688,10 @@ class SemanticModel(Scopes):
                 element = None
                 if head.split(".")[-1] in ("list", "List", "Sequence", "Iterable", "set", "Set"):
                     element = self._annotation_value(inner, at)
+                if head.split(".")[-1] in ("dict", "Dict", "Mapping", "MutableMapping") and isinstance(inner, ast.Tuple) \
+                        and len(inner.elts) == 2:
+                    return container(self._annotation_value(inner.elts[0], at),
+                                     mapped=self._annotation_value(inner.elts[1], at))
                 return Value(Kind.CONTAINER, Grad.DATA, element=element if element and element.kind is not Kind.UNKNOWN else None)
             return UNKNOWN
         qualified = self.qualified_name(annotation)
@@ -739,6 +758,10 @@ class SemanticModel(Scopes):
         `target`; None when no such test narrows it."""
         child: ast.AST = target
         for ancestor in self.ancestors(target):
+            if isinstance(child, ast.stmt):
+                found = self._guarded_classes(ancestor, child, target)
+                if found is not None:
+                    return found
             if isinstance(ancestor, _SCOPES):
                 return None
             if isinstance(ancestor, (ast.If, ast.IfExp)) and _in_body(ancestor, child):
@@ -746,6 +769,26 @@ class SemanticModel(Scopes):
                 if found is not None:
                     return found
             child = ancestor
+        return None
+
+    def _guarded_classes(self, block_owner: ast.AST, statement: ast.stmt, target: ast.AST) -> list[ast.AST] | None:
+        """`if not isinstance(m, (nn.Linear, nn.Embedding)): return` earlier in the same block as `statement`:
+        past it, `m` is one of those classes (the guard's body always leaves: return, raise, continue, break)."""
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(block_owner, field, None)
+            if isinstance(block, list) and any(s is statement for s in block):
+                break
+        else:
+            return None
+        for earlier in block[:next(i for i, s in enumerate(block) if s is statement)]:
+            if not (isinstance(earlier, ast.If) and not earlier.orelse and earlier.body
+                    and isinstance(earlier.body[-1], (ast.Return, ast.Raise, ast.Continue, ast.Break))):
+                continue
+            test = earlier.test
+            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+                found = self._isinstance_classes(test.operand, target)
+                if found is not None:
+                    return found
         return None
 
     def _isinstance_classes(self, test: ast.AST, target: ast.AST) -> list[ast.AST] | None:
@@ -810,6 +853,8 @@ class SemanticModel(Scopes):
                 return DATA_OBJECT
             return UNKNOWN
         if owner.kind is Kind.MODULE:
+            if attr in _REPARAMETRISED.get(owner.origin or "", ()):
+                return PARAMETER  # `weight_g` of `nn.utils.weight_norm(layer)`
             if attr in ("weight", "bias") and owner.cls and is_module_class(owner.cls):
                 if _NN_WITHOUT_WEIGHT.match(owner.cls):
                     return UNKNOWN
@@ -932,6 +977,13 @@ class SemanticModel(Scopes):
             if frozen is not None and _is_constant(frozen, False):
                 return Value(Kind.PARAMETER, Grad.DATA, origin=qualified)
             return Value(Kind.PARAMETER, Grad.LEAF, origin=qualified)
+        if qualified in _BUFFER_TYPES:
+            return PLAIN_TENSOR
+        if qualified in _REPARAMETRISED and call.args:
+            module = self.value(call.args[0])
+            if module.kind is Kind.MODULE:  # the same module, with new parameters (which `_attribute` knows)
+                return Value(Kind.MODULE, Grad.DATA, cls=module.cls, origin=qualified, element=module.element)
+            return UNKNOWN
         if qualified == "torch.autograd.Variable":
             inner = self.value(call.args[0]) if call.args else UNKNOWN
             if _keyword_true(call, "requires_grad"):
@@ -1109,6 +1161,11 @@ class SemanticModel(Scopes):
                    for n in self.nodes(ast.Yield) + self.nodes(ast.YieldFrom)):
                 values = [Value(Kind.CONTAINER, Grad.DATA)]
             result = join(values) if values else DATA_OBJECT
+            if function.returns is not None:
+                # A declared return type (`-> Dict[str, nn.Parameter]`) says more than `return {}` does.
+                declared = self._annotation_value(function.returns, function)
+                if declared.kind is not Kind.UNKNOWN:
+                    result = declared
         self._returns[key] = result
         return result
 
@@ -1200,7 +1257,11 @@ class SemanticModel(Scopes):
         classes = self._narrowing_classes(expr)
         if classes:
             names = [self.qualified_name(c) for c in classes]
-            return all(is_module_class(n) and not _NN_WITHOUT_WEIGHT.match(n) for n in names)
+            if all(is_module_class(n) for n in names):
+                return not any(_NN_WITHOUT_WEIGHT.match(n) for n in names)
+            # Classes held in variables (`isinstance(m, self.conv_type)`), on something known to be a module: the
+            # test admits only the layers whose weight is then read.
+            return not any(is_module_class(n) and _NN_WITHOUT_WEIGHT.match(n) for n in names if n)
         return self._enclosing_test(expr, lambda test: self._tests_class_name(test, expr)
                                     or _tests_has_attribute(test, expr, attribute))
 

@@ -56,7 +56,18 @@ _NN_WITHOUT_WEIGHT = re.compile(
 _OPTIMIZER = re.compile(r"^torch\.optim\.(\w+\.)?[A-Z]\w*$")
 _SCHEDULER = re.compile(r"^torch\.optim\.lr_scheduler\.[A-Z]\w*$")
 _TENSOR_TYPES = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.autograd.Variable"})
-_PARAMETER_TYPES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+_PARAMETER_TYPES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.UninitializedParameter",
+                              "torch.nn.parameter.UninitializedParameter"})
+# Buffers a lazy module fills on its first call: tensors that never require grad.
+_BUFFER_TYPES = frozenset({"torch.nn.UninitializedBuffer", "torch.nn.parameter.UninitializedBuffer"})
+# Reparametrisations that return the module they are given, with new parameters on it (torch.nn.utils docs):
+# weight_norm adds `weight_g` and `weight_v`; spectral_norm adds `weight_orig`.
+_REPARAMETRISED = {
+    "torch.nn.utils.weight_norm": ("weight_g", "weight_v"),
+    "torch.nn.utils.weight_norm.weight_norm": ("weight_g", "weight_v"),
+    "torch.nn.utils.spectral_norm": ("weight_orig",),
+    "torch.nn.utils.spectral_norm.spectral_norm": ("weight_orig",),
+}
 _MODULE_BASE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"}) | frozenset(
     # LightningModule subclasses nn.Module (added for the GF2xx port: `self(x)` in a training_step is a forward).
     {"pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule",
