@@ -9,11 +9,14 @@ import ast
 import enum
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterable, Union
+from typing import TYPE_CHECKING, ClassVar, Iterable, Union
 
 from autofix.diff import split_lines
 from autofix.lazy import libcst as cst
 from autofix.semantic import Range, SemanticModel
+
+if TYPE_CHECKING:
+    from autofix.cst_positions import TreeState  # imports LibCST: only where positions are computed
 
 
 class Applicability(enum.Enum):

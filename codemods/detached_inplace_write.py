@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 
 from autofix.lazy import libcst as cst
-
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import FUNCTIONS, Range, SemanticModel
 from codemods._aliases import carries_graph, tensor_alias
