@@ -12,7 +12,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from autofix import __version__, executor, gitdiff, notebook, render, source
+from autofix import __version__, executor, gitdiff, interrupts, notebook, render, source
 from autofix.cache import Cache
 from autofix.config import ConfigError, Settings, check_selectors, find_config, load
 from autofix.discovery import DiscoveryError, discover
@@ -78,14 +78,10 @@ def check_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminated(signum, frame):
-    raise KeyboardInterrupt  # the same orderly exit as Ctrl-C: a write in progress completes or is undone
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminated)
+        signal.signal(signal.SIGTERM, interrupts.terminated)
     try:
         if argv and argv[0] in SUBCOMMANDS:
             return _subcommand(argv[0], argv[1:])
@@ -94,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         render.stderr(f"error: {error}")
         return 2
     except KeyboardInterrupt:
-        render.stderr("interrupted: every file is either as it was or completely fixed; nothing is half-written")
+        render.stderr(interrupts.INTERRUPTED)
         return 130
     except BrokenPipeError:  # `autofix ... | head`: the reader left; not an error of ours
         sys.stderr.close()

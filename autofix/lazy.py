@@ -10,7 +10,7 @@ Python 3.12. Here `libcst` is imported the ordinary way, by whoever first needs 
 """
 from __future__ import annotations
 
-import importlib
+import sys
 
 
 class LazyModule:
@@ -27,7 +27,9 @@ class LazyModule:
     def __getattr__(self, attribute: str):
         module = self._module
         if module is None:
-            module = self._module = importlib.import_module(self._name)
+            # The import statement's own path (not importlib.import_module), so that `-X importtime` lists it.
+            __import__(self._name)
+            module = self._module = sys.modules[self._name]
         return getattr(module, attribute)
 
     def __repr__(self) -> str:
