@@ -48,7 +48,10 @@ def test_a_run_with_no_fix_to_render_never_imports_libcst(tmp_path, args, text):
     assert result.returncode in (0, 1), result.stderr.decode()[-2000:]
     if text is not None:
         assert "codemods._torch" in modules and "autofix.engine" in modules  # the rules were loaded and ran
-    assert not [m for m in modules if m == "libcst" or m.startswith("libcst.")]
+    assert not [m for m in modules if m == "libcst" or m.startswith("libcst.")], (
+        "LibCST was imported by a run with no fix to render: a rule module (or the engine) imports it at module "
+        "level; write `from autofix.lazy import libcst as cst` and keep `cst` out of module-level code"
+    )
 
 
 @pytest.mark.parametrize("args", [["--diff"], ["--output-format", "full"]])
