@@ -90,7 +90,7 @@ def _fix(finding: Reported, shown: frozenset[Applicability], fixing: bool) -> li
     how = "`--fix --unsafe-fixes`" if unsafe else "`--fix`"
     if not finding.preview:
         if fixing and level in shown:
-            text = "its fix could not be applied (see the error above)"
+            text = "`--fix` could not apply its fix here (an internal error above says why, when there is one)"
         else:
             text = f"{'an unsafe' if unsafe else 'a safe'} fix is available with {how}; `--diff` shows it"
         return [[("  = help: ", "bold cyan"), (text, "")]]
