@@ -12,6 +12,7 @@ from pathlib import Path
 
 from autofix import engine, notebook, source
 from autofix.config import Settings
+from autofix.diff import Row, changed_rows
 from autofix.rule import Applicability, Effect, Finding, FixInfo, Rule
 from autofix.semantic import index
 
@@ -32,6 +33,9 @@ class Reported:
     end_column: int
     fix: FixInfo | None = None
     cell: int | None = None
+    # What its own fix changes, applied by itself (Job.previews): rows of a small diff, lines numbered within
+    # the file (the cell, in a notebook). None: not asked for, or no fix to show.
+    preview: tuple[Row, ...] | None = None
 
     @classmethod
     def of(cls, finding: Finding) -> "Reported":
@@ -49,7 +53,8 @@ class Reported:
     def from_dict(cls, data: dict) -> "Reported":
         fix = data.get("fix")
         info = FixInfo(Applicability(fix["applicability"]), Effect(fix["effect"])) if fix else None
-        return cls(**{**data, "fix": info})
+        preview = data.get("preview")
+        return cls(**{**data, "fix": info, "preview": None if preview is None else tuple(map(tuple, preview))})
 
 
 @dataclass
@@ -92,6 +97,7 @@ class Job:
     summary_cache: str | None = None  # where the project index caches file summaries (None: not on disk)
     summaries: dict | None = None  # summaries made beforehand (the Ray executor's first phase), by path
     use_index: bool = True  # False: each file alone (`--no-index`)
+    previews: bool = False  # without `apply`: each finding's own fix as a small diff (the full output format)
 
     def rules_for(self, path: str) -> tuple[type[Rule], ...]:
         ignored = self.settings.ignored_for(path)
@@ -121,9 +127,10 @@ def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutc
     project = _project_for(path, job)
     if project is not None:
         project.consulted = {}
+    alone = PREVIEWED if job.previews and not job.apply else frozenset()
     try:
         result = engine.check(text, job.rules_for(path), path=path, apply=job.apply, max_size=job.settings.max_file_size,
-                              project=project)
+                              project=project, alone=alone)
     except engine.ParseFailure as failure:
         outcome.error = str(failure) if module is None else module.locate_message(str(failure))
         return outcome
@@ -131,6 +138,10 @@ def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutc
         outcome.error = "too deeply nested to check"
         return outcome
     outcome.findings = [Reported.of(f) for f in result.findings]
+    for n, fixed_text in result.alone.items():
+        rows = _preview(module, text, outcome.before, fixed_text)
+        if rows:
+            outcome.findings[n] = replace(outcome.findings[n], preview=rows)
     outcome.fixed = [Reported.of(f) for f in result.fixed]
     outcome.after = result.fixed_text
     outcome.internal_errors = result.internal_errors
@@ -160,6 +171,24 @@ def _preloaded_index(job: Job):
         _PRELOADED.clear()
         _PRELOADED[key] = index.ProjectIndex.preloaded(job.summaries)
     return _PRELOADED[key]
+
+
+PREVIEWED = frozenset({Applicability.SAFE, Applicability.UNSAFE})  # an unsafe fix is shown too, and says so
+
+
+def _preview(module: notebook.Module | None, text: str, original: str, fixed_text: str) -> tuple[Row, ...] | None:
+    """The diff rows of one fix applied alone; in a notebook, of the one cell it changes (magics shown as written)."""
+    if module is None:
+        return changed_rows(text, fixed_text)
+    try:
+        fixed_notebook = module.fixed_notebook(fixed_text)
+    except notebook.NotebookError:
+        return None  # a fix that crosses cells is refused anyway
+    cells = notebook.changed_cells(original, fixed_notebook) if fixed_notebook is not None else []
+    if len(cells) != 1:
+        return None
+    _, old, new = cells[0]
+    return changed_rows(old, new)
 
 
 def _into_cells(module: notebook.Module, outcome: FileOutcome, job: Job) -> None:

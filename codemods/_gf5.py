@@ -9,8 +9,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.semantic import FACTORIES, MOVERS, Kind, SemanticModel, dotted, keyword
 from codemods._torch import mover_chain
 

@@ -5,8 +5,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Range, SemanticModel, dotted
 from codemods._amp import is_scaler, scaled_by, scaler_method

@@ -5,8 +5,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import FUNCTIONS, Range, SemanticModel
 from codemods._aliases import carries_graph, tensor_alias
@@ -614,6 +613,11 @@ class DetachedInplaceWrite(Rule):
     # --- fixing ----------------------------------------------------------------------------------
     def fix(self, finding, tree) -> Fix | None:
         run: _Run = finding.data
+        if tree.alone is finding:
+            # Its own fix by itself: the writes on its own line(s) only (a line's writes cannot be split).
+            own = tuple(w for w in run.writes if w.range.line <= finding.end_line and w.range.end_line >= finding.line)
+            if own != run.writes:
+                return _build_fix(_Run(own, run.under_no_grad), tree)
         key = (self.code, id(run))  # every write of a run shares one Fix
         if key not in tree.context.cache:
             tree.context.cache[key] = _build_fix(run, tree)

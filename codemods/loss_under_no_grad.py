@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import ast
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._lossflow import LossFlowRule, Problem, prefilter_with
 
