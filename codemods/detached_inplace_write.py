@@ -570,6 +570,66 @@ class DetachedInplaceWrite(Rule):
             '                    m.weight.normal_(0, 0.02)\n',
             'a submodule narrowed by `isinstance` against a class held in a variable: the weight read is a parameter',
         ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Head(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.fc = nn.Linear(8, 2)\n'
+            '\n'
+            '\n'
+            'class Model(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.head = Head()\n'
+            '\n'
+            '    def rescale(self, s):\n'
+            '        self.head.fc.weight.data.mul_(s)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Head(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.fc = nn.Linear(8, 2)\n'
+            '\n'
+            '\n'
+            'class Model(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.head = Head()\n'
+            '\n'
+            '    def rescale(self, s):\n'
+            '        with torch.no_grad():\n'
+            '            self.head.fc.weight.mul_(s)\n',
+            '`self.head` is an instance of a class of this file, whose `fc` is an `nn.Linear`',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            'actor, actor_targ = nn.Linear(4, 2), nn.Linear(4, 2)\n'
+            '\n'
+            '\n'
+            'def polyak_update(polyak):\n'
+            '    for p, p_targ in zip(actor.parameters(), actor_targ.parameters()):\n'
+            '        p_targ.data.mul_(polyak)\n'
+            '        p_targ.data.add_((1 - polyak) * p.data)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            'actor, actor_targ = nn.Linear(4, 2), nn.Linear(4, 2)\n'
+            '\n'
+            '\n'
+            'def polyak_update(polyak):\n'
+            '    for p, p_targ in zip(actor.parameters(), actor_targ.parameters()):\n'
+            '        with torch.no_grad():\n'
+            '            p_targ.mul_(polyak)\n'
+            '            p_targ.add_((1 - polyak) * p.data)\n',
+            'the polyak form of a target-network update, through `zip` of two `parameters()`',
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)
