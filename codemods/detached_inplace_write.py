@@ -630,6 +630,18 @@ class DetachedInplaceWrite(Rule):
             '            p_targ.add_((1 - polyak) * p.data)\n',
             'the polyak form of a target-network update, through `zip` of two `parameters()`',
         ),
+        Invalid(
+            "import torch.nn as nn\n\n\nclass Recycler(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.bins = nn.Embedding(15, 8)\n        self.bins.weight[0].detach().zero_()\n",
+            "import torch.nn as nn\nimport torch\n\n\nclass Recycler(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.bins = nn.Embedding(15, 8)\n        with torch.no_grad():\n"
+            "            self.bins.weight[0].zero_()\n",
+            "a `.detach()` write to a row of a parameter (the padding row of an embedding)",
+        ),
+        Valid(
+            "import torch\n\n\ndef copy_into(buffer, values):\n    buffer.detach().copy_(values)\n",
+            "`.detach()` on a tensor not known to be a parameter: it shares the version counter, never silently harmful",
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)
