@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Callable
 
 from autofix.semantic.lattice import UNKNOWN, Grad, Kind, Value
+from autofix.semantic.scopes import absolute_module
+from autofix.semantic.syntax import dotted
+from autofix.semantic.torch_knowledge import is_module_base, is_optimizer_base, torch_instance
 
 SUMMARY_LAYOUT = "summary-v1"
 MAX_SUMMARIZED_SIZE = 1 << 20  # bigger files are not summarised (their classes stay unknown)
@@ -72,54 +75,94 @@ def value_from_json(data: object) -> Value:
     )
 
 
-def summarize(model, module: str) -> dict:
-    """The summary of one file's model (see the module docstring)."""
-    classes = {}
-    for cls in model.module_scope.node.body:
-        if not isinstance(cls, ast.ClassDef):
-            continue
-        attributes = {}
-        for name in model.attribute_names(cls):
-            found = value_to_json(model.instance_attribute_value(cls, name), module)
-            if found is None:
-                found = _imported_instance(model, cls, name)
-            if found is not None:
-                attributes[name] = found
-        returns = {}
-        for statement in cls.body:
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found = value_to_json(model.returns(statement), module)
-                returns[statement.name] = found
-        classes[cls.name] = {
-            "bases": [model.qualified_name(b) or _local_base(model, b, module) for b in cls.bases],
-            "module": model.is_module_class_def(cls),
-            "optimizer": model.is_optimizer_class_def(cls),
-            "attributes": attributes,
-            "methods": returns,
+def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
+    """The summary of one file (see the module docstring). Structural only: one pass over the top level and the
+    methods' assignments, names resolved through the module-level imports, no scopes and no value inference,
+    so that summarising a file costs little more than parsing it; what a constructor makes is resolved when
+    the index is asked."""
+    imports: dict[str, str] = {}
+    classes: dict[str, ast.ClassDef] = {}
+    functions: dict[str, ast.AST] = {}
+    for statement in _top_level(tree.body):
+        if isinstance(statement, ast.Import):
+            for alias in statement.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                imports[bound] = alias.name if alias.asname else bound
+        elif isinstance(statement, ast.ImportFrom):
+            origin = absolute_module(statement, module, is_package)
+            for alias in statement.names:
+                if origin and alias.name != "*":
+                    imports[alias.asname or alias.name] = f"{origin}.{alias.name}"
+        elif isinstance(statement, ast.ClassDef):
+            classes[statement.name] = statement
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions[statement.name] = statement
+
+    def qualified(expr: ast.AST) -> str | None:
+        name = dotted(expr)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if head in imports:
+            return imports[head] + ("." + rest if rest else "")
+        if head in classes and not rest:
+            return f"{module}.{head}"
+        return None
+
+    def constructed(value: ast.AST | None) -> str | None:
+        return qualified(value.func) if isinstance(value, ast.Call) else None
+
+    summarized = {}
+    for name, cls in classes.items():
+        made: dict[str, set] = {}
+        for method in cls.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or not method.args.args:
+                continue
+            me = method.args.args[0].arg
+            for node in _own_nodes(method):
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                                and target.value.id == me:
+                            if not (isinstance(node.value, ast.Constant) and node.value.value is None):
+                                made.setdefault(target.attr, set()).add(constructed(node.value))
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                        and node.func.attr in ("register_parameter", "register_buffer") \
+                        and isinstance(node.func.value, ast.Name) and node.func.value.id == me and len(node.args) >= 2 \
+                        and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str) \
+                        and not (isinstance(node.args[1], ast.Constant) and node.args[1].value is None):
+                    kind = "torch.nn.Parameter" if node.func.attr == "register_parameter" else "torch.nn.UninitializedBuffer"
+                    made.setdefault(node.args[0].value, set()).add(kind)
+        summarized[name] = {
+            "bases": [qualified(b) for b in cls.bases],
+            "attributes": {attr: {"new": q.pop()} for attr, q in made.items() if len(q) == 1 and None not in q},
         }
-    functions = {}
-    for statement in model.module_scope.node.body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            functions[statement.name] = value_to_json(model.returns(statement), module)
-    imports = dict(model.module_scope.imports)
-    return {"module": module, "classes": classes, "functions": functions, "imports": imports}
+    returned = {}
+    for name, function in functions.items():
+        made_by = {constructed(n.value) for n in _own_nodes(function) if isinstance(n, ast.Return) and n.value}
+        returned[name] = {"new": made_by.pop()} if len(made_by) == 1 and None not in made_by else None
+    return {"module": module, "classes": summarized, "functions": returned, "imports": imports}
 
 
-def _imported_instance(model, cls: ast.ClassDef, name: str) -> dict | None:
-    """`self.x = Imported(...)`, every assignment of one imported class: resolved when the index is asked."""
-    assigned = {model.qualified_name(v.func) if isinstance(v, ast.Call) else None
-                for v, _ in model.class_attribute(cls, name)}
-    assigned.discard("builtins.None")
-    if len(assigned) == 1:
-        (qualified,) = assigned
-        if qualified and not qualified.startswith("torch."):
-            return {"new": qualified}
-    return None
+def _top_level(body: list[ast.stmt]):
+    """The module's statements, and those inside top-level `if`/`try` blocks (guarded imports)."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.If, ast.Try)):
+            for block in (statement.body, statement.orelse, getattr(statement, "finalbody", []),
+                          *(h.body for h in getattr(statement, "handlers", []))):
+                yield from _top_level(block)
 
 
-def _local_base(model, base: ast.AST, module: str) -> str | None:
-    local = model.local_class(base)
-    return f"{module}.{local.name}" if local is not None else None
+def _own_nodes(function: ast.AST):
+    """The nodes of a function's body, not of the functions and classes nested in it."""
+    stack = list(function.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                stack.append(child)
 
 
 class ProjectIndex:
@@ -208,9 +251,9 @@ class ProjectIndex:
         if found is None:
             return None
         name, entry = found
-        if entry["module"] or self._inherits(entry, "module"):
+        if self._inherits(entry, is_module_base):
             return Value(Kind.MODULE, Grad.DATA, cls=name)
-        if entry["optimizer"] or self._inherits(entry, "optimizer"):
+        if self._inherits(entry, is_optimizer_base):
             return Value(Kind.OPTIMIZER, Grad.DATA, cls=name)
         return Value(Kind.OBJECT, Grad.DATA, cls=name)
 
@@ -218,10 +261,15 @@ class ProjectIndex:
         found = self.class_value(qualified)
         return found is not None and found.kind is Kind.MODULE
 
-    def _inherits(self, entry: dict, flag: str, depth: int = 0) -> bool:
+    def _inherits(self, entry: dict, is_base: Callable[[str], bool], depth: int = 0) -> bool:
+        """Some base of the class, here or in another file of the project, is one `is_base` accepts."""
         for base in entry["bases"]:
-            found = self.canonical_class(base) if base and depth < 8 else None
-            if found is not None and (found[1][flag] or self._inherits(found[1], flag, depth + 1)):
+            if not base:
+                continue
+            if is_base(base):
+                return True
+            found = self.canonical_class(base) if depth < 8 else None
+            if found is not None and self._inherits(found[1], is_base, depth + 1):
                 return True
         return False
 
@@ -247,11 +295,16 @@ class ProjectIndex:
         return self.value(found[1])
 
     def value(self, data: object) -> Value:
-        """A summarised value; `{"new": "pkg.mod.Class"}` (an instance of a class the file imports) is resolved
-        here, so that a summary depends on its own file's content only."""
-        if isinstance(data, dict) and "new" in data:
-            return self.class_value(data["new"]) or UNKNOWN
-        return value_from_json(data)
+        """A summarised value: `{"new": "pkg.mod.Class"}`, an instance of that class, resolved here (torch's
+        classes by what torch knows, the project's through the index), so that a summary depends on its own
+        file's content only."""
+        if not (isinstance(data, dict) and "new" in data):
+            return value_from_json(data)
+        qualified = data["new"]
+        known = torch_instance(qualified)
+        if known is not None:
+            return known
+        return self.class_value(qualified) or UNKNOWN
 
 
 # --- per process: one index per set of import roots, and summaries cached by content ----------------------
@@ -323,11 +376,8 @@ def summarize_path(path: Path, summary_cache: Path | None = None) -> dict | None
 
 def summarize_text(path: str, text: str, module: str, is_package: bool, digest: str) -> dict | None:
     """The summary of one file's text, or None when it does not parse."""
-    from autofix.semantic.inference import SemanticModel  # inference imports this module
-
     try:
-        tree = ast.parse(text)
-        summary = summarize(SemanticModel(tree, text, path, module=module, is_package=is_package), module)
+        summary = summarize(ast.parse(text), module, is_package)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     summary["path"], summary["digest"] = path, digest  # the digest of the file's bytes, as the cache compares

@@ -166,17 +166,7 @@ class Scopes:
             self._add(scope, Binding(bound, "import", node, position=_end(node)))
 
     def _absolute(self, node: ast.ImportFrom) -> str | None:
-        """The module a `from ... import` names, with a relative one resolved against this file's module."""
-        if not node.level:
-            return node.module
-        if not self.module:
-            return None
-        package = self.module.split(".") if self.is_package else self.module.split(".")[:-1]
-        if node.level - 1 > len(package) or node.level - 1 == len(package) and not node.module:
-            return None
-        base = package[:len(package) - (node.level - 1)]
-        parts = [*base, *(node.module.split(".") if node.module else [])]
-        return ".".join(parts) if parts else None
+        return absolute_module(node, self.module, self.is_package)
 
     def _bind_statement(self, node, scope: Scope) -> None:
         if isinstance(node, ast.Assign):
@@ -452,3 +442,16 @@ class Scopes:
         # A binding inside a loop body dominates uses after the loop only if the loop runs: not provable.
         return True
 
+
+def absolute_module(node: ast.ImportFrom, module: str | None, is_package: bool) -> str | None:
+    """The module a `from ... import` names, a relative one resolved against the importing file's `module`."""
+    if not node.level:
+        return node.module
+    if not module:
+        return None
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    if node.level - 1 > len(package) or node.level - 1 == len(package) and not node.module:
+        return None
+    base = package[:len(package) - (node.level - 1)]
+    parts = [*base, *(node.module.split(".") if node.module else [])]
+    return ".".join(parts) if parts else None

@@ -117,3 +117,23 @@ def is_module_class(qualified: str | None) -> bool:
     )
 
 
+def is_module_base(qualified: str) -> bool:
+    """A base class that makes its subclasses nn.Modules (torch.nn.Module, a torch.nn layer, LightningModule)."""
+    return qualified in _MODULE_BASE or is_module_class(qualified)
+
+
+def is_optimizer_base(qualified: str) -> bool:
+    return qualified in _OPTIMIZER_BASE
+
+
+def torch_instance(qualified: str) -> Value | None:
+    """What calling the torch class `qualified` makes (a Parameter, a layer, an optimizer), or None."""
+    if qualified in _PARAMETER_TYPES:
+        return PARAMETER
+    if qualified in _BUFFER_TYPES:
+        return PLAIN_TENSOR
+    if is_module_base(qualified):
+        return Value(Kind.MODULE, Grad.DATA, cls=qualified)
+    if is_optimizer_class(qualified):
+        return Value(Kind.OPTIMIZER, Grad.DATA, cls=qualified)
+    return None
