@@ -489,8 +489,9 @@ class _Walker:
         if receiver is None or not self.reporting:
             return
         value = self.value(receiver, env)
-        if self.no_grad is not None and value.state == CONNECTED:
-            # backward() inside the no_grad block itself: nothing in the block has a graph.
+        if self.no_grad is not None and value.state == CONNECTED and dotted(receiver) not in env:
+            # backward() on a value computed inside the no_grad block itself: it has no graph. (A loss computed
+            # before the block keeps its graph: backward() under no_grad still works.)
             value = Flow(CUT, (Cut("no_grad", self.no_grad, value, None, False, self.statement),))
         if value.state == CONNECTED:
             return
@@ -582,8 +583,11 @@ class _Walker:
         if isinstance(expr, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
             inner = dict(env)
             for generator in expr.generators:
+                # Each element carries what the iterable carries: `for q in critic(obs, a)` yields graph-carrying
+                # outputs, `for x, y in loader` yields data.
+                iterated = self.value(generator.iter, inner)
                 for bound in _names(generator.target):
-                    inner[bound] = NOTHING  # like loop variables: data
+                    inner[bound] = iterated
             element = expr.value if isinstance(expr, ast.DictComp) else expr.elt
             return self.value(element, inner)
         if isinstance(expr, ast.IfExp):

@@ -203,6 +203,15 @@ class DetachedLoss(LossFlowRule, Rule):
             "    loss.backward()\n",
             "`criterion` is only a name: what it is is unknown, and a callable may own parameters",
         ),
+        Valid(
+            "import numpy as np\nimport torch\nimport torch.nn as nn\n\n\nclass Policy(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(3, 2)\n"
+            "        self.log_alpha = torch.tensor(np.log(0.01))\n        self.log_alpha.requires_grad = True\n\n"
+            "    def alpha_step(self, s, opt):\n        entropy = -self.fc(s).sum()\n"
+            "        loss = -(self.log_alpha.exp() * (entropy + 1.0).detach()).mean()\n        loss.backward()\n"
+            "        opt.step()\n",
+            "SAC's temperature loss: `log_alpha` was made a leaf that requires grad, so the loss still trains it",
+        ),
     )
 
     scenarios = (Scenario("tiny-transformer-detached-logits", _SCENARIO),)

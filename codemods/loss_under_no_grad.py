@@ -114,6 +114,19 @@ class LossUnderNoGrad(LossFlowRule, Rule):
             "an actor-critic update: the TD target is made under no_grad, the critic's output (unknown, not off) "
             "outside it; their join is unknown, never off",
         ),
+        Valid(
+            "import torch\nimport torch.nn.functional as F\n\n\ndef train(critic, target_critic, batch, opt, gamma):\n"
+            "    obs, act, nxt, rew, done = batch\n    with torch.no_grad():\n"
+            "        target = rew + gamma * (1 - done) * target_critic(nxt)\n"
+            "    current_q_values = critic(obs, act)\n"
+            "    loss = sum(F.mse_loss(q, target) for q in current_q_values)\n    loss.backward()\n    opt.step()\n",
+            "the twin-critic loss sums over the critic's outputs in a generator: each carries the graph",
+        ),
+        Valid(
+            "import torch\n\n\ndef step(net, X, y, loss_fn, opt):\n    l = loss_fn(net(X), y)\n"
+            "    with torch.no_grad():\n        l.backward()\n    opt.step()\n",
+            "backward() under no_grad on a loss computed before the block: it still has its graph",
+        ),
     )
 
     scenarios = (Scenario("mlp-forward-under-no-grad", _SCENARIO),)

@@ -102,6 +102,17 @@ class OptimizerOverFrozen(Rule):
             "def build(model):\n    return torch.optim.SGD(model.parameters(), lr=0.1)\n",
             "frozen in another function: whether it runs first is not shown",
         ),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\nmodel = nn.Sequential(nn.Linear(8, 8), nn.ReLU())\n"
+            "model.requires_grad_(False)\nmodel.head = nn.Linear(8, 3)\n"
+            "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n",
+            "a new head is attached after the freeze: the optimizer trains it",
+        ),
+        Valid(
+            "import torch\n\nmodel.requires_grad_(False)\nreplace_linear_with_lora(model, rank=8)\n"
+            "optimizer = torch.optim.AdamW(model.parameters())\n",
+            "the frozen model is handed to a function that may add trainable layers (LoRA)",
+        ),
     )
 
     def check(self, model: SemanticModel) -> None:
@@ -122,8 +133,8 @@ class OptimizerOverFrozen(Rule):
             for position, frozen in changes.get(id(model.scope(optimizer)), ()):
                 if position >= at:
                     break
-                if frozen is None:
-                    frozen_on = None  # something is unfrozen: stay out of it
+                if frozen is None or frozen == _TOUCHED + owner.split(".")[0]:
+                    frozen_on = None  # something is unfrozen, or the frozen model may have gained parameters
                 elif frozen == owner:
                     frozen_on = position
             if frozen_on is None or _rebound_since(model, owner, frozen_on, optimizer):
@@ -159,9 +170,38 @@ def _requires_grad_changes(model: SemanticModel) -> dict[int, list[tuple[tuple[i
             assign = model.parent(target)
             if not (isinstance(assign, ast.Assign) and is_false(assign.value)):
                 add(target, None)
+    # What may add trainable parameters to a frozen model counts as an unfreeze: a new layer assigned into it
+    # (`model.classifier = nn.Sequential(...)`, `model[2] = ...`), or the model handed to a function or method
+    # that may (`replace_linear_with_lora(model)`, `model.add_module(...)`).
+    for statement in model.nodes(ast.Assign):
+        for target in statement.targets:
+            if isinstance(target, (ast.Attribute, ast.Subscript)) and _root_name(target) is not None \
+                    and not (isinstance(target, ast.Attribute) and target.attr == "requires_grad"):
+                add(statement, _TOUCHED + _root_name(target))
+    for call in model.nodes(ast.Call):
+        if isinstance(call.func, ast.Attribute) and call.func.attr in _ADDS_PARAMETERS \
+                and _root_name(call.func.value) is not None:
+            add(call, _TOUCHED + _root_name(call.func.value))
+        elif not (isinstance(call.func, ast.Attribute) and call.func.attr in ("requires_grad_", *_PARAMETER_LISTS)):
+            for argument in [*call.args, *(k.value for k in call.keywords)]:
+                if _root_name(argument) is not None:
+                    add(call, _TOUCHED + _root_name(argument))
     for found in changes.values():
         found.sort(key=lambda change: change[0])
     return changes
+
+
+_TOUCHED = "touched:"  # a change that may add parameters to what the name after it holds
+# Module methods that register new parameters or submodules.
+_ADDS_PARAMETERS = frozenset({"add_module", "register_module", "register_parameter", "append", "extend", "insert",
+                              "update", "apply"})
+
+
+def _root_name(expr: ast.AST) -> str | None:
+    """The name at the root of `a.b[c].d`, or None."""
+    while isinstance(expr, (ast.Attribute, ast.Subscript)):
+        expr = expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
 
 
 def _frozen_by_loop(model: SemanticModel, loop: ast.For) -> str | None:

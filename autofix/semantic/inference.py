@@ -40,6 +40,9 @@ from autofix.semantic.lattice import (
 )
 from autofix.semantic.scopes import _SCOPES, FUNCTIONS, Binding, Scopes
 from autofix.semantic.syntax import (
+    dotted,
+    _end,
+    _start,
     _in_body,
     _is_constant,
     _is_constant_str,
@@ -90,6 +93,7 @@ class SemanticModel(Scopes):
         self._in_progress: set[int] = set()
         self._returns: dict[int, Value] = {}
         self._call_sites: CallSites | None = None
+        self._trainable: dict | None = None
         super().__init__(tree, text, path, module, is_package)
 
     # --- values --------------------------------------------------------------------------------------
@@ -370,7 +374,7 @@ class SemanticModel(Scopes):
         values = []
         for value, _method in assigned:
             values.append(UNKNOWN if value is None else self.value(value))
-        return join(values)
+        return self._trainable_if_set(expr, join(values))
 
     # --- inference ------------------------------------------------------------------------------------
     def _infer(self, expr: ast.AST) -> Value:
@@ -456,7 +460,44 @@ class SemanticModel(Scopes):
             return UNKNOWN
         if not bindings:
             return UNKNOWN
-        return join([self._binding_value(b, name) for b in bindings])
+        return self._trainable_if_set(name, join([self._binding_value(b, name) for b in bindings]))
+
+    def _trainable_if_set(self, expr: ast.AST, value: Value) -> Value:
+        """A plain tensor made a leaf that requires grad by `x.requires_grad = True` or `x.requires_grad_()`
+        before this use: earlier in the same function, or (for `self.x`) in the class's `__init__`, which runs
+        first. `self.log_alpha = torch.tensor(...)`, then `self.log_alpha.requires_grad = True`."""
+        if not (value.is_tensor and value.grad is Grad.DATA):
+            return value
+        function, position = self.function(expr), _start(expr)
+        for where, at in self._made_trainable.get(self._reference_key(expr), ()):
+            if where is function and at <= position or isinstance(expr, ast.Attribute) \
+                    and getattr(where, "name", None) == "__init__" and where is not function:
+                return Value(value.kind, Grad.LEAF, origin=value.origin)
+        return value
+
+    @property
+    def _made_trainable(self) -> dict[tuple[str | None, int], list[tuple[ast.AST | None, tuple[int, int]]]]:
+        if self._trainable is None:
+            self._trainable = found = {}
+            for statement in self.nodes(ast.Assign):
+                for target in statement.targets:
+                    if isinstance(target, ast.Attribute) and target.attr == "requires_grad" \
+                            and _is_constant(statement.value, True):
+                        found.setdefault(self._reference_key(target.value), []).append(
+                            (self.function(statement), _end(statement)))
+            for call in self.calls_to_method("requires_grad_"):
+                if not call.args or _is_constant(call.args[0], True):
+                    found.setdefault(self._reference_key(call.func.value), []).append(
+                        (self.function(call), _end(call)))
+        return self._trainable
+
+    def _reference_key(self, expr: ast.AST) -> tuple[str | None, int]:
+        """`self.x` by its class, a name by its function: where a requires_grad switch and a use meet."""
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+            cls = self._self_class(expr.value)
+            if cls is not None:
+                return dotted(expr), id(cls)
+        return dotted(expr), id(self.function(expr))
 
     def _binding_value(self, binding: Binding, use: ast.AST) -> Value:
         kind = binding.kind
