@@ -22,6 +22,12 @@ and `torch.fft`, and every `torch.nn` module class that builds without arguments
   False for integer and boolean results (`argmax`, comparisons, `nonzero`) and for results torch cuts
   (`detach`, `zeros_like`). `nondifferentiable_fields` names the tuple fields that never can (`indices`).
 
+- `factory`: a `torch.X` that makes a new tensor from shapes or data: its schema takes the tensor options
+  (`dtype`, `device`, and `layout`/`pin_memory` or `requires_grad`). `requires_grad_ok`: it accepts
+  `requires_grad=True` (floating results only: not `randint`, `randperm`). `default_float`: given only Python
+  ints, it returns the default dtype (`zeros(3)`, `linspace(0, 1, 5)`; not `arange(3)` or `full((2,), 1)`).
+- Tensor properties (`x.T`, `x.shape`, `x.grad`): `result`, and `view` when they share the storage.
+
 Facts that could not be observed (no argument pattern worked) are left out of the entry: the table then does
 not know, and the rules keep to what they knew before. The torch version is recorded; a table made by another
 version is not compared by `--check` as equal.
@@ -281,8 +287,11 @@ def generate() -> dict:
             continue
         ops[f"Tensor.{name}"] = _entry(torch, lambda x, *a, _n=name: getattr(x, _n)(*a), schemas.get(name, []))
 
-    for name in ("T", "mT", "H", "mH", "real", "data"):
-        ops[f"Tensor.{name}"] = _property_entry(torch, name)
+    for name in dir(torch.Tensor):
+        if not name.startswith("_") and type(getattr(torch.Tensor, name)).__name__ in ("getset_descriptor", "property"):
+            entry = _property_entry(torch, name)
+            if entry is not None:
+                ops[f"Tensor.{name}"] = entry
 
     for prefix, namespace in _namespaces(torch):
         for name in _public(namespace):
@@ -304,6 +313,9 @@ def generate() -> dict:
                 if saved:
                     entry["saves_output_inplace"] = all(saved)
             ops[f"{prefix}.{name}"] = entry
+
+    for name in _factory_names(torch):
+        ops.setdefault(f"torch.{name}", {"result": ["tensor"]}).update(_factory_facts(torch, getattr(torch, name)))
 
     for name in _public(nn):
         cls = getattr(nn, name)
@@ -329,13 +341,64 @@ def generate() -> dict:
     }
 
 
-def _property_entry(torch, name: str) -> dict:
-    """A tensor-valued property (`x.T`, `x.data`): a view when it shares the receiver's storage."""
-    x = (torch.rand(4, 4) + 0.5).requires_grad_()
-    out = getattr(x, name)
+def _property_entry(torch, name: str) -> dict | None:
+    """A property (`x.T`, `x.shape`): what it holds on a 4x4 float tensor that requires grad and has a
+    gradient; for a tensor, a view when it shares the receiver's storage."""
+    x = (torch.rand(4, 4, generator=torch.Generator().manual_seed(0)) + 0.5).requires_grad_()
+    (x * 2).sum().backward()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = getattr(x, name)
+    except Exception:
+        return None  # `imag` of a real tensor
     observed = _observation(torch, x, out, False)
-    shares = out.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
-    return {"result": ["tensor"], "inplace": False, "view": shares, **_observed_facts([observed])}
+    entry = {"property": True, "result": [observed["result"]], "inplace": False, "view": bool(observed.get("shares"))}
+    if observed["result"] == "tensor":
+        entry.update(_observed_facts([observed]))
+    return entry
+
+
+# Argument patterns for factories: a length, a shape, a shape and a fill value, start/end/steps, a list of
+# Python numbers, a float tensor (the *_like factories), then the same with floats (`arange(2.0)` can require
+# grad, `arange(2)` cannot), mean/std/size (`normal`) and size/stride (`empty_strided`).
+_FACTORY_PATTERNS = ((2,), (2, 2), ((2,), 1), (0, 1, 3), ([1, 2],), ("like",), (2.0,), ((2,), 1.0),
+                     (0.0, 1.0, 3), ([1.0, 2.0],), ("like", 1.0), (0.0, 1.0, (2,)), ((2,), (1,)))
+
+
+def _factory_names(torch) -> list[str]:
+    names = set()
+    for schema in torch._C._jit_get_all_schemas():
+        namespace, _, name = schema.name.partition("::")
+        arguments = {a.name for a in schema.arguments}
+        if namespace != "aten" or name.startswith("_") or not callable(getattr(torch, name, None)):
+            continue
+        if {"dtype", "device"} <= arguments and ({"layout", "pin_memory"} <= arguments or "requires_grad" in arguments):
+            names.add(name)
+    return sorted(names)
+
+
+def _factory_facts(torch, function) -> dict:
+    facts = {"factory": True, "requires_grad_ok": False}
+    integer_only = []
+    for pattern in _FACTORY_PATTERNS:
+        args = [torch.rand(2, 2) if a == "like" else a for a in pattern]
+        for asks in (False, True):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out = function(*args, requires_grad=True) if asks else function(*args)
+            except Exception:
+                continue
+            if not isinstance(out, torch.Tensor):
+                continue
+            if asks:
+                facts["requires_grad_ok"] |= out.requires_grad and out.is_leaf
+            elif all(type(a) is int or (type(a) in (tuple, list) and all(type(i) is int for i in a)) for a in args):
+                integer_only.append(out.dtype == torch.get_default_dtype())
+    if integer_only:
+        facts["default_float"] = all(integer_only)
+    return facts
 
 
 def _parameters(function) -> tuple[str, ...]:

@@ -114,6 +114,35 @@ def returns_tensor_list(name: str) -> bool:
     return name in _facts().tensor_lists
 
 
+def factories() -> frozenset[str]:
+    """The `torch.X` names (X alone) that make a new tensor from shapes or data (`zeros`, `arange`, `tensor`,
+    `zeros_like`): their schema takes the tensor options."""
+    return frozenset(n[len("torch."):] for n in _facts().flags.get("factory", ()))
+
+
+def accepts_requires_grad(name: str) -> bool:
+    """A factory that makes a leaf that requires grad when given `requires_grad=True` (not `randint`)."""
+    return _facts().has("requires_grad_ok", name)
+
+
+def default_float(name: str) -> bool:
+    """A factory that, given only Python ints, makes the default dtype (`zeros(3)`; not `arange(3)`)."""
+    return _facts().has("default_float", name)
+
+
+def non_tensor_members(properties: bool) -> frozenset[str]:
+    """The tensor methods (or, with `properties`, the properties) that return no tensor: `size`, `item`,
+    `is_contiguous`; `shape`, `dtype`, `is_leaf`."""
+    facts = _facts()
+    return frozenset(n[len("Tensor."):] for n in facts.non_tensor
+                     if n.startswith("Tensor.") and bool(facts.ops[n].get("property")) is properties)
+
+
+def tensor_list_methods() -> frozenset[str]:
+    """The tensor methods that return a list of tensors: `split`, `chunk`, `unbind`, `tensor_split`."""
+    return frozenset(n[len("Tensor."):] for n in _facts().tensor_lists if n.startswith("Tensor."))
+
+
 def inplace_methods() -> frozenset[str]:
     """The names of the tensor methods that write to their receiver (`add_`, `zero_`, ...)."""
     prefix = len("Tensor.")
