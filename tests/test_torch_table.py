@@ -107,3 +107,69 @@ def test_autofix_reads_the_table_without_torch(tmp_path):
     out = result.stdout.decode()
     assert result.returncode == 1, out + result.stderr.decode()
     assert "GF303" in out and "logsumexp" in out
+
+
+def test_gf303_knows_every_op_the_table_says_saves_its_output(tmp_path):
+    # Before the table, GF303 knew 15 such ops by name; these four were silent. Each one's write makes
+    # backward() raise on torch 2.13 (test_saved_outputs_in_the_table_do_make_backward_raise above).
+    source = tmp_path / "pool.py"
+    source.write_text(textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+
+        class Pool(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.act = nn.Softmin(dim=-1)
+
+            def forward(self, x):
+                w = torch.logsumexp(x, dim=-1)
+                w += 1
+                s = x.std(dim=-1)
+                s /= 2
+                n = x.norm(dim=-1)
+                n[0] = 0
+                m = self.act(x)
+                m += x
+                c = torch.cos(x)
+                c += 1
+                return w, s, n, m, c
+        """))
+    result = run([str(source)], cwd=tmp_path)
+    lines = [line for line in result.stdout.decode().splitlines() if " GF303 " in line]
+    assert [line.split(":")[1] for line in lines] == ["12", "14", "16", "18"], lines  # not cos (saves its input)
+    assert ["logsumexp" in lines[0], "std" in lines[1], "norm" in lines[2], "Softmin" in lines[3]] == [True] * 4
+
+
+def test_gf201_knows_integer_and_boolean_results_from_the_table(tmp_path):
+    torch = pytest.importorskip("torch")
+    source = tmp_path / "train.py"
+    source.write_text(textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+        model = nn.Linear(4, 3)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+        def accuracy_as_loss(x, y):
+            loss = model(x).eq(y).float().mean()
+            loss.backward()
+            opt.step()
+
+
+        def closeness_as_loss(x, y):
+            loss = torch.isclose(model(x), y).sum().float()
+            loss.backward()
+            opt.step()
+        """))
+    result = run([str(source)], cwd=tmp_path)
+    out = result.stdout.decode()
+    assert "train.py:9:12: GF201 `.eq()` is not differentiable" in out, out
+    assert "train.py:15:12: GF201 `.isclose()` is not differentiable" in out, out
+    # What the findings claim: backward() on either loss raises.
+    output = torch.nn.Linear(4, 3)(torch.randn(2, 4))
+    for loss in (output.eq(torch.zeros(2, 3)).float().mean(), torch.isclose(output, torch.zeros(2, 3)).sum().float()):
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            loss.backward()
