@@ -561,23 +561,26 @@ def _names_in(model: SemanticModel, function, identifier: str, cache: dict) -> l
 
 # --- the right side of an in-place write saved the written tensor (`x += conv(x)`) --------------------------
 
-# Layers with trainable weights whose backward reads their input: their weight's gradient needs it, so an
-# in-place write to the input after the call raises at backward() even when the input itself requires no
-# grad (checked on torch 2.13 for each).
-_WEIGHTED_SAVING_MODULES = frozenset(
-    f"torch.nn.{name}" for name in "Linear Bilinear Conv1d Conv2d Conv3d ConvTranspose1d ConvTranspose2d "
-    "ConvTranspose3d LayerNorm GroupNorm BatchNorm1d BatchNorm2d BatchNorm3d InstanceNorm1d InstanceNorm2d "
-    "InstanceNorm3d".split()
+# Which layers and functions save their input for backward, from the torch table (each observed: an in-place
+# write to the input after the call makes backward() raise): layers with weights whose gradient needs the input,
+# even when the input itself requires no grad (Linear, Conv*, affine norms, RNN cells), and layers and functions
+# that save it for the input's own gradient (GELU, SiLU, LayerNorm, pooling; sin, gelu, linear, matmul, norm).
+# Kept by hand, because the table's argument patterns cannot call them: nn.Bilinear (two inputs), einsum (an
+# equation first), batch_norm (running statistics) and conv3d / the transposed convolutions (shapes).
+_UNOBSERVED_WEIGHTED_SAVERS = frozenset({"torch.nn.Bilinear"})
+_UNOBSERVED_INPUT_SAVERS = frozenset(
+    {"torch.einsum", "torch.nn.functional.batch_norm", "torch.nn.functional.conv3d",
+     "torch.nn.functional.conv_transpose1d", "torch.nn.functional.conv_transpose2d",
+     "torch.nn.functional.conv_transpose3d"}
 )
-# Ops whose backward reads their input for the input's own gradient: a write raises when the input requires grad.
-_INPUT_SAVING_MODULES = frozenset(
-    f"torch.nn.{name}" for name in "GELU SiLU Mish Softplus ELU LeakyReLU Hardswish RMSNorm".split()
-)
-_INPUT_SAVING_FUNCTIONS = frozenset(
-    {f"torch.nn.functional.{name}" for name in "linear bilinear conv1d conv2d conv3d conv_transpose1d conv_transpose2d "
-     "conv_transpose3d layer_norm group_norm batch_norm gelu silu mish softplus elu leaky_relu hardswish rms_norm".split()}
-    | {"torch.matmul", "torch.mm", "torch.bmm", "torch.einsum"}
-)
+
+
+def _weights_save_input(cls: str | None) -> bool:
+    return torch_ops.module_weights_save_input(cls) or cls in _UNOBSERVED_WEIGHTED_SAVERS
+
+
+def _function_saves_input(qualified: str | None) -> bool:
+    return torch_ops.function_saves_input(qualified) or qualified in _UNOBSERVED_INPUT_SAVERS
 
 
 def saver_of_target(model: SemanticModel, write: InplaceWrite) -> ast.expr | None:
@@ -595,15 +598,15 @@ def saver_of_target(model: SemanticModel, write: InplaceWrite) -> ast.expr | Non
         if not isinstance(node, ast.Call) or not _is_same_name(node.args, write.name):
             continue
         qualified = model.qualified_name(node.func)
-        if qualified in _INPUT_SAVING_FUNCTIONS:
+        if _function_saves_input(qualified):
             if _needs_saved(model, node, write, weighted=False):
                 return node
             continue
         callee = model.value(node.func)
-        if callee.kind is Kind.MODULE and callee.cls in _WEIGHTED_SAVING_MODULES and not _built_without_weights(model, node.func):
+        if callee.kind is Kind.MODULE and _weights_save_input(callee.cls) and not _built_without_weights(model, node.func):
             if _needs_saved(model, node, write, weighted=True):
                 return node
-        elif callee.kind is Kind.MODULE and callee.cls in (_INPUT_SAVING_MODULES | _WEIGHTED_SAVING_MODULES):
+        elif callee.kind is Kind.MODULE and (torch_ops.module_saves_input(callee.cls) or _weights_save_input(callee.cls)):
             if _needs_saved(model, node, write, weighted=False):
                 return node
     return None

@@ -173,3 +173,37 @@ def test_gf201_knows_integer_and_boolean_results_from_the_table(tmp_path):
     for loss in (output.eq(torch.zeros(2, 3)).float().mean(), torch.isclose(output, torch.zeros(2, 3)).sum().float()):
         with pytest.raises(RuntimeError, match="does not require grad"):
             loss.backward()
+
+
+def test_gf303_knows_which_ops_saved_the_written_input_from_the_table(tmp_path):
+    torch = pytest.importorskip("torch")
+    source = tmp_path / "block.py"
+    source.write_text(textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.pool = nn.AvgPool1d(3, stride=1, padding=1)
+                self.drop = nn.Dropout(0.1)
+
+            def forward(self, x):
+                x = self.proj(x)
+                x /= torch.norm(x, dim=-1, keepdim=True)
+                x += self.pool(x)
+                x += self.drop(x)
+                return x
+        """))
+    result = run([str(source)], cwd=tmp_path)
+    lines = [line for line in result.stdout.decode().splitlines() if " GF303 " in line]
+    # Dropout keeps a mask, not x: only the first two are reported (main knew neither).
+    assert [line.split(":")[1] for line in lines] == ["13", "14"], lines
+    assert "torch.norm" in lines[0] and "self.pool(x)" in lines[1]
+    pool = torch.nn.AvgPool1d(3, stride=1, padding=1)
+    for write in (lambda x: x.div_(torch.norm(x, dim=-1, keepdim=True)), lambda x: x.add_(pool(x))):
+        x = torch.randn(2, 4, 5, requires_grad=True) * 1
+        write(x)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            x.sum().backward()

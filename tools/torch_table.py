@@ -4,7 +4,7 @@ Run:  python tools/torch_table.py           (needs torch; rewrites the committed
       python tools/torch_table.py --check   (regenerates in memory; exit 1 when the committed table differs)
 
 For every public callable of `torch`, `torch.Tensor`, `torch.nn.functional`, `torch.linalg`, `torch.special`
-and `torch.fft`, and every `torch.nn` module class that builds without arguments, the table records:
+and `torch.fft`, and every `torch.nn` module class that builds from a few size patterns, the table records:
 
 - `view`: the result aliases the receiver. Read from torch's operator schemas: every non-`out` overload whose
   first argument is a Tensor returns `Tensor(a)` aliased to `Tensor(a) self` (this includes `reshape`,
@@ -18,6 +18,11 @@ and `torch.fft`, and every `torch.nn` module class that builds without arguments
   require grad, with every argument pattern that works; true only when every working call saved its result.
 - `saves_output_inplace`: the same for a `torch.nn.functional` function or `torch.nn` module run with
   `inplace=True` (ELU saves its result only then).
+- `saves_input`: an in-place write to the input after the call makes backward() raise (`sin`, `gelu`,
+  `linear`, `nn.SiLU`), with every tensor argument requiring grad; true only when every working call did.
+  `weights_save_input`: for a `torch.nn` layer with weights, the same with an input that requires no grad
+  (the weights' gradient needs it: `nn.Linear`, `nn.Conv2d`, `nn.LayerNorm`). Layers are built with the
+  first of a few size patterns that works (`Linear(4, 4)`, `Conv2d(4, 4, 1)`, `GroupNorm(2, 4)`).
 - `differentiable`: the result can carry a gradient: a float result that requires grad when the input does.
   False for integer and boolean results (`argmax`, comparisons, `nonzero`) and for results torch cuts
   (`detach`, `zeros_like`). `nondifferentiable_fields` names the tuple fields that never can (`indices`).
@@ -46,10 +51,17 @@ TABLE = Path(__file__).resolve().parent.parent / "autofix" / "semantic" / "torch
 # Argument patterns tried after the input tensor `x` (values in [0.5, 1.5), requiring grad): none, another
 # tensor of x's shape, a dim, a count, two dims (or a dim and an index), a shape, a scalar, a dim and an
 # index tensor (gather), a dim and a list of positions (index_select), a mask and a fill value, a mask and a
-# tensor (where), dim/start/length (narrow), two tensors (addmm) and a dtype (`type`, `to`). `x` is 4x4 first; an op that takes none of these (bmm) is tried on a 2x4x4 `x`.
+# tensor (where), dim/start/length (narrow), two tensors (addmm), a dtype (`type`, `to`) and a normalized
+# shape (`layer_norm`). `x` is 4x4 first; an op that takes none of these (bmm) is tried on a 2x4x4 `x`, then
+# on a 2x4x4x4 one.
 _PATTERNS = ((), ("y",), (-1,), (1,), (0, 1), (4, 4), (2.0,), (0, "index"), ("mask", 0.0), ("mask", "y"),
-             (0, "positions"), (0, 0, 2), ("y", "y"), ("dtype",))
-_SHAPES = ((4, 4), (2, 4, 4))
+             (0, "positions"), (0, 0, 2), ("y", "y"), ("dtype",), ([4],))
+_SHAPES = ((4, 4), (2, 4, 4), (2, 4, 4, 4))  # the last for images (`conv2d(x, w)`)
+# Modules are also tried on volumes (Conv3d, BatchNorm3d).
+_MODULE_SHAPES = _SHAPES + ((2, 4, 4, 4, 4),)
+# Module constructions tried: no arguments, a dim (Softmax), then sizes: features (LayerNorm, BatchNorm1d),
+# in/out features (Linear), in/out channels and a kernel (Conv2d), groups and channels (GroupNorm).
+_MODULE_ARGUMENTS = ((), (4,), (4, 4), (4, 4, 1), (2, 4))
 _NOT_DIFFERENTIABLE_DTYPE = "integer or boolean"
 
 
@@ -131,9 +143,9 @@ def _alarm(signum, frame):
     raise _Timeout()
 
 
-def _observe(torch, call) -> list[dict]:
+def _observe(torch, call, shapes=None) -> list[dict]:
     """Run `call(x, *pattern)` for each argument pattern; one observation per call that returned."""
-    for shape in _SHAPES:
+    for shape in shapes or _SHAPES:
         observations = []
         for pattern in _PATTERNS:
             observation = _observe_one(torch, call, shape, pattern)
@@ -169,7 +181,10 @@ def _observe_one(torch, call, shape, pattern) -> dict | None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 out = call(receiver, *args)
-                return _observation(torch, receiver, out, receiver._version != version)
+                observation = _observation(torch, receiver, out, receiver._version != version)
+                if observation["result"] == "tensor" and not observation["bumped"]:
+                    observation["saves_input"] = _saves_input(torch, call, shape, pattern)
+                return observation
         except _Timeout:
             return None
         except Exception as error:
@@ -179,6 +194,26 @@ def _observe_one(torch, call, shape, pattern) -> dict | None:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     return None
+
+
+def _saves_input(torch, call, shape, pattern) -> bool:
+    """An in-place write to the input after the call makes backward() raise: the op saved its input (`sin`,
+    `gelu`, `linear`). Every tensor argument requires grad here, as in a network, so `mul(x, w)` counts (it
+    saves x for w's gradient)."""
+    x, args = _inputs(torch, shape, pattern)
+    x = x * 1
+    args = [a.requires_grad_() * 1 if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+    try:
+        out = call(x, *args)
+        if not isinstance(out, torch.Tensor) or not out.requires_grad:
+            return False
+        x.mul_(1)
+        (out.real if out.is_complex() else out).sum().backward()
+    except RuntimeError as error:
+        return "modified by an inplace operation" in str(error)
+    except Exception:
+        return False
+    return False
 
 
 def _observation(torch, x, out, bumped: bool) -> dict:
@@ -229,6 +264,9 @@ def _observed_facts(observations: list[dict]) -> dict:
     single = [o for o in observations if o["result"] in ("tensor", "tensors")]
     if single:
         facts["saves_output"] = all(o["saves_output"] for o in single)
+        fresh = [o for o in single if "saves_input" in o]
+        if fresh:
+            facts["saves_input"] = all(o["saves_input"] for o in fresh)
         facts["differentiable"] = any(o["differentiable"] for o in single)
         facts["integer"] = all(o["integer"] for o in single)
     tuples = [o for o in observations if o["result"] == "tuple"]
@@ -321,16 +359,7 @@ def generate() -> dict:
         cls = getattr(nn, name)
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)) or name.startswith("Lazy"):
             continue
-        module = _build(cls)
-        if module is None or list(module.children()) or list(module.parameters()):
-            continue  # containers and layers with weights: their call is not what this table is about
-        entry = _observed_facts(_observe(torch, lambda x, *a, _m=module: _m(x, *a)))
-        if "inplace" in _parameters(cls):
-            inplace_module = _build(cls, inplace=True)
-            if inplace_module is not None:
-                observed = _observed_facts(_observe(torch, lambda x, *a, _m=inplace_module: _m(x * 1, *a)))
-                if "saves_output" in observed:
-                    entry["saves_output_inplace"] = observed["saves_output"]
+        entry = _module_entry(torch, cls)
         if entry:
             ops[f"torch.nn.{name}"] = {"result": ["module"], **entry}
 
@@ -410,12 +439,58 @@ def _parameters(function) -> tuple[str, ...]:
         return ()
 
 
-def _build(cls, **kwargs):
-    for extra in ({}, {"dim": -1}):
+def _module_entry(torch, cls) -> dict:
+    """What calling a `torch.nn` module does to autograd, for each construction that builds and runs."""
+    for arguments in _MODULE_ARGUMENTS:
+        module = _build(cls, arguments)
+        if module is None or list(module.children()):
+            continue  # containers and composite layers (Transformer): their call is not one op
+        observations = _observe(torch, lambda x, *a, _m=module: _m(x, *a), _MODULE_SHAPES)
+        entry = _observed_facts(observations)
+        if not entry:
+            continue
+        if list(module.parameters()):
+            entry["weights_save_input"] = _weights_save_input(torch, module)
+        if "inplace" in _parameters(cls):
+            inplace_module = _build(cls, arguments, inplace=True)
+            if inplace_module is not None:
+                observed = _observed_facts(
+                    _observe(torch, lambda x, *a, _m=inplace_module: _m(x * 1, *a), _MODULE_SHAPES))
+                if "saves_output" in observed:
+                    entry["saves_output_inplace"] = observed["saves_output"]
+        return entry
+    return {}
+
+
+def _weights_save_input(torch, module) -> bool:
+    """A layer with weights saved its input for their gradient: a write to an input that requires no grad,
+    after the call, makes backward() raise (Linear, Conv2d, LayerNorm)."""
+    for shape in _MODULE_SHAPES:
+        x = torch.rand(*shape, generator=torch.Generator().manual_seed(0)) + 0.5
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return cls(**kwargs, **extra)
+                out = module(x)
+        except Exception:
+            continue
+        if not isinstance(out, torch.Tensor) or not out.requires_grad:
+            return False
+        x.mul_(1)
+        try:
+            out.sum().backward()
+        except RuntimeError as error:
+            return "modified by an inplace operation" in str(error)
+        return False
+    return False
+
+
+def _build(cls, arguments=(), **kwargs):
+    for extra in ({}, {"dim": -1}) if not arguments else ({},):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch_module = cls(*arguments, **kwargs, **extra)
+            return torch_module
         except Exception:
             continue
     return None

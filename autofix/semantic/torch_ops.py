@@ -81,6 +81,23 @@ def function_saves_output(name: str | None, inplace: bool = False) -> bool:
     return bool(name) and _facts().ops.get(name, {}).get("result") != ["module"] and saves_output(name, inplace)
 
 
+def function_saves_input(name: str | None) -> bool:
+    """A function whose backward reads its (first) input, so an in-place write to the input after the call
+    makes backward() raise when a tensor argument requires grad (`torch.sin`, `F.gelu`, `F.linear`)."""
+    return bool(name) and _facts().ops.get(name, {}).get("result") != ["module"] and _facts().has("saves_input", name)
+
+
+def module_saves_input(cls: str | None) -> bool:
+    """A `torch.nn` module whose call saves its input for backward (`torch.nn.SiLU`, `torch.nn.LayerNorm`)."""
+    return bool(cls) and _facts().ops.get(cls, {}).get("result") == ["module"] and _facts().has("saves_input", cls)
+
+
+def module_weights_save_input(cls: str | None) -> bool:
+    """A `torch.nn` layer with weights whose gradient needs the input: a write to the input after the call makes
+    backward() raise even when the input requires no grad (`torch.nn.Linear`, `torch.nn.Conv2d`)."""
+    return bool(cls) and _facts().has("weights_save_input", cls)
+
+
 def is_inplace(name: str) -> bool:
     """The op writes to its receiver: torch's schema marks it `Tensor(a!) self` (`add_`, and also metadata-only
     ones such as `requires_grad_` and `retain_grad`), or, without a schema, calling it bumped the version."""
