@@ -13,8 +13,8 @@ and `torch.fft`, and every `torch.nn` module class that builds from a few size p
   schema, calling it bumps the receiver's version counter.
 - `result`: what the op returns, from the schemas (or from calling it where there is none): "tensor",
   "tensors" (a list: `split`), "tuple" (named fields: `topk`), "other" (ints, bools, shapes, scalars), "none".
-- `saves_output`: autograd saves the op's own result for backward (its `grad_fn` has a `_saved_result`), so an
-  in-place write to the result makes backward() raise. Observed by running the op on small tensors that
+- `saves_output`: autograd saves the op's own result for backward: its `grad_fn` has a `_saved_result`, and an
+  in-place write to the result then does make backward() raise. Observed by running the op on small tensors that
   require grad, with every argument pattern that works; true only when every working call saved its result.
 - `saves_output_inplace`: the same for a `torch.nn.functional` function or `torch.nn` module run with
   `inplace=True` (ELU saves its result only then).
@@ -25,8 +25,8 @@ and `torch.fft`, and every `torch.nn` module class that builds from a few size p
   first of a few size patterns that works (`Linear(4, 4)`, `Conv2d(4, 4, 1)`, `GroupNorm(2, 4)`).
 - `differentiable`: the result can carry a gradient: a float result that requires grad when the input does.
   False for integer and boolean results (`argmax`, comparisons, `nonzero`) and for results torch cuts
-  (`detach`, `zeros_like`). `nondifferentiable_fields` names the tuple fields that never can (`indices`).
-
+  (`detach`, `zeros_like`). `integer`: the result is an integer or boolean tensor. `nondifferentiable_fields`
+  and `integer_fields` name the tuple fields that never can carry a gradient, or are integers (`indices`).
 - `factory`: a `torch.X` that makes a new tensor from shapes or data: its schema takes the tensor options
   (`dtype`, `device`, and `layout`/`pin_memory` or `requires_grad`). `requires_grad_ok`: it accepts
   `requires_grad=True` (floating results only: not `randint`, `randperm`). `default_float`: given only Python
@@ -62,7 +62,6 @@ _MODULE_SHAPES = _SHAPES + ((2, 4, 4, 4, 4),)
 # Module constructions tried: no arguments, a dim (Softmax), then sizes: features (LayerNorm, BatchNorm1d),
 # in/out features (Linear), in/out channels and a kernel (Conv2d), groups and channels (GroupNorm).
 _MODULE_ARGUMENTS = ((), (4,), (4, 4), (4, 4, 1), (2, 4))
-_NOT_DIFFERENTIABLE_DTYPE = "integer or boolean"
 
 
 def _namespaces(torch):
@@ -511,10 +510,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare with the committed table; exit 1 if it differs")
     options = parser.parse_args(argv)
-    text = render(generate())
+    table = generate()
+    text = render(table)
     if not options.check:
         TABLE.write_text(text, encoding="utf-8")
-        print(f"wrote {TABLE} ({text.count(chr(10)) - 6} ops)")
+        print(f"wrote {TABLE} ({len(table['ops'])} ops, torch {table['torch']})")
         return 0
     committed = TABLE.read_text(encoding="utf-8") if TABLE.exists() else ""
     if committed == text:
