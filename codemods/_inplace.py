@@ -618,12 +618,15 @@ def _is_same_name(arguments, identifier: str) -> bool:
 
 def _needs_saved(model: SemanticModel, saver: ast.expr, write: InplaceWrite, weighted: bool) -> bool:
     """Autograd keeps what `saver` saved: a weighted layer always does (its weight requires grad); otherwise
-    the written tensor, or another operand, must be in a graph the file shows."""
+    the written tensor, or another operand, must be in a graph the file shows. A written tensor that the model
+    knows carries no graph (`torch.randn(n)` in a module's helper, then `x -= torch.min(x)`) is not in one,
+    wherever the code runs."""
     if weighted:
         return graph_in_sight(model, saver, write.statement)
     others = [a for a in (saver.args if isinstance(saver, ast.Call) else (saver.left, saver.right))
               if not (isinstance(a, ast.Name) and a.id == write.name)]
-    return graph_in_sight(model, write.base, write.statement) or any(model.value(o).requires_grad for o in others)
+    written_in_graph = not carries_no_graph(model, write.base) and graph_in_sight(model, write.base, write.statement)
+    return written_in_graph or any(model.value(o).requires_grad for o in others)
 
 
 def _built_without_weights(model: SemanticModel, module: ast.expr) -> bool:
