@@ -3,8 +3,8 @@
 Names are the spellings a rule resolves: `torch.exp`, `torch.nn.functional.softmax`, `torch.special.expit`,
 `torch.nn.ReLU` (a module class), and `Tensor.exp` for a method or property (`Tensor.T`). Every query is False
 (or None, where it says so) for a name the table does not hold, so a rule never learns a fact torch did not
-state. autofix needs no torch to run: the table is committed data, parsed once, on the first query (about
-2 ms), into one frozenset per fact.
+state. autofix needs no torch to run: the table is committed data, parsed once per process, on the first
+query (torch_knowledge's lists make it at import), in about 2 ms, into one frozenset per fact.
 """
 from __future__ import annotations
 
