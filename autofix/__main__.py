@@ -1,5 +1,5 @@
 import sys
 
-from autofix.cli import main
+from autofix.entry import main
 
 sys.exit(main())

@@ -9,9 +9,10 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
-from autofix import __version__, executor, gitdiff, notebook, render, source
+from autofix import __version__, executor, gitdiff, interrupts, notebook, render, source
 from autofix.cache import Cache
 from autofix.config import ConfigError, Settings, check_selectors, find_config, load
 from autofix.discovery import DiscoveryError, discover
@@ -19,7 +20,7 @@ from autofix.registry import all_rules, select_rules
 from autofix.runner import FileOutcome, Job, applicable, check_text
 
 SUBCOMMANDS = ("rules", "explain", "validate", "review")
-FORMATS = ("text", "json", "markdown", "rdjson", "sarif")
+FORMATS = ("full", "concise", "text", "json", "markdown", "rdjson", "sarif")  # text: concise's older name
 SUGGESTING_FORMATS = ("rdjson", "sarif")  # fixes go out as suggestions, so they are computed (not written)
 
 
@@ -53,9 +54,10 @@ def check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ignore", action="append", metavar="RULES", help="codes, prefixes or names to skip")
     parser.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB")
     parser.add_argument(
-        "--format", "--output-format", dest="format", choices=FORMATS, default="text",
-        help="findings format (default text); markdown is a migration report for a PR description; "
-        "rdjson (reviewdog) and sarif carry each fix as a suggestion",
+        "--format", "--output-format", dest="format", choices=FORMATS, default=None,
+        help="findings format: full (code frames and each fix's diff; the default on a terminal) or concise "
+        "(one line per finding; the default when piped; also called text); markdown is a migration report for "
+        "a PR description; rdjson (reviewdog) and sarif carry each fix as a suggestion",
     )
     parser.add_argument("--stdin-filename", metavar="NAME", help="read source from stdin, reporting it as NAME")
     parser.add_argument("--config", metavar="PATH", help="pyproject.toml to read [tool.autofix] from")
@@ -65,6 +67,8 @@ def check_parser() -> argparse.ArgumentParser:
     scale = parser.add_argument_group("large trees")
     scale.add_argument("--jobs", "-j", type=_positive, metavar="N", help="worker processes (default: all cores)")
     scale.add_argument("--no-cache", action="store_true", help="do not read or write .autofix_cache/")
+    scale.add_argument("--no-index", action="store_true",
+                       help="check each file alone: do not look into the project's other files (the project index)")
     scale.add_argument("--no-respect-gitignore", action="store_true", help="also check files that .gitignore ignores")
     scale.add_argument("--changed-since", metavar="REV", help="only files changed since git revision REV (and untracked ones)")
     scale.add_argument("--changed-lines-only", action="store_true", help="with --changed-since: report findings on changed lines only")
@@ -74,14 +78,10 @@ def check_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminated(signum, frame):
-    raise KeyboardInterrupt  # the same orderly exit as Ctrl-C: a write in progress completes or is undone
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminated)
+        signal.signal(signal.SIGTERM, interrupts.terminated)
     try:
         if argv and argv[0] in SUBCOMMANDS:
             return _subcommand(argv[0], argv[1:])
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         render.stderr(f"error: {error}")
         return 2
     except KeyboardInterrupt:
-        render.stderr("interrupted: every file is either as it was or completely fixed; nothing is half-written")
+        render.stderr(interrupts.INTERRUPTED)
         return 130
     except BrokenPipeError:  # `autofix ... | head`: the reader left; not an error of ours
         sys.stderr.close()
@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _subcommand(name: str, argv: list[str]) -> int:
     if name == "validate":
-        from autofix.harness.cli import main as validate  # imports torch only when asked to validate
+        from autofix.harness.cli import (
+            main as validate,  # imports torch only when asked to validate
+        )
 
         return validate(argv)
     if name == "review":
@@ -142,11 +144,14 @@ def _check(args: argparse.Namespace) -> int:
         raise ConfigError("command line: --interactive writes what you accept; it cannot be combined with --diff")
     if args.interactive:
         args.fix = True
+    if args.format is None:  # as ruff: code frames for a person at a terminal, one line each for a pipe
+        args.format = "full" if sys.stdout.isatty() else "concise"
     settings = _settings(args)
     rules = select_rules(settings.select, settings.ignore, settings.preview)
     fixing = args.fix or args.diff
     job = Job(rules, settings, applicable(settings, fixing or args.format in SUGGESTING_FORMATS, args.unsafe_fixes),
-              write=args.fix and not args.diff)
+              write=args.fix and not args.diff, use_index=not args.no_index,
+              previews=args.format == "full" and not fixing)
     paths = args.paths or ["."]
     if args.stdin_filename is not None or paths == ["-"]:
         return _check_stdin(args, job)
@@ -174,8 +179,11 @@ def _check(args: argparse.Namespace) -> int:
                       else f"No Python files changed since {args.changed_since}.")
 
     # Interactive review decides per hunk what to write, so the workers only compute the fixes.
-    run_job = Job(job.rules, job.settings, job.apply, write=job.write and not args.interactive)
-    cache = None if args.no_cache else Cache(settings.root, f"{sorted(a.value for a in job.apply)}|{settings.max_file_size}")
+    cache = None if args.no_cache else Cache(
+        settings.root, f"{sorted(a.value for a in job.apply)}|{settings.max_file_size}|index={not args.no_index}"
+        + ("|previews" if job.previews else ""))
+    run_job = replace(job, write=job.write and not args.interactive,
+                      summary_cache=str(cache.folder.parent) if cache is not None else None)
     if args.executor == "ray":
         try:
             pool = executor.RayExecutor(args.ray_address)
@@ -242,6 +250,18 @@ def _check_stdin(args: argparse.Namespace, job: Job) -> int:
     return _finish(args, [outcome], job, errors)
 
 
+def _shown_text(outcome: FileOutcome) -> str | None:
+    """The text an outcome's findings are positioned in: the fixed text when there is one, else the file's."""
+    if outcome.after is not None:
+        return outcome.after
+    if outcome.before is not None:
+        return outcome.before
+    try:
+        return source.read(outcome.path).text  # the workers do not send texts back; few files have findings
+    except source.SourceError:
+        return None  # the frame shows the header alone
+
+
 def _report_errors(outcome: FileOutcome) -> int:
     count = 0
     if outcome.error:
@@ -281,7 +301,9 @@ def _finish(args: argparse.Namespace, outcomes: list[FileOutcome], job: Job, err
     elif args.format == "markdown":
         render.markdown_report(outcomes, job.apply, args.fix, sys.stdout, errors=errors)
     else:
-        render.text_report(outcomes, job.apply, args.fix, sys.stdout, summary=not args.quiet, errors=errors)
+        text_of = _shown_text if args.format == "full" else None
+        render.text_report(outcomes, job.apply, args.fix, sys.stdout, summary=not args.quiet, errors=errors,
+                           text_of=text_of)
     if args.statistics:
         render.statistics(outcomes, job.apply, sys.stdout)
     remaining = any(o.findings for o in outcomes)

@@ -41,3 +41,29 @@ def split_lines(text: str) -> list[str]:
     if lines[-1]:
         result.append(lines[-1])
     return result
+
+
+# One row of a small diff to show a reader: (tag, line number before, line number after, text without its line
+# ending); tag is " " (kept), "-" (removed), "+" (added) or "~" (unchanged lines left out), and the number a
+# side lacks is None.
+Row = tuple[str, "int | None", "int | None", str]
+
+
+def changed_rows(before: str, after: str, context: int = 1) -> tuple[Row, ...]:
+    """The lines that differ between `before` and `after`, with `context` unchanged lines around each change."""
+    old, new = split_lines(before), split_lines(after)
+    rows: list[Row] = []
+    for group in difflib.SequenceMatcher(None, old, new, autojunk=False).get_grouped_opcodes(context):
+        if rows:
+            rows.append(("~", None, None, ""))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                rows += [(" ", i + 1, j1 + (i - i1) + 1, _bare(old[i])) for i in range(i1, i2)]
+                continue
+            rows += [("-", i + 1, None, _bare(old[i])) for i in range(i1, i2)]
+            rows += [("+", None, j + 1, _bare(new[j])) for j in range(j1, j2)]
+    return tuple(rows)
+
+
+def _bare(line: str) -> str:
+    return line.rstrip("\n").rstrip("\r")

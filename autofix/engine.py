@@ -3,18 +3,27 @@
 The pipeline is ruff's: CPython's `ast` parses every file (fast, and the best syntax errors); a file that
 some rule's sound textual prefilter admits gets one semantic model, which every rule queries; findings
 come out. LibCST, which renders fixes faithfully but costs ~13x a CPython parse, is parsed only for a file
-that has a fix to apply, and each fix builder gets the LibCST node at its finding's range.
+that has a fix to apply, and each fix builder gets the LibCST node at its finding's range. It is imported only
+then too (`autofix.lazy`): a process that renders no fix never loads it.
 """
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import libcst as cst
-
-from autofix import fixer
-from autofix.rule import Applicability, FileContext, Finding, Fix, FixTree, Rule, SuppressionIndex
+from autofix.lazy import libcst as cst
+from autofix.rule import (
+    Applicability,
+    FileContext,
+    Finding,
+    Fix,
+    FixTree,
+    Rule,
+    SuppressionIndex,
+)
 from autofix.semantic import SemanticModel
+from autofix.semantic.index import ProjectIndex, module_name
 
 # LibCST needs ~800 bytes of memory per byte of source and minutes for a 10 MB file: past this size a file
 # that a rule could fire on is reported, not parsed (configurable as max-file-size).
@@ -32,9 +41,11 @@ class FileResult:
     fixed: list[Finding] = field(default_factory=list)  # findings whose fix was applied
     fixed_text: str | None = None  # the new source, or None when nothing changed
     internal_errors: list[str] = field(default_factory=list)  # fixes dropped, each naming the rule
+    # With check(alone=...): finding index -> the text that finding's own fix gives, applied by itself.
+    alone: dict[int, str] = field(default_factory=dict)
 
 
-def parse(text: str) -> cst.Module:
+def parse(text: str) -> "cst.Module":
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -61,9 +72,12 @@ class RuleCrash(Exception):
 
 
 def find(tree: ast.Module, text: str, rules: tuple[type[Rule], ...], context: FileContext,
-         crashes: list[str] | None = None) -> list[Finding]:
-    """All findings of `rules` in the file, sorted by position. A crashing rule is skipped and named in `crashes`."""
-    model = SemanticModel(tree, text, context.path)
+         crashes: list[str] | None = None, project: ProjectIndex | None = None) -> list[Finding]:
+    """All findings of `rules` in the file, sorted by position. A crashing rule is skipped and named in `crashes`.
+
+    With `project`, the model knows what the project's other files define."""
+    module, is_package = _module_of(context.path) if project is not None else (None, False)
+    model = SemanticModel(tree, text, context.path, module=module, is_package=is_package, project=project)
     findings: list[Finding] = []
     for rule in rules:
         instance = rule(context)
@@ -83,6 +97,14 @@ def find(tree: ast.Module, text: str, rules: tuple[type[Rule], ...], context: Fi
     return findings
 
 
+def _module_of(path: str) -> tuple[str | None, bool]:
+    try:
+        module, _, is_package = module_name(Path(path))
+    except (OSError, ValueError):
+        return None, False
+    return module, is_package
+
+
 def candidate_rules(text: str, rules: tuple[type[Rule], ...]) -> tuple[type[Rule], ...]:
     return tuple(rule for rule in rules if rule.prefilter.search(text))
 
@@ -93,8 +115,15 @@ def check(
     path: str = "<stdin>",
     apply: frozenset[Applicability] = frozenset(),
     max_size: int = MAX_FILE_SIZE,
+    project: ProjectIndex | None = None,
+    alone: frozenset[Applicability] = frozenset(),
 ) -> FileResult:
-    """Find (and with `apply`, fix) what `rules` report in `text`. Raises ParseFailure."""
+    """Find (and with `apply`, fix) what `rules` report in `text`. Raises ParseFailure.
+
+    `alone` (without `apply`): also render, for each finding whose fix is at one of these levels, the text its
+    own fix gives applied by itself, in one pass (FileResult.alone): a preview of that fix, or a review
+    suggestion that must not reach lines another finding's fix would join to it.
+    """
     active = candidate_rules(text, rules)
     if len(text) > max_size:
         if not active:
@@ -109,15 +138,43 @@ def check(
     if not active:
         return FileResult()
     crashes: list[str] = []
-    findings = find(tree, text, active, FileContext(path, SuppressionIndex(text)), crashes)
+    findings = find(tree, text, active, FileContext(path, SuppressionIndex(text)), crashes, project)
+    if alone and not apply:
+        result = FileResult(findings=findings, internal_errors=crashes)
+        _each_alone(text, tree, findings, path, alone, result)
+        return result
     if not apply or not any(f.fix and f.fix.applicability in apply for f in findings):
         return FileResult(findings=findings, internal_errors=crashes)
-    result = _fix_to_fixpoint(text, tree, findings, active, path, apply)
+    result = _fix_to_fixpoint(text, tree, findings, active, path, apply, project)
     result.internal_errors[:0] = crashes
     return result
 
 
-def _fix_to_fixpoint(text, syntax, findings, rules, path, apply) -> FileResult:
+def _each_alone(text: str, syntax: ast.Module, findings: list[Finding], path: str,
+                levels: frozenset[Applicability], result: FileResult) -> None:
+    """Fill `result.alone`: each wanted finding's fix, built with `FixTree.alone` set to it and applied alone."""
+    wanted = [(n, f) for n, f in enumerate(findings) if f.fix and f.fix.applicability in levels]
+    if not wanted:
+        return
+    try:
+        module = parse(text)
+    except ParseFailure:
+        return  # LibCST cannot parse what CPython did: there is nothing to show, and the findings still stand
+    if module.code != text:
+        return  # see _fix_to_fixpoint: a fix rendered from this tree would change code no fix touched
+    tree = FixTree(module, FileContext(path, SuppressionIndex(text)), syntax, text)
+    for n, finding in wanted:
+        tree.alone = finding
+        fixes = _build_fixes([finding], tree, result)
+        if fixes:
+            rendered, _ = _apply_checked(tree, fixes, {id(fixes[0]): finding.code}, result)
+            if rendered is not None and rendered[0] != text:
+                result.alone[n] = rendered[0]
+    tree.alone = None
+    result.internal_errors = list(dict.fromkeys(result.internal_errors))
+
+
+def _fix_to_fixpoint(text, syntax, findings, rules, path, apply, project=None) -> FileResult:
     result = FileResult()
     current_text = text
     for _ in range(MAX_PASSES):
@@ -135,13 +192,15 @@ def _fix_to_fixpoint(text, syntax, findings, rules, path, apply) -> FileResult:
         if not fixes:
             break
         codes = {id(f.built): f.code for f in wanted if f.built is not None}
+        from autofix import fixer  # with LibCST, only in a process that renders a fix
+
         chosen = fixer.plan(fixes, tree.parent).applied
         rendered, chosen = _apply_checked(tree, chosen, codes, result)
         if rendered is None or rendered[0] == current_text:
             break
         result.fixed.extend(f for f in wanted if f.built in chosen)
         current_text, syntax = rendered
-        findings = find(syntax, current_text, rules, FileContext(path, SuppressionIndex(current_text)), [])
+        findings = find(syntax, current_text, rules, FileContext(path, SuppressionIndex(current_text)), [], project)
     else:
         result.internal_errors.append(f"fixes did not converge after {MAX_PASSES} passes; last result kept")
     result.findings = findings
@@ -193,6 +252,8 @@ def _apply_checked(tree: FixTree, fixes: list[Fix], codes: dict[int, str], resul
 
 def _render(tree: FixTree, fixes) -> tuple[str, ast.Module] | None:
     """The fixed text and its CPython tree, or None when it does not compile (check() proved the original does)."""
+    from autofix import fixer
+
     try:
         text = fixer.apply(tree.module, fixes, tree.parent).code
         return text, ast.parse(text)

@@ -8,17 +8,20 @@ flight, so memory depends on the batch size, not on the size of the tree.
 from __future__ import annotations
 
 import collections
+import hashlib
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from autofix import source
 from autofix.cache import Cache
 from autofix.notebook import is_notebook
 from autofix.runner import FileOutcome, Job, check_batch, write_fix
+from autofix.semantic.index import module_name, summarize_batch
 
 BATCH_SIZE = 16
 
@@ -78,10 +81,31 @@ class RayExecutor:
         if self.started:
             ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
         self.remote = ray.remote(check_batch)
+        self.summarize = ray.remote(summarize_batch)
+        self._job = self._job_ref = None
         self.jobs = max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def submit(self, job: Job, batch: list[tuple[str, str]]):
-        return self.remote.remote(job, batch)
+        return self.remote.remote(self._job_ref if self._job is job else job, batch)
+
+    def prepare(self, job: Job, paths: list[str]) -> Job:
+        """The first phase: Ray workers cannot read the project's files, so every file given is summarised as a
+        Ray task here (the driver reads them), and the check tasks get the merged summaries with the job."""
+        items = []
+        for path in paths:
+            if not path.endswith(".py"):
+                continue
+            try:
+                src = source.read(path)
+                module, _, is_package = module_name(Path(path))
+            except (source.SourceError, OSError):
+                continue
+            items.append((str(Path(path).resolve()), src.text, module, is_package, src.digest))
+        refs = [self.summarize.remote(items[i:i + BATCH_SIZE]) for i in range(0, len(items), BATCH_SIZE)]
+        summaries = {s["path"]: s for batch in self.ray.get(refs) for s in batch if s is not None}
+        self._job = replace(job, summaries=summaries)
+        self._job_ref = self.ray.put(self._job)  # shipped once, not with every batch
+        return self._job
 
     def result(self, handle) -> list[FileOutcome]:
         return self.ray.get(handle)
@@ -100,10 +124,14 @@ def run(
     on_done: Callable[[FileOutcome], None] | None = None,
 ) -> Iterator[FileOutcome]:
     """Yield one FileOutcome per path, in the order given."""
+    if hasattr(executor, "prepare"):
+        paths = list(paths)
+        job = executor.prepare(job, paths)
     queue: collections.deque[_Pending] = collections.deque()
     in_flight: collections.deque[_Batch] = collections.deque()
     open_batch: list[_Pending] = []
     max_in_flight = 2 * max(1, executor.jobs)
+    digests: dict[str, str | None] = {}  # content digests of the files cached results depend on, read once
 
     def send() -> None:
         batch = _Batch(list(open_batch))
@@ -165,7 +193,7 @@ def run(
                 kind = "notebook" if is_notebook(path) else "python"
                 item.key = cache.key(item.src.digest, tuple(r.code for r in job.rules_for(path)), kind)
                 hit = cache.get(item.key)
-                if hit is not None:
+                if hit is not None and not _stale(hit.get("depends", {}), digests):
                     item.outcome.before = item.src.text
                     item.outcome.from_cache(hit)
                     yield from drain(block=False)
@@ -180,6 +208,20 @@ def run(
         yield from drain(block=True)
     finally:
         executor.close()
+
+
+def _stale(depends: dict[str, str], digests: dict[str, str | None]) -> bool:
+    """True when a file whose summary a cached result used has changed since (or is gone)."""
+    for path, digest in depends.items():
+        if path not in digests:
+            try:
+                with open(path, "rb") as handle:
+                    digests[path] = hashlib.sha256(handle.read()).hexdigest()
+            except OSError:
+                digests[path] = None
+        if digests[path] != digest:
+            return True
+    return False
 
 
 def default_jobs() -> int:

@@ -5,6 +5,8 @@ import contextlib
 import signal
 import threading
 
+INTERRUPTED = "interrupted: every file is either as it was or completely fixed; nothing is half-written"
+
 
 @contextlib.contextmanager
 def signals_deferred():
@@ -38,3 +40,8 @@ def signals_deferred():
             raise raised
         if received:
             signal.raise_signal(received[0])
+
+
+def terminated(signum, frame):
+    """SIGTERM handler: the same orderly exit as Ctrl-C (a write in progress completes or is undone)."""
+    raise KeyboardInterrupt

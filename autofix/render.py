@@ -6,7 +6,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass
-from typing import IO, Iterable
+from typing import IO, Callable, Iterable
 
 from autofix.diff import unified_diff
 from autofix.notebook import cell_diff, is_notebook
@@ -39,14 +39,17 @@ def text_report(
     stream: IO[str],
     summary: bool = True,
     errors: int = 0,
+    text_of: Callable[[FileOutcome], str | None] | None = None,
 ) -> None:
-    """`path:line:col: CODE [*] message` lines sorted by path and position, then a summary."""
+    """Findings sorted by path and position, then a summary: `path:line:col: CODE [*] message` lines (concise),
+    or with `text_of` (the text a file's findings are positioned in) each as a code frame (full)."""
     colour = wants_colour(stream)
     console = _console(stream) if colour else None
     shown_levels = apply_levels or frozenset({Applicability.SAFE})
     total = fixable = unsafe_only = fixed = 0
     for outcome in sorted(outcomes, key=lambda o: o.path):
         fixed += len(outcome.fixed)
+        text = text_of(outcome) if text_of is not None and outcome.findings else None
         for finding in outcome.findings:
             total += 1
             level = finding.fix.applicability if finding.fix else Applicability.NONE
@@ -54,12 +57,15 @@ def text_report(
             fixable += can_fix
             unsafe_only += level is Applicability.UNSAFE and not can_fix
             location, code, marker, message = finding_line(outcome.path, finding, can_fix)
-            if console is not None:
-                from rich.text import Text
+            header = [(location, "bold"), (" ", ""), (code, "bold red"), (marker, "cyan"), (" " + message, "")]
+            lines = [header]
+            if text_of is not None:
+                from autofix import frames
 
-                console.print(Text.assemble((location, "bold"), " ", (code, "bold red"), (marker, "cyan"), " ", message))
-            else:
-                stream.write(f"{location} {code}{marker} {message}\n")
+                source = frames.source_lines(text, outcome.path, finding)
+                lines = frames.frame(header, source, finding, shown_levels, fixing) + [[]]
+            for line in lines:
+                _write_styled(line, stream, console)
     if not summary:
         return
     line = _summary(total, fixable, unsafe_only, fixed, fixing)
@@ -69,6 +75,15 @@ def text_report(
         console.print(line, style="bold green" if total == 0 and not errors else "bold")
     else:
         stream.write(line + "\n")
+
+
+def _write_styled(line: list[tuple[str, str]], stream: IO[str], console) -> None:
+    if console is None:
+        stream.write("".join(text for text, _ in line) + "\n")
+        return
+    from rich.text import Text
+
+    console.print(Text.assemble(*((text, style) if style else text for text, style in line)))
 
 
 def _summary(total: int, fixable: int, unsafe_only: int, fixed: int, fixing: bool) -> str:

@@ -9,14 +9,14 @@ import ast
 import enum
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterable, Union
+from typing import TYPE_CHECKING, ClassVar, Iterable, Union
 
-import libcst as cst
-from libcst._nodes.base import CSTCodegenError
-
-from autofix.cst_positions import TreeState, locate
 from autofix.diff import split_lines
+from autofix.lazy import libcst as cst
 from autofix.semantic import Range, SemanticModel
+
+if TYPE_CHECKING:
+    from autofix.cst_positions import TreeState  # imports LibCST: only where positions are computed
 
 
 class Applicability(enum.Enum):
@@ -34,7 +34,7 @@ class Effect(enum.Enum):
     REPAIRING = "repairing"  # changes behaviour to what the code evidently meant
 
 
-Replacement = Union[cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel]
+Replacement = Union["cst.CSTNode", "cst.RemovalSentinel", "cst.FlattenSentinel"]
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,12 @@ class Rule:
     def fix(self, finding: Finding, tree: "FixTree") -> Fix | None:
         """The edits for `finding`, built on LibCST: `tree.node_at(finding.range, cst.Call)` is the node of
         that type at the finding's range; `tree` also answers parents, scopes and imports.
-        Return None to leave the finding unfixed."""
+        Return None to leave the finding unfixed.
+
+        A rule whose one fix covers several findings (adjacent writes joined into one block) builds only
+        `finding`'s part when `tree.alone is finding`: the engine is then rendering that finding's own fix by
+        itself (a preview, or a review suggestion that must stay on the lines a pull request adds).
+        LibCST is imported on first use (`autofix.lazy`): module-level code of a rule must not touch `cst`."""
         return None
 
     @classmethod
@@ -286,6 +291,9 @@ class FixTree:
         self._complete = False
         self._by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] | None = None
         self._lines: list[str] | None = None
+        # The finding whose own fix is being built by itself, or None when fixes are built to be applied
+        # together (see Rule.fix).
+        self.alone: Finding | None = None
         if syntax is None:
             self._compute_all()
 
@@ -293,6 +301,8 @@ class FixTree:
         # Positions, parents and depths in one code-generation pass. LibCST's MetadataWrapper would resolve
         # PositionProvider and ParentNodeProvider in two whole-module traversals; on the large files that have
         # fixes, those two were most of the time `--diff` spent (see docs/performance.md).
+        from autofix.cst_positions import TreeState
+
         state = TreeState(self.module)
         self.module._codegen(state)
         self._absorb(state)
@@ -310,6 +320,8 @@ class FixTree:
         """Compute positions for the statement holding `where` (or for everything, if it cannot be located)."""
         if self._complete:
             return
+        from autofix.cst_positions import locate
+
         region = locate(self.module, self._syntax, where.line, where.end_line)
         if region is None:
             self._compute_all()
@@ -375,6 +387,8 @@ class FixTree:
         return [innermost] if wanted and wanted in self._code(innermost) else []
 
     def _code(self, node: cst.CSTNode) -> str:
+        from libcst._nodes.base import CSTCodegenError
+
         try:
             return self.module.code_for_node(node)
         except CSTCodegenError:  # a node that renders only inside its parent (an Annotation, for one)

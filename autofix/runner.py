@@ -6,11 +6,15 @@ process or a Ray task and be stored in the cache.
 from __future__ import annotations
 
 import gc
+import os
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from autofix import engine, notebook, source
 from autofix.config import Settings
+from autofix.diff import Row, changed_rows
 from autofix.rule import Applicability, Effect, Finding, FixInfo, Rule
+from autofix.semantic import index
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,9 @@ class Reported:
     end_column: int
     fix: FixInfo | None = None
     cell: int | None = None
+    # What its own fix changes, applied by itself (Job.previews): rows of a small diff, lines numbered within
+    # the file (the cell, in a notebook). None: not asked for, or no fix to show.
+    preview: tuple[Row, ...] | None = None
 
     @classmethod
     def of(cls, finding: Finding) -> "Reported":
@@ -46,7 +53,8 @@ class Reported:
     def from_dict(cls, data: dict) -> "Reported":
         fix = data.get("fix")
         info = FixInfo(Applicability(fix["applicability"]), Effect(fix["effect"])) if fix else None
-        return cls(**{**data, "fix": info})
+        preview = data.get("preview")
+        return cls(**{**data, "fix": info, "preview": None if preview is None else tuple(map(tuple, preview))})
 
 
 @dataclass
@@ -59,6 +67,7 @@ class FileOutcome:
     bom: bool = False
     error: str | None = None  # why the file could not be checked or written (one line, without the path)
     internal_errors: list[str] = field(default_factory=list)
+    depends: dict[str, str] = field(default_factory=dict)  # other files whose summaries the check used: digests
 
     def to_cache(self) -> dict:
         """What is worth remembering about a file's content (not its path, not its text)."""
@@ -68,12 +77,14 @@ class FileOutcome:
             "after": self.after,
             "error": self.error,
             "internal_errors": self.internal_errors,
+            "depends": self.depends,
         }
 
     def from_cache(self, data: dict) -> "FileOutcome":
         self.findings = [Reported.from_dict(f) for f in data["findings"]]
         self.fixed = [Reported.from_dict(f) for f in data["fixed"]]
         self.after, self.error, self.internal_errors = data["after"], data["error"], list(data["internal_errors"])
+        self.depends = dict(data.get("depends", {}))
         return self
 
 
@@ -83,6 +94,10 @@ class Job:
     settings: Settings
     apply: frozenset[Applicability] = frozenset()
     write: bool = False
+    summary_cache: str | None = None  # where the project index caches file summaries (None: not on disk)
+    summaries: dict | None = None  # summaries made beforehand (the Ray executor's first phase), by path
+    use_index: bool = True  # False: each file alone (`--no-index`)
+    previews: bool = False  # without `apply`: each finding's own fix as a small diff (the full output format)
 
     def rules_for(self, path: str) -> tuple[type[Rule], ...]:
         ignored = self.settings.ignored_for(path)
@@ -109,8 +124,13 @@ def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutc
             outcome.error = str(error)
             return outcome
         text = module.text
+    project = _project_for(path, job)
+    if project is not None:
+        project.consulted = {}
+    alone = PREVIEWED if job.previews and not job.apply else frozenset()
     try:
-        result = engine.check(text, job.rules_for(path), path=path, apply=job.apply, max_size=job.settings.max_file_size)
+        result = engine.check(text, job.rules_for(path), path=path, apply=job.apply, max_size=job.settings.max_file_size,
+                              project=project, alone=alone)
     except engine.ParseFailure as failure:
         outcome.error = str(failure) if module is None else module.locate_message(str(failure))
         return outcome
@@ -118,12 +138,57 @@ def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutc
         outcome.error = "too deeply nested to check"
         return outcome
     outcome.findings = [Reported.of(f) for f in result.findings]
+    for n, fixed_text in result.alone.items():
+        rows = _preview(module, text, outcome.before, fixed_text)
+        if rows:
+            outcome.findings[n] = replace(outcome.findings[n], preview=rows)
     outcome.fixed = [Reported.of(f) for f in result.fixed]
     outcome.after = result.fixed_text
     outcome.internal_errors = result.internal_errors
+    if project is not None:
+        own = os.path.realpath(path)
+        outcome.depends = {p: d for p, d in project.consulted.items() if os.path.realpath(p) != own}
     if module is not None:
         _into_cells(module, outcome, job)
     return outcome
+
+
+def _project_for(path: str, job: Job):
+    """The project index the file at `path` sees: summaries made beforehand, or made here on demand."""
+    if not job.use_index:
+        return None
+    if job.summaries is not None:
+        return _preloaded_index(job)
+    return index.index_for(path, Path(job.summary_cache) if job.summary_cache else None)
+
+
+_PRELOADED: dict[int, object] = {}
+
+
+def _preloaded_index(job: Job):
+    key = id(job.summaries)
+    if key not in _PRELOADED:
+        _PRELOADED.clear()
+        _PRELOADED[key] = index.ProjectIndex.preloaded(job.summaries)
+    return _PRELOADED[key]
+
+
+PREVIEWED = frozenset({Applicability.SAFE, Applicability.UNSAFE})  # an unsafe fix is shown too, and says so
+
+
+def _preview(module: notebook.Module | None, text: str, original: str, fixed_text: str) -> tuple[Row, ...] | None:
+    """The diff rows of one fix applied alone; in a notebook, of the one cell it changes (magics shown as written)."""
+    if module is None:
+        return changed_rows(text, fixed_text)
+    try:
+        fixed_notebook = module.fixed_notebook(fixed_text)
+    except notebook.NotebookError:
+        return None  # a fix that crosses cells is refused anyway
+    cells = notebook.changed_cells(original, fixed_notebook) if fixed_notebook is not None else []
+    if len(cells) != 1:
+        return None
+    _, old, new = cells[0]
+    return changed_rows(old, new)
 
 
 def _into_cells(module: notebook.Module, outcome: FileOutcome, job: Job) -> None:

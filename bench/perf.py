@@ -78,6 +78,7 @@ def main() -> int:
         files, lines = count_files(tree)
         tools = {
             "autofix cold": autofix + ["--diff", "--no-cache", "."],
+            "autofix cold --no-index": autofix + ["--diff", "--no-cache", "--no-index", "."],
             "autofix warm": autofix + ["--diff", "."],
             "ruff --select ALL": ["ruff", "check", "--select", "ALL", "--no-cache", "--quiet", "--exit-zero", "."],
             "ruff (default rules)": ["ruff", "check", "--no-cache", "--quiet", "--exit-zero", "."],
@@ -117,10 +118,12 @@ def render(results: list[dict], runs: int) -> str:
                 out.append(f"| {tool} | {values['wall']:.2f} | {values['cpu']:.2f} | {values['rss_mb']:.0f} |")
         cold, warm = row["autofix cold"]["wall"], row["autofix warm"]["wall"]
         ratio_all = cold / row["ruff --select ALL"]["wall"]
-        out += ["", f"- autofix cold / ruff --select ALL (wall): **{ratio_all:.2f}** (target ≤ 2.0; the goal beyond is 1.0)",
+        alone = row["autofix cold --no-index"]["wall"]
+        out += ["", f"- autofix cold / ruff --select ALL (wall): **{ratio_all:.2f}** (target ≤ 1.5; the goal beyond is 1.0)",
+                f"- the project index's share of the cold run (wall, against `--no-index`): **{(cold - alone) / cold:.1%}**",
                 f"- autofix warm / cold (wall): **{warm / cold:.1%}** (target ≤ 10%)"]
         if "torchfix" in row:
-            out.append(f"- TorchFix / autofix cold (wall): **{row['torchfix']['wall'] / cold:.1f}** (target ≥ 30)")
+            out.append(f"- TorchFix / autofix cold (wall): **{row['torchfix']['wall'] / cold:.1f}** (target ≥ 50)")
         peak = row["autofix cold"]["rss_mb"]
         out.append(f"- autofix cold peak RSS of any one process (driver or worker): **{peak:.0f} MB** (target ≤ 300 MB)")
         out.append("")

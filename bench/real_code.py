@@ -71,10 +71,15 @@ def write_triage(path: Path, rows: list[dict]) -> None:
         writer.writerows({k: r[k] for k in FIELDS} for r in rows)
 
 
-def precision_table(rows: list[dict]) -> str:
+def precision_table(rows: list[dict], silent: dict[str, str] | None = None) -> str:
+    """Findings, true, false and precision per rule and tier; `silent` (code -> tier) adds the rules that found
+    nothing, so the page says they ran."""
     by_rule: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
     for row in rows:
         by_rule[(row["code"], row["tier"])][row["verdict"]] += 1
+    for code, tier in (silent or {}).items():
+        if not any(c == code for c, _ in by_rule):
+            by_rule[(code, tier)] = collections.Counter()
     lines = ["| rule | tier | findings | true | false | precision |", "|---|---|---:|---:|---:|---:|"]
     for (code, tier), counts in sorted(by_rule.items()):
         total = sum(counts.values())
@@ -108,6 +113,9 @@ def main() -> int:
         print("vanished: ", "\t".join(key), "-", listed[key]["reason"])
     table = precision_table([r for r in rows if r["verdict"] in ("true", "false")])
     print(table)
+    from autofix.registry import all_rules
+
+    every_rule = {r.code: "preview" if r.preview else "stable" for r in all_rules()}
     if options.update:
         write_triage(options.triage, rows)
         print(f"wrote {options.triage}: {len(rows)} rows, {len(untriaged)} untriaged")
@@ -119,7 +127,10 @@ def main() -> int:
             "pinned wheels of torch-geometric 2.8.1 and transformers 5.23.0 and compares every finding with "
             "`bench/triage.tsv`, where each one was read and judged true (a real problem) or false (a false alarm), "
             "with a one-line reason. The run fails on any finding that is new or vanished.\n\n"
-            f"{len(rows)} findings; false alarms in the default set: **{stable_false}**.\n\n{table}\n"
+            f"{len(rows)} findings; false alarms in the default set: **{stable_false}**.\n\n"
+            f"{precision_table([r for r in rows if r['verdict'] in ('true', 'false')], every_rule)}\n\n"
+            "A rule with no findings (0 in the table) ran over both trees and reported nothing there: no false alarm, "
+            "and no evidence of its precision beyond its own examples either.\n"
         )
     if new or vanished or untriaged:
         print(f"{len(new)} new, {len(vanished)} vanished, {len(untriaged)} untriaged: read them, then update the list",

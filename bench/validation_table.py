@@ -5,7 +5,7 @@
 import json
 import sys
 
-from autofix.harness.verdict import reached
+from autofix.harness.verdict import problems, reached
 
 
 def main(path: str) -> None:
@@ -31,7 +31,9 @@ def describe(run: dict) -> str:
     warned = "; warned" if any("before" in w and "step()" in w for w in run.get("warnings", [])) else ""
     mutated = f"; forward changed its input {run['mutated_inputs']}x" if run.get("mutated_inputs") else ""
     moves = f", {moved} of them moved" if got else ""
-    return f"{got}/{len(params)} params got grads{moves}, {trend}{warned}{mutated}"
+    # The training-quality evidence (clips, activations applied twice, dropout in eval), in the verdict's words.
+    quality = "".join(f"; {p}" for p in problems(run) if "clip" in p or "was given" in p or "eval()" in p)
+    return f"{got}/{len(params)} params got grads{moves}, {trend}{warned}{mutated}{quality}"
 
 
 if __name__ == "__main__":

@@ -55,7 +55,15 @@ def tensor_alias(model: SemanticModel, node: ast.AST) -> Alias | None:
     value = model.dereferenced_value(found.tensor)
     if found.kind == "data":
         return found if value.is_tensor else None
-    return found if value.kind not in _NOT_TENSORS else None
+    # A write through `.detach()` shares the version counter, so autograd raises where it would corrupt a
+    # backward: it is never silently harmful. Only a parameter's (`self.linear.weight.detach().zero_()`) is
+    # worth rewriting; on other tensors it is deliberate (torch itself does `x.detach().copy_(y)`).
+    base = found.tensor
+    while isinstance(base, ast.Subscript):  # `emb.weight[0].detach().zero_()`: a row of the parameter
+        base = base.value
+    if base is not found.tensor:
+        value = model.dereferenced_value(base)
+    return found if value.kind is Kind.PARAMETER else None
 
 
 def carries_graph(model: SemanticModel, tensor: ast.AST) -> bool:

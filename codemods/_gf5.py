@@ -9,9 +9,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-import libcst as cst
-
-from autofix.semantic import FACTORIES, MOVERS, Kind, SemanticModel, keyword, torch_ops
+from autofix.lazy import libcst as cst
+from autofix.semantic import FACTORIES, MOVERS, Kind, SemanticModel, dotted, keyword, torch_ops
 from codemods._torch import mover_chain
 
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
@@ -125,6 +124,35 @@ def moves_nothing(model: SemanticModel, moves: list[ast.Call], dtype: str | None
                 continue
             return False
     return True
+
+
+def already_moved(model: SemanticModel, data: ast.AST, moves: list[ast.Call]) -> bool:
+    """`x = value.to(device)` and then `Parameter(x).to(device)`, with the same `device` binding: the second move
+    has nothing left to do, so it returns its receiver itself (`Tensor.to` returns self when dtype and device
+    already match; torch 2.13)."""
+    if len(moves) != 1 or not isinstance(data, ast.Name):
+        return False
+    move = moves[0]
+    if move.func.attr != "to" or len(move.args) != 1 or move.keywords:
+        return False
+    bindings = model.bindings_reaching(data.id, data)
+    if not bindings or len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].path:
+        return False
+    earlier = bindings[0].value
+    if not (isinstance(earlier, ast.Call) and isinstance(earlier.func, ast.Attribute) and earlier.func.attr == "to"
+            and len(earlier.args) == 1 and not earlier.keywords):
+        return False
+    first, second = earlier.args[0], move.args[0]
+    if dotted(first) is None or dotted(first) != dotted(second):
+        return False
+    root_first, root_second = _root(first), _root(second)
+    return model.bindings_reaching(root_first.id, root_first) == model.bindings_reaching(root_second.id, root_second)
+
+
+def _root(expr: ast.AST) -> ast.Name:
+    while isinstance(expr, ast.Attribute):
+        expr = expr.value
+    return expr
 
 
 def optimizer_calls(model: SemanticModel) -> Iterator[ast.Call]:

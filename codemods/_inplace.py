@@ -11,10 +11,10 @@ unsafe "under no_grad" fix.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, FixTree
 from autofix.semantic import Grad, Kind, SemanticModel, is_false, is_true, keyword, torch_ops
 from codemods._torch import Imports, no_grad_block, scope_chain
@@ -236,20 +236,27 @@ def basic_index(index: ast.expr) -> bool:
 
 # --- fix building on LibCST -----------------------------------------------------------------------------
 
-_AUGMENTED = {
-    cst.AddAssign: (cst.Add, 2),
-    cst.SubtractAssign: (cst.Subtract, 2),
-    cst.MultiplyAssign: (cst.Multiply, 3),
-    cst.DivideAssign: (cst.Divide, 3),
-    cst.FloorDivideAssign: (cst.FloorDivide, 3),
-    cst.ModuloAssign: (cst.Modulo, 3),
-    cst.MatrixMultiplyAssign: (cst.MatrixMultiply, 3),
-    cst.PowerAssign: (cst.Power, 4),
-}
-_PRECEDENCE = {
-    cst.Add: 2, cst.Subtract: 2, cst.Multiply: 3, cst.Divide: 3, cst.FloorDivide: 3, cst.Modulo: 3,
-    cst.MatrixMultiply: 3, cst.Power: 4,
-}
+@functools.cache
+def _augmented() -> dict:
+    """Augmented assignment -> (its binary operator, that operator's precedence); built when a fix first needs it."""
+    return {
+        cst.AddAssign: (cst.Add, 2),
+        cst.SubtractAssign: (cst.Subtract, 2),
+        cst.MultiplyAssign: (cst.Multiply, 3),
+        cst.DivideAssign: (cst.Divide, 3),
+        cst.FloorDivideAssign: (cst.FloorDivide, 3),
+        cst.ModuloAssign: (cst.Modulo, 3),
+        cst.MatrixMultiplyAssign: (cst.MatrixMultiply, 3),
+        cst.PowerAssign: (cst.Power, 4),
+    }
+
+
+@functools.cache
+def _precedence() -> dict:
+    return {
+        cst.Add: 2, cst.Subtract: 2, cst.Multiply: 3, cst.Divide: 3, cst.FloorDivide: 3, cst.Modulo: 3,
+        cst.MatrixMultiply: 3, cst.Power: 4,
+    }
 
 
 _ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.MatMult, ast.Pow)
@@ -272,7 +279,7 @@ def written_statement(finding, tree: FixTree):
 def out_of_place(small: cst.BaseSmallStatement) -> cst.BaseSmallStatement | None:
     """`x += y` -> `x = x + y`; `x.clamp_(0)` -> `x = x.clamp(0)`; None when there is no exact twin."""
     if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name):
-        operator, precedence = _AUGMENTED.get(type(small.operator), (None, None))
+        operator, precedence = _augmented().get(type(small.operator), (None, None))
         if operator is None:
             return None
         right = _parenthesised(small.value, precedence)
@@ -322,7 +329,7 @@ def out_of_place_fix(small: cst.BaseSmallStatement, tree: FixTree) -> Fix | None
 
 def _parenthesised(expr, precedence: int):
     needs = isinstance(expr, (cst.BooleanOperation, cst.Comparison, cst.IfExp, cst.Lambda)) or (
-        isinstance(expr, cst.BinaryOperation) and _PRECEDENCE.get(type(expr.operator), 0) <= precedence
+        isinstance(expr, cst.BinaryOperation) and _precedence().get(type(expr.operator), 0) <= precedence
     )
     if needs and not expr.lpar:
         return expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])

@@ -25,11 +25,10 @@ autograd is switched off (`model.disables_grad`), what a parameter's annotation 
 holds, loss modules (`self.criterion = nn.CrossEntropyLoss()`), and calls whose result is plain data
 (`x.size(0)`, `len(...)`).
 
-Two conventions stand in for what a file cannot show. A loss's target (the second argument of
+One convention stands in for what a file cannot show: a loss's target (the second argument of
 `F.cross_entropy(input, target)`, of an `nn.*Loss` module, or `target=`) is ground truth, so a bare function
-parameter given there counts as data. And an unknown callable conventionally named `criterion`,
-`loss_fn`, `loss_func`, ... is a loss function (its result carries what its arguments carry); every other
-unknown callable may own parameters.
+parameter given there counts as data. A loss function is known by what it is (an import, an `nn.*Loss`
+module, a parameter whose call sites pass one), never by its name: an unknown callable may own parameters.
 """
 from __future__ import annotations
 
@@ -84,9 +83,6 @@ _FACTORIES = frozenset(
 # `torch.tensor(t)` and `Variable(t)` return a tensor without grad_fn, with or without requires_grad=True).
 # `torch.as_tensor(t)` and `torch.Tensor(t)` are not among them: they keep the graph.
 REWRAPS = frozenset({"torch.tensor", "torch.autograd.Variable", "torch.autograd.variable.Variable"})
-_CRITERION_NAME = re.compile(
-    r"(^|[._])(criterion|criteria|loss_fn|loss_func|loss_fct|lossfn|loss_function|loss_op|compute_loss)$"
-)
 # torch.nn.functional losses whose second argument is the target.
 _LOSS_FUNCTION = re.compile(
     r"^torch\.nn\.functional\.(cross_entropy|binary_cross_entropy|binary_cross_entropy_with_logits|kl_div|nll_loss"
@@ -126,9 +122,13 @@ def prefilter_with(pattern: str) -> AllOf:
     return AllOf(TRIGGER_TEXT, pattern)
 
 
-# Methods whose return value is trained on by protocol: nn.Module.forward, LightningModule.training_step.
-_TRAINING_PROTOCOL = frozenset({"forward", "training_step"})
-_ACCELERATOR = re.compile(r"(^|\.)(accelerator|fabric|engine|trainer|strategy|deepspeed|model_engine)$")
+# Whose return value is trained on by protocol: nn.Module.forward (its caller's loss is built from it), and
+# LightningModule.training_step (Lightning backpropagates the loss it returns).
+_LIGHTNING_MODULES = frozenset({
+    "pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule",
+    "pytorch_lightning.core.LightningModule", "pytorch_lightning.core.module.LightningModule",
+    "lightning.pytorch.core.LightningModule", "lightning.pytorch.core.module.LightningModule",
+})
 
 
 @dataclass(frozen=True)
@@ -265,8 +265,11 @@ def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFl
     if isinstance(scope, FUNCTIONS):
         no_grad = next((d for d in scope.decorator_list if model.disables_grad(d)), None)
         for arg in _arguments(scope):
-            env[arg.arg] = NOTHING if strict else _parameter_flow(model, arg)
-    walker = _Walker(model, no_grad, strict, getattr(scope, "name", None) in _TRAINING_PROTOCOL)
+            # Checking what a function returns, only evidence counts: a parameter whose call sites pass a value
+            # that requires grad.
+            env[arg.arg] = (GRAPH if model.parameter_value(arg).requires_grad else NOTHING) if strict \
+                else _parameter_flow(model, arg)
+    walker = _Walker(model, no_grad, strict, _trained_on_by_protocol(model, scope))
     walker.walk(scope.body, env)
     for problem in walker.problems:
         if problem.cut.kind == "rewrap" and _trained_leaf(model, problem.cut, scope):
@@ -275,6 +278,44 @@ def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFl
         if key not in seen:
             seen.add(key)
             flow.problems.append(problem)
+
+
+def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST) -> bool:
+    """What `scope` returns is trained on: a module's `forward`, a LightningModule's `training_step` (known by
+    their classes, not their names alone), or a function of this file whose result reaches a backward() at one
+    of its call sites (`loss = self.compute(model, x); loss.backward()`)."""
+    if not isinstance(scope, FUNCTIONS):
+        return False
+    cls = model.enclosing_class(scope)
+    if cls is not None and scope.name == "forward" and model.is_module_class_def(cls):
+        return True
+    if cls is not None and scope.name == "training_step" and model.class_extends(cls, _LIGHTNING_MODULES):
+        return True
+    return _returns_to_backward(model, scope)
+
+
+def _returns_to_backward(model: SemanticModel, function: ast.AST) -> bool:
+    """Some call of `function` in this file is trained on: `f(...).backward()`, or `loss = f(...)` and then
+    `loss.backward()` / `backward(loss)` (`manual_backward`, `accelerator.backward`) in the same function."""
+    for call in model.nodes(ast.Call):
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name != function.name or model.callee(call) is not function:
+            continue
+        parent = model.parent(call)
+        if isinstance(parent, ast.Attribute) and parent.attr == "backward":
+            return True
+        if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
+            continue
+        bound, where = parent.targets[0].id, model.function(call)
+        for trigger in backward_calls(model):
+            if model.function(trigger) is not where:
+                continue
+            receiver = trigger.func.value if isinstance(trigger.func, ast.Attribute) else None
+            given = [*trigger.args, *(k.value for k in trigger.keywords)]
+            if any(isinstance(e, ast.Name) and e.id == bound for e in [receiver, *given]):
+                return True
+    return False
 
 
 def _trained_leaf(model: SemanticModel, cut: Cut, scope: ast.AST) -> bool:
@@ -504,9 +545,9 @@ class _Walker:
         held = self.model.value(owner)
         if held.is_tensor:
             return False  # `loss.backward(gradient)`
-        if held.kind in (Kind.OBJECT, Kind.MODULE):
-            return True
-        return bool(_ACCELERATOR.search(dotted(owner) or ""))
+        # `Accelerator.backward(loss)`, `Fabric.backward(loss)`, a LightningModule's `self.backward(loss)`: known
+        # through their imports and classes, never from how the owner is spelt.
+        return held.kind in (Kind.OBJECT, Kind.MODULE)
 
     # --- expressions --------------------------------------------------------------------------------
     def guarded(self, expr, env) -> Flow:
@@ -632,11 +673,6 @@ class _Walker:
         held = self.model.value(func)
         if held.kind is Kind.MODULE and held.cls and _LOSS_MODULE.match(held.cls):
             return -1 if _TWO_INPUT_LOSS.search(held.cls) else 1
-        if held.kind is not Kind.UNKNOWN or self.model.local_function(func) is not None:
-            return None
-        name = dotted(func) or ""
-        if _CRITERION_NAME.search(name):
-            return 1
         return None
 
     def loss(self, call: ast.Call, target: int, env) -> Flow:

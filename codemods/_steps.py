@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, FixTree
 from autofix.semantic import Kind, Range, SemanticModel, dotted
 

@@ -5,15 +5,15 @@ of not firing.
 """
 from __future__ import annotations
 
+import functools
 import re
-from typing import Iterable
+from typing import Iterable, TypeAlias
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import AddImport
 from autofix.semantic import MOVERS
 
-ScopeNode = cst.CSTNode  # cst.Module | cst.FunctionDef | cst.ClassDef
+ScopeNode: TypeAlias = "cst.CSTNode"  # cst.Module | cst.FunctionDef | cst.ClassDef
 
 
 def dotted(expr: cst.BaseExpression) -> str | None:
@@ -28,12 +28,14 @@ def dotted(expr: cst.BaseExpression) -> str | None:
     return ".".join(reversed(parts))
 
 
-_EMPTY_MODULE = cst.Module(body=[])
+@functools.cache
+def _empty_module() -> cst.Module:
+    return cst.Module(body=[])
 
 
 def source_of(node: cst.CSTNode) -> str:
     """The source text of a node (with default formatting for nodes a fix built)."""
-    return _EMPTY_MODULE.code_for_node(node)
+    return _empty_module().code_for_node(node)
 
 
 class Imports:
@@ -321,44 +323,50 @@ def without_argument(call: cst.Call, keyword: str) -> cst.Call:
 _BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
 
 
-class BackwardCalls(cst.CSTVisitor):
-    """Finds backward passes: `x.backward()`, `self.manual_backward(x)`, `torch.autograd.backward/grad(...)`.
+@functools.cache
+def _backward_calls() -> type:
+    """The visitor class, made on first use: a LibCST base class would import LibCST with this module."""
 
-    `backward` says whether a backward() call was seen (autograd.grad does not count: it fills no `.grad`);
-    `gradient` whether any of them, or autograd.grad, was; `higher_order` whether one keeps the graph
-    (`create_graph=` / `retain_graph=`). Nested functions and lambdas are their own business.
-    """
+    class BackwardCalls(cst.CSTVisitor):
+        """Finds backward passes: `x.backward()`, `self.manual_backward(x)`, `torch.autograd.backward/grad(...)`.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.backward = False
-        self.gradient = False
-        self.higher_order = False
+        `backward` says whether a backward() call was seen (autograd.grad does not count: it fills no `.grad`);
+        `gradient` whether any of them, or autograd.grad, was; `higher_order` whether one keeps the graph
+        (`create_graph=` / `retain_graph=`). Nested functions and lambdas are their own business.
+        """
 
-    def visit_Call(self, node: cst.Call) -> None:
-        name = dotted(node.func) or ""
-        if (isinstance(node.func, cst.Attribute) and node.func.attr.value in _BACKWARD_METHODS) or name.endswith(
-            "autograd.backward"
-        ):
-            self.backward = self.gradient = True
-        elif name.endswith("autograd.grad"):
-            self.gradient = True
-            return
-        else:
-            return
-        if any(a.keyword is not None and a.keyword.value in ("create_graph", "retain_graph") for a in node.args):
-            self.higher_order = True
+        def __init__(self) -> None:
+            super().__init__()
+            self.backward = False
+            self.gradient = False
+            self.higher_order = False
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+        def visit_Call(self, node: cst.Call) -> None:
+            name = dotted(node.func) or ""
+            if (isinstance(node.func, cst.Attribute) and node.func.attr.value in _BACKWARD_METHODS) or name.endswith(
+                "autograd.backward"
+            ):
+                self.backward = self.gradient = True
+            elif name.endswith("autograd.grad"):
+                self.gradient = True
+                return
+            else:
+                return
+            if any(a.keyword is not None and a.keyword.value in ("create_graph", "retain_graph") for a in node.args):
+                self.higher_order = True
 
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+    return BackwardCalls
 
 
 def runs_backward(scope: cst.CSTNode) -> bool:
     """True when the body of `scope` (a function or module) calls backward()/autograd.grad itself."""
-    finder = BackwardCalls()
+    finder = _backward_calls()()
     body = scope.body
     for statement in body.body if isinstance(body, cst.BaseSuite) else body:
         statement.visit(finder)

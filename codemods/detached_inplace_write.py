@@ -5,8 +5,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import FUNCTIONS, Range, SemanticModel
 from codemods._aliases import carries_graph, tensor_alias
@@ -158,8 +157,12 @@ class DetachedInplaceWrite(Rule):
 
     examples = (
         Invalid(
-            "self.linear.weight.detach().zero_()\nself.linear.bias.detach().zero_()\n",
-            "import torch\nwith torch.no_grad():\n    self.linear.weight.zero_()\n    self.linear.bias.zero_()\n",
+            "import torch.nn as nn\n\n\nclass Probe(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.linear = nn.Linear(4, 2)\n        self.linear.weight.detach().zero_()\n"
+            "        self.linear.bias.detach().zero_()\n",
+            "import torch.nn as nn\nimport torch\n\n\nclass Probe(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.linear = nn.Linear(4, 2)\n        with torch.no_grad():\n"
+            "            self.linear.weight.zero_()\n            self.linear.bias.zero_()\n",
             "consecutive writes share one block; torch is imported when the file binds no name for it",
         ),
         Invalid(
@@ -305,6 +308,340 @@ class DetachedInplaceWrite(Rule):
             None,
             "a global rebound by `w *= ...` would become local to the function: reported without a fix",
         ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'def weights_init(m):\n'
+            '    classname = m.__class__.__name__\n'
+            '    if classname.find("Conv") != -1:\n'
+            '        m.weight.data.normal_(0.0, 0.02)\n'
+            '\n'
+            '\n'
+            'net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n'
+            'net.apply(weights_init)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'def weights_init(m):\n'
+            '    classname = m.__class__.__name__\n'
+            '    if classname.find("Conv") != -1:\n'
+            '        with torch.no_grad():\n'
+            '            m.weight.normal_(0.0, 0.02)\n'
+            '\n'
+            '\n'
+            'net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n'
+            'net.apply(weights_init)\n',
+            'the classic GAN `weights_init`: `Module.apply` calls it with every submodule, and the class-name test admits only layers with a weight',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            'net, target = nn.Linear(4, 2), nn.Linear(4, 2)\n'
+            '\n'
+            '\n'
+            'def soft_update(tau):\n'
+            '    for p, tp in zip(net.parameters(), target.parameters()):\n'
+            '        tp.data.copy_(tau * p.data + (1 - tau) * tp.data)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            'net, target = nn.Linear(4, 2), nn.Linear(4, 2)\n'
+            '\n'
+            '\n'
+            'def soft_update(tau):\n'
+            '    for p, tp in zip(net.parameters(), target.parameters()):\n'
+            '        with torch.no_grad():\n'
+            '            tp.copy_(tau * p.data + (1 - tau) * tp.data)\n',
+            'a target-network update: `zip` keeps what `parameters()` yields',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Adapter(nn.Module):\n'
+            '    def __init__(self, r):\n'
+            '        super().__init__()\n'
+            '        self.lora_A = nn.ModuleDict({})\n'
+            '        self.lora_A["default"] = nn.Linear(8, r)\n'
+            '\n'
+            '    def shrink(self, name, s):\n'
+            '        self.lora_A[name].weight.data.mul_(s)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Adapter(nn.Module):\n'
+            '    def __init__(self, r):\n'
+            '        super().__init__()\n'
+            '        self.lora_A = nn.ModuleDict({})\n'
+            '        self.lora_A["default"] = nn.Linear(8, r)\n'
+            '\n'
+            '    def shrink(self, name, s):\n'
+            '        with torch.no_grad():\n'
+            '            self.lora_A[name].weight.mul_(s)\n',
+            'a LoRA-style `nn.ModuleDict` filled by item assignment: its members are `nn.Linear`s',
+        ),
+        Invalid(
+            'import torch\n'
+            '\n'
+            '\n'
+            'def decay(optimizer: torch.optim.Optimizer, rate):\n'
+            '    for group in optimizer.param_groups:\n'
+            '        for p in group["params"]:\n'
+            '            p.data.mul_(1 - rate)\n',
+            'import torch\n'
+            '\n'
+            '\n'
+            'def decay(optimizer: torch.optim.Optimizer, rate):\n'
+            '    for group in optimizer.param_groups:\n'
+            '        for p in group["params"]:\n'
+            '            with torch.no_grad():\n'
+            '                p.mul_(1 - rate)\n',
+            '`optimizer.param_groups[i]["params"]` are the leaves the optimizer updates',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'def init(m):\n'
+            '    if isinstance(m, nn.Linear):\n'
+            '        m.bias.data.fill_(0)\n'
+            '\n'
+            '\n'
+            'def build():\n'
+            '    model = nn.Sequential(nn.Linear(4, 4), nn.Tanh())\n'
+            '    for layer in model.modules():\n'
+            '        init(layer)\n'
+            '    return model\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'def init(m):\n'
+            '    if isinstance(m, nn.Linear):\n'
+            '        with torch.no_grad():\n'
+            '            m.bias.fill_(0)\n'
+            '\n'
+            '\n'
+            'def build():\n'
+            '    model = nn.Sequential(nn.Linear(4, 4), nn.Tanh())\n'
+            '    for layer in model.modules():\n'
+            '        init(layer)\n'
+            '    return model\n',
+            'a helper called with each of `model.modules()`, narrowed by `isinstance`',
+        ),
+        Valid(
+            "import torch.nn as nn\n\n\ndef init(m):\n    m.weight.data.zero_()\n\n\nregister(init)\n",
+            "`init` is handed to something unknown: what it is called with is unknown",
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'def _init_weights(module):\n'
+            '    if not isinstance(module, (nn.Linear, nn.Embedding)):\n'
+            '        return\n'
+            '    module.weight.data.normal_(mean=0.0, std=0.02)\n'
+            '\n'
+            '\n'
+            'class GPT(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.head = nn.Linear(4, 4)\n'
+            '        self.apply(_init_weights)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'def _init_weights(module):\n'
+            '    if not isinstance(module, (nn.Linear, nn.Embedding)):\n'
+            '        return\n'
+            '    with torch.no_grad():\n'
+            '        module.weight.normal_(mean=0.0, std=0.02)\n'
+            '\n'
+            '\n'
+            'class GPT(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.head = nn.Linear(4, 4)\n'
+            '        self.apply(_init_weights)\n',
+            'an init function that returns early unless `isinstance` admits the layer: past the guard it is one',
+        ),
+        Invalid(
+            'import torch\n'
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Codebook(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.register_buffer("ema", torch.zeros(8))\n'
+            '\n'
+            '    def update(self, x, decay):\n'
+            '        self.ema.data.mul_(decay).add_(x, alpha=1 - decay)\n',
+            'import torch\n'
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Codebook(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.register_buffer("ema", torch.zeros(8))\n'
+            '\n'
+            '    def update(self, x, decay):\n'
+            '        with torch.no_grad():\n'
+            '            self.ema.mul_(decay).add_(x, alpha=1 - decay)\n',
+            'a chain of in-place calls on `.data` (an EMA buffer update): each call writes the same tensor',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Head(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.last_layer = nn.utils.weight_norm(nn.Linear(8, 8))\n'
+            '        self.last_layer.weight_g.data.fill_(1)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Head(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.last_layer = nn.utils.weight_norm(nn.Linear(8, 8))\n'
+            '        with torch.no_grad():\n'
+            '            self.last_layer.weight_g.fill_(1)\n',
+            '`nn.utils.weight_norm` returns the layer with new parameters `weight_g` and `weight_v`',
+        ),
+        Invalid(
+            'from typing import Dict\n'
+            '\n'
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Finetuner:\n'
+            '    def trainable(self) -> Dict[str, nn.Parameter]:\n'
+            '        return {}\n'
+            '\n'
+            '    def reset(self):\n'
+            '        for name, p in self.trainable().items():\n'
+            '            p.data[:] = 0\n',
+            'from typing import Dict\n'
+            '\n'
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Finetuner:\n'
+            '    def trainable(self) -> Dict[str, nn.Parameter]:\n'
+            '        return {}\n'
+            '\n'
+            '    def reset(self):\n'
+            '        for name, p in self.trainable().items():\n'
+            '            with torch.no_grad():\n'
+            '                p[:] = 0\n',
+            'a declared return type (`-> Dict[str, nn.Parameter]`) says what `.items()` yields',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Net(nn.Module):\n'
+            '    def __init__(self, conv_type):\n'
+            '        super().__init__()\n'
+            '        self.conv_type = conv_type\n'
+            '        for m in self.modules():\n'
+            '            if isinstance(m, self.conv_type):\n'
+            '                m.weight.data.normal_(0, 0.02)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Net(nn.Module):\n'
+            '    def __init__(self, conv_type):\n'
+            '        super().__init__()\n'
+            '        self.conv_type = conv_type\n'
+            '        for m in self.modules():\n'
+            '            if isinstance(m, self.conv_type):\n'
+            '                with torch.no_grad():\n'
+            '                    m.weight.normal_(0, 0.02)\n',
+            'a submodule narrowed by `isinstance` against a class held in a variable: the weight read is a parameter',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Head(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.fc = nn.Linear(8, 2)\n'
+            '\n'
+            '\n'
+            'class Model(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.head = Head()\n'
+            '\n'
+            '    def rescale(self, s):\n'
+            '        self.head.fc.weight.data.mul_(s)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Head(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.fc = nn.Linear(8, 2)\n'
+            '\n'
+            '\n'
+            'class Model(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.head = Head()\n'
+            '\n'
+            '    def rescale(self, s):\n'
+            '        with torch.no_grad():\n'
+            '            self.head.fc.weight.mul_(s)\n',
+            '`self.head` is an instance of a class of this file, whose `fc` is an `nn.Linear`',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            'actor, actor_targ = nn.Linear(4, 2), nn.Linear(4, 2)\n'
+            '\n'
+            '\n'
+            'def polyak_update(polyak):\n'
+            '    for p, p_targ in zip(actor.parameters(), actor_targ.parameters()):\n'
+            '        p_targ.data.mul_(polyak)\n'
+            '        p_targ.data.add_((1 - polyak) * p.data)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            'actor, actor_targ = nn.Linear(4, 2), nn.Linear(4, 2)\n'
+            '\n'
+            '\n'
+            'def polyak_update(polyak):\n'
+            '    for p, p_targ in zip(actor.parameters(), actor_targ.parameters()):\n'
+            '        with torch.no_grad():\n'
+            '            p_targ.mul_(polyak)\n'
+            '            p_targ.add_((1 - polyak) * p.data)\n',
+            'the polyak form of a target-network update, through `zip` of two `parameters()`',
+        ),
+        Invalid(
+            "import torch.nn as nn\n\n\nclass Recycler(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.bins = nn.Embedding(15, 8)\n        self.bins.weight[0].detach().zero_()\n",
+            "import torch.nn as nn\nimport torch\n\n\nclass Recycler(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.bins = nn.Embedding(15, 8)\n        with torch.no_grad():\n"
+            "            self.bins.weight[0].zero_()\n",
+            "a `.detach()` write to a row of a parameter (the padding row of an embedding)",
+        ),
+        Valid(
+            "import torch\n\n\ndef copy_into(buffer, values):\n    buffer.detach().copy_(values)\n",
+            "`.detach()` on a tensor not known to be a parameter: it shares the version counter, never silently harmful",
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)
@@ -348,6 +685,11 @@ class DetachedInplaceWrite(Rule):
     # --- fixing ----------------------------------------------------------------------------------
     def fix(self, finding, tree) -> Fix | None:
         run: _Run = finding.data
+        if tree.alone is finding:
+            # Its own fix by itself: the writes on its own line(s) only (a line's writes cannot be split).
+            own = tuple(w for w in run.writes if w.range.line <= finding.end_line and w.range.end_line >= finding.line)
+            if own != run.writes:
+                return _build_fix(_Run(own, run.under_no_grad), tree)
         key = (self.code, id(run))  # every write of a run shares one Fix
         if key not in tree.context.cache:
             tree.context.cache[key] = _build_fix(run, tree)
@@ -371,7 +713,15 @@ def _written(statement: ast.stmt) -> tuple[ast.AST, list[ast.AST]] | None:
         method = call.func.attr
         if not method.endswith("_") or method.startswith("_") or method in _NOT_WRITES:
             return None
-        return call.func.value, [*call.args, *(k.value for k in call.keywords)]
+        read = [*call.args, *(k.value for k in call.keywords)]
+        receiver = call.func.value
+        # `X.data.mul_(a).add_(b)`: an in-place method returns its receiver, so the chain writes X.data twice.
+        while isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) \
+                and receiver.func.attr.endswith("_") and not receiver.func.attr.startswith("_") \
+                and receiver.func.attr not in _NOT_WRITES:
+            read += [*receiver.args, *(k.value for k in receiver.keywords)]
+            receiver = receiver.func.value
+        return receiver, read
     if isinstance(statement, ast.Assign):
         if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Subscript):
             return None  # `w.data = t` swaps the storage: not a plain write
@@ -549,13 +899,10 @@ def _unindented_if_blank(line: cst.EmptyLine) -> cst.EmptyLine:
 def _rewrite(small: cst.CSTNode, write: _Write, tree) -> cst.CSTNode | None:
     """The statement without its alias (and without `.data` on the `p.grad` reads detection marked)."""
     if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and isinstance(small.value.func, cst.Attribute):
-        call = small.value
-        target = _strip_alias(call.func.value)
-        if target is None:
+        value = _strip_chain(small.value)
+        if value is None:
             return None
-        new = small.with_changes(value=call.with_changes(
-            func=call.func.with_changes(value=target), args=_modernise(call.func.attr.value, list(call.args))
-        ))
+        new = small.with_changes(value=value)
     elif isinstance(small, cst.Assign) and len(small.targets) == 1:
         target = _strip_alias(small.targets[0].target)
         if target is None:
@@ -573,6 +920,19 @@ def _rewrite(small: cst.CSTNode, write: _Write, tree) -> cst.CSTNode | None:
         if read is not None:
             new = new.deep_replace(read, read.value)  # `p.grad.data` -> `p.grad`, read under no_grad
     return new
+
+
+def _strip_chain(call: cst.Call) -> cst.Call | None:
+    """`X.data.m_(a)` -> `X.m_(a)`, and through a chain of in-place calls: `X.data.mul_(a).add_(b)`."""
+    receiver = call.func.value
+    if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute) and _strip_alias(receiver) is None:
+        inner = _strip_chain(receiver)
+    else:
+        inner = _strip_alias(receiver)
+    if inner is None:
+        return None
+    return call.with_changes(func=call.func.with_changes(value=inner),
+                             args=_modernise(call.func.attr.value, list(call.args)))
 
 
 def _strip_alias(expr: cst.BaseExpression) -> cst.BaseExpression | None:

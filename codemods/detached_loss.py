@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import re
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._lossflow import REMOVABLE, TRIGGER_TEXT, LossFlowRule, Problem, describe
 
@@ -100,11 +99,11 @@ class DetachedLoss(LossFlowRule, Rule):
 
     examples = (
         Invalid(
-            "def step(model, criterion, x, y):\n    output = model(x)\n    loss = criterion(output.detach(), y)\n"
-            "    loss.backward()\n",
-            "def step(model, criterion, x, y):\n    output = model(x)\n    loss = criterion(output, y)\n"
-            "    loss.backward()\n",
-            "the canonical shape",
+            "import torch.nn as nn\n\n\ndef step(model, criterion, x, y):\n    output = model(x)\n"
+            "    loss = criterion(output.detach(), y)\n    loss.backward()\n\n\nstep(net, nn.MSELoss(), x, y)\n",
+            "import torch.nn as nn\n\n\ndef step(model, criterion, x, y):\n    output = model(x)\n"
+            "    loss = criterion(output, y)\n    loss.backward()\n\n\nstep(net, nn.MSELoss(), x, y)\n",
+            "the canonical shape: the call site says `criterion` is a loss module",
         ),
         Invalid(
             "score = (x @ w + b).detach()\nscore.backward()\n",
@@ -119,15 +118,17 @@ class DetachedLoss(LossFlowRule, Rule):
             "cut two assignments upstream of backward(), through torch.nn.functional",
         ),
         Invalid(
-            "for x, y in loader:\n    with autocast():\n        loss = loss_fn(model(x).detach(), y)\n"
-            "    scaler.scale(loss).backward()\n",
-            "for x, y in loader:\n    with autocast():\n        loss = loss_fn(model(x), y)\n"
-            "    scaler.scale(loss).backward()\n",
+            "import torch.nn as nn\n\nloss_fn = nn.CrossEntropyLoss()\nfor x, y in loader:\n    with autocast():\n"
+            "        loss = loss_fn(model(x).detach(), y)\n    scaler.scale(loss).backward()\n",
+            "import torch.nn as nn\n\nloss_fn = nn.CrossEntropyLoss()\nfor x, y in loader:\n    with autocast():\n"
+            "        loss = loss_fn(model(x), y)\n    scaler.scale(loss).backward()\n",
             "AMP: scaler.scale(loss).backward()",
         ),
         Invalid(
-            "losses = []\nfor x, y in loader:\n    losses.append(criterion(model(x).detach(), y))\nsum(losses).backward()\n",
-            "losses = []\nfor x, y in loader:\n    losses.append(criterion(model(x), y))\nsum(losses).backward()\n",
+            "import torch.nn as nn\n\ncriterion = nn.MSELoss()\nlosses = []\nfor x, y in loader:\n"
+            "    losses.append(criterion(model(x).detach(), y))\nsum(losses).backward()\n",
+            "import torch.nn as nn\n\ncriterion = nn.MSELoss()\nlosses = []\nfor x, y in loader:\n"
+            "    losses.append(criterion(model(x), y))\nsum(losses).backward()\n",
             "a loss list summed for backward()",
         ),
         Invalid(
@@ -177,11 +178,13 @@ class DetachedLoss(LossFlowRule, Rule):
             "validation: no backward()",
         ),
         Invalid(
-            "def train(accelerator, model, loader):\n    for batch in loader:\n        out = model(batch)\n"
-            "        loss = out.detach().mean()\n        accelerator.backward(loss)\n",
-            "def train(accelerator, model, loader):\n    for batch in loader:\n        out = model(batch)\n"
-            "        loss = out.mean()\n        accelerator.backward(loss)\n",
-            "accelerator.backward(loss): the argument is the loss",
+            "from accelerate import Accelerator\n\n\ndef train(accelerator: Accelerator, model, loader):\n"
+            "    for batch in loader:\n        out = model(batch)\n        loss = out.detach().mean()\n"
+            "        accelerator.backward(loss)\n",
+            "from accelerate import Accelerator\n\n\ndef train(accelerator: Accelerator, model, loader):\n"
+            "    for batch in loader:\n        out = model(batch)\n        loss = out.mean()\n"
+            "        accelerator.backward(loss)\n",
+            "accelerate's Accelerator.backward(loss), known through its import: the argument is the loss",
         ),
         Invalid(
             "import torch.nn as nn\n\nmse = nn.MSELoss()\n\ndef fit(net, x, y):\n    loss = mse(net(x).detach(), y)\n"
@@ -194,6 +197,11 @@ class DetachedLoss(LossFlowRule, Rule):
             "def fit(net, head, x):\n    feats = net(x).detach()\n    loss = head(feats).pow(2).mean()\n"
             "    loss.backward()\n",
             "linear probing: a frozen backbone's features feed a head that trains",
+        ),
+        Valid(
+            "def step(model, criterion, x, y):\n    output = model(x)\n    loss = criterion(output.detach(), y)\n"
+            "    loss.backward()\n",
+            "`criterion` is only a name: what it is is unknown, and a callable may own parameters",
         ),
     )
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import ast
 import re
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import SemanticModel
 from codemods._aliases import tensor_alias
@@ -129,6 +128,11 @@ class InitOnData(Rule):
             "    nn.init.normal_(data.data)\n",
             "a PyG Data object, as its annotation says: not a tensor",
         ),
+        Invalid(
+            "import torch.nn as nn\n\nemb = nn.Embedding(10, 4)\nnn.init.zeros_(emb.weight.data[0])\n",
+            "import torch.nn as nn\n\nemb = nn.Embedding(10, 4)\nnn.init.zeros_(emb.weight[0])\n",
+            "a row of `.data` (the padding row): nn.init writes the row of the parameter under no_grad the same way",
+        ),
     )
 
     scenarios = (Scenario("cnn-init-with-adam", _SCENARIO),)
@@ -137,7 +141,10 @@ class InitOnData(Rule):
         for attribute in model.nodes(ast.Attribute):
             if attribute.attr != "data" or not isinstance(attribute.ctx, ast.Load):
                 continue
-            call = _initialiser_call(model, attribute)
+            argument = attribute
+            while isinstance(model.parent(argument), ast.Subscript) and model.parent(argument).value is argument:
+                argument = model.parent(argument)  # `init.zeros_(w.data[i])`: a row of the tensor, the same way
+            call = _initialiser_call(model, argument)
             if call is None or tensor_alias(model, attribute) is None:
                 continue  # not `nn.init.*_(X.data)`, or X is not a tensor the model can see
             self.report(call, fix=Applicability.SAFE, data=model.range(attribute))

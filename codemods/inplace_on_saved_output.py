@@ -267,13 +267,26 @@ class InplaceOnSavedOutput(Rule):
             "        return weights, experts\n",
             "topk returns new tensors: renormalising the top-k weights in place is fine",
         ),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\n\nclass Head(nn.Module):\n    def forward(self, x):\n"
+            "        if not self.training:\n            probs = torch.softmax(x, -1)\n            probs /= 2\n"
+            "            return probs\n        return x\n",
+            "an evaluation-only branch (`if not self.training:`): nothing runs backward there",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\n\nclass Aligner(nn.Module):\n    def forward(self, scores, lengths):\n"
+            "        n = scores.size(1)\n        mask = torch.arange(n)[None] < lengths[:, None]\n"
+            "        prior = torch.cat([torch.eye(n), torch.zeros(n, n)], 0)\n"
+            "        logp = torch.log_softmax(prior, dim=-1)\n        logp[~mask] = 0\n        return logp\n",
+            "plain data (factories without requires_grad, comparisons, cat of them): no graph to save",
+        ),
     )
     scenarios = (Scenario("residual-block-add-after-relu", _SCENARIO),)
 
     def check(self, model: SemanticModel) -> None:
         for write in inplace_writes(model, self.context.cache):
-            if autograd_off(model, write.statement):
-                continue
+            if autograd_off(model, write.statement) or model.training_mode(write.statement) is False:
+                continue  # nothing runs backward here (`if not self.training:` is inference-only code)
             op = saved_output(model, write.base)
             if op is None or carries_no_graph(model, write.base) or not graph_in_sight(model, write.base, write.statement):
                 saver = saver_of_target(model, write)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import ast
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._lossflow import LossFlowRule, Problem, prefilter_with
 
@@ -105,6 +104,15 @@ class LossUnderNoGrad(LossFlowRule, Rule):
             "        with torch.enable_grad():\n            x = x.detach().requires_grad_()\n"
             "            (g,) = torch.autograd.grad(energy(x).sum(), x)\n        x = x - 0.1 * g\n    return x\n",
             "enable_grad inside a no_grad sampler: the gradient is taken with autograd on",
+        ),
+        Valid(
+            "import torch\nimport torch.nn.functional as F\n\n\ndef update(critic, critic_target, actor, batch, opt, gamma):\n"
+            "    state, action, reward, next_state, done = batch\n    with torch.no_grad():\n"
+            "        next_action = actor(next_state)\n        target_q = critic_target(next_state, next_action)\n"
+            "        target_q = reward + gamma * (1 - done) * target_q\n    current_q = critic(state, action)\n"
+            "    loss = F.mse_loss(current_q, target_q)\n    opt.zero_grad()\n    loss.backward()\n    opt.step()\n",
+            "an actor-critic update: the TD target is made under no_grad, the critic's output (unknown, not off) "
+            "outside it; their join is unknown, never off",
         ),
     )
 

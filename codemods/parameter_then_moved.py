@@ -6,7 +6,7 @@ import re
 
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import SemanticModel, keyword
-from codemods._gf5 import PARAMETER_CLASSES, chain_at, created_as, moved_chains, moves_nothing
+from codemods._gf5 import PARAMETER_CLASSES, already_moved, chain_at, created_as, moved_chains, moves_nothing
 from codemods._torch import mover_chain, replay_movers, source_of
 
 _SCENARIO = """\
@@ -124,6 +124,16 @@ class ParameterThenMoved(Rule):
             "import torch\nimport torch.nn as nn\nself.emb = nn.Parameter(torch.randn(n, 8).to(device))\n",
             "the data is already moved the same way: the outer move goes",
         ),
+        Valid(
+            "import torch.nn as nn\n\n\ndef load(module, name, value, device):\n    x = value.to(device)\n"
+            "    module._parameters[name] = nn.Parameter(x, requires_grad=False).to(device)\n",
+            "the data was moved to the same device just above: `.to(device)` returns the Parameter itself",
+        ),
+        Valid(
+            "import torch.nn as nn\n\n\nclass Scale(nn.Module):\n    def __init__(self, value, device):\n"
+            "        super().__init__()\n        x = value.to(device)\n        self.w = nn.Parameter(x).to(device)\n",
+            "a no-op move of a Parameter whose data is already there: `self.w` is the registered Parameter",
+        ),
     )
 
     scenarios = (Scenario("scale-parameter-double", _SCENARIO),)
@@ -137,6 +147,8 @@ class ParameterThenMoved(Rule):
                 continue
             if moves_nothing(model, moves, *created_as(model, data)):
                 continue  # `nn.Parameter(torch.ones(3)).float()` is the Parameter itself
+            if already_moved(model, data, moves):
+                continue  # `x = value.to(device)` above: `nn.Parameter(x).to(device)` is the Parameter itself
             self.report(
                 chain,
                 f"`Parameter(...).{moves[0].func.attr}()` returns a plain tensor: it is never registered or trained; "

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel, dotted
 
-_AUGMENTED = {cst.Subtract: cst.SubtractAssign, cst.Add: cst.AddAssign}
+@functools.cache
+def _augmented() -> dict:
+    """Binary operator -> its augmented assignment; built when a fix first needs it (LibCST is imported lazily)."""
+    return {cst.Subtract: cst.SubtractAssign, cst.Add: cst.AddAssign}
 _OPERATORS = {ast.Sub: "-", ast.Add: "+"}
 _NOT_TENSORS = frozenset({Kind.OBJECT, Kind.CONTAINER, Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER})
 # Code that rebinds on purpose makes the new tensor a leaf again (functional-style training).
@@ -154,7 +157,7 @@ class ReboundInUpdate(Rule):
         if node is None or not isinstance(node.value, cst.BinaryOperation):
             return None
         operation = node.value
-        augmented = _AUGMENTED.get(type(operation.operator))
+        augmented = _augmented().get(type(operation.operator))
         if augmented is None:
             return None
         replacement = cst.AugAssign(

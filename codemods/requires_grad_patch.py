@@ -57,8 +57,8 @@ class RequiresGradPatch(LossFlowRule, Rule):
             "argmax upstream, patch downstream",
         ),
         Invalid(
-            "for batch in loader:\n    loss = criterion(model(batch).detach(), batch)\n    loss.requires_grad_()\n"
-            "    loss.backward()\n",
+            "import torch.nn as nn\n\ncriterion = nn.MSELoss()\nfor batch in loader:\n"
+            "    loss = criterion(model(batch).detach(), batch)\n    loss.requires_grad_()\n    loss.backward()\n",
             None,
             "a detach upstream: GF201 reports it but cannot fix it while the patch stands",
         ),

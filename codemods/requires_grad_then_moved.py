@@ -4,8 +4,7 @@ from __future__ import annotations
 import ast
 import re
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import SemanticModel, is_true, keyword
 from codemods._gf5 import (

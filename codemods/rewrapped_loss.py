@@ -4,8 +4,7 @@ from __future__ import annotations
 import ast
 import re
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from codemods._lossflow import CONNECTED, CUT, PATCH_TEXT, TRIGGER_TEXT, LossFlowRule, Problem
 from codemods._torch import receiver
@@ -237,6 +236,125 @@ class RewrappedLoss(LossFlowRule, Rule):
             "import torch\nimport torch.nn.functional as F\n\ndef validation_step(model, x, y):\n"
             "    return torch.tensor(F.cross_entropy(model(x), y).item())\n",
             "a logged number without requires_grad: not a patch",
+        ),
+        Invalid(
+            'import torch\n'
+            'import torch.nn as nn\n'
+            'import torch.nn.functional as F\n'
+            'from torch.autograd import Variable\n'
+            '\n'
+            '\n'
+            'class Student(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.fc = nn.Linear(4, 2)\n'
+            '\n'
+            '    def forward(self, x):\n'
+            '        return self.fc(x)\n'
+            '\n'
+            '\n'
+            'def distillation_loss(student_out, teacher_out):\n'
+            '    loss = F.mse_loss(student_out, teacher_out)\n'
+            '    loss = Variable(loss.data, requires_grad=True)\n'
+            '    return loss\n'
+            '\n'
+            '\n'
+            'student = Student()\n'
+            'loss = distillation_loss(student(torch.randn(2, 4)), torch.randn(2, 2))\n'
+            'loss.backward()\n',
+            'import torch\n'
+            'import torch.nn as nn\n'
+            'import torch.nn.functional as F\n'
+            'from torch.autograd import Variable\n'
+            '\n'
+            '\n'
+            'class Student(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.fc = nn.Linear(4, 2)\n'
+            '\n'
+            '    def forward(self, x):\n'
+            '        return self.fc(x)\n'
+            '\n'
+            '\n'
+            'def distillation_loss(student_out, teacher_out):\n'
+            '    loss = F.mse_loss(student_out, teacher_out)\n'
+            '    return loss\n'
+            '\n'
+            '\n'
+            'student = Student()\n'
+            'loss = distillation_loss(student(torch.randn(2, 4)), torch.randn(2, 2))\n'
+            'loss.backward()\n',
+            'a distillation helper re-wraps `loss.data`; its caller backpropagates what it returns',
+        ),
+        Invalid(
+            'import torch\n'
+            'import torch.nn as nn\n'
+            'import torch.nn.functional as F\n'
+            '\n'
+            '\n'
+            'class Trainer:\n'
+            '    def __init__(self):\n'
+            '        self.model = nn.Linear(4, 3)\n'
+            '\n'
+            '    def compute(self, x, y):\n'
+            '        loss = F.cross_entropy(self.model(x), y)\n'
+            '        loss = torch.tensor(loss, requires_grad=True)\n'
+            '        return loss\n'
+            '\n'
+            '    def step(self, x, y):\n'
+            '        loss = self.compute(x, y)\n'
+            '        loss.backward()\n',
+            'import torch\n'
+            'import torch.nn as nn\n'
+            'import torch.nn.functional as F\n'
+            '\n'
+            '\n'
+            'class Trainer:\n'
+            '    def __init__(self):\n'
+            '        self.model = nn.Linear(4, 3)\n'
+            '\n'
+            '    def compute(self, x, y):\n'
+            '        loss = F.cross_entropy(self.model(x), y)\n'
+            '        return loss\n'
+            '\n'
+            '    def step(self, x, y):\n'
+            '        loss = self.compute(x, y)\n'
+            '        loss.backward()\n',
+            'a method returns a re-wrapped loss, and another method of the class calls backward() on it',
+        ),
+        Invalid(
+            'import lightning as L\n'
+            'import torch\n'
+            'import torch.nn as nn\n'
+            'import torch.nn.functional as F\n'
+            '\n'
+            '\n'
+            'class Classifier(L.LightningModule):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.fc = nn.Linear(4, 2)\n'
+            '\n'
+            '    def training_step(self, batch, batch_idx):\n'
+            '        x, y = batch\n'
+            '        loss = F.cross_entropy(self.fc(x), y)\n'
+            '        return torch.tensor(loss.item(), requires_grad=True)\n',
+            'import lightning as L\n'
+            'import torch\n'
+            'import torch.nn as nn\n'
+            'import torch.nn.functional as F\n'
+            '\n'
+            '\n'
+            'class Classifier(L.LightningModule):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.fc = nn.Linear(4, 2)\n'
+            '\n'
+            '    def training_step(self, batch, batch_idx):\n'
+            '        x, y = batch\n'
+            '        loss = F.cross_entropy(self.fc(x), y)\n'
+            '        return loss\n',
+            "a LightningModule's `training_step` (known by its base): Lightning backpropagates the loss it returns",
         ),
     )
 

@@ -34,8 +34,10 @@ BROKEN = {
 
 # name -> (content, what `--fix` must make of it): valid files in unusual shapes
 ODD_BUT_VALID = {
-    "latin1.py": (b"# -*- coding: latin-1 -*-\nimport torch\ns = 'caf\xe9'\nm.weight.detach().zero_()\n",
-                  b"# -*- coding: latin-1 -*-\nimport torch\ns = 'caf\xe9'\nwith torch.no_grad():\n    m.weight.zero_()\n"),
+    "latin1.py": (b"# -*- coding: latin-1 -*-\nimport torch\nimport torch.nn as nn\ns = 'caf\xe9'\nm = nn.Linear(2, 2)\n"
+                  b"m.weight.detach().zero_()\n",
+                  b"# -*- coding: latin-1 -*-\nimport torch\nimport torch.nn as nn\ns = 'caf\xe9'\nm = nn.Linear(2, 2)\n"
+                  b"with torch.no_grad():\n    m.weight.zero_()\n"),
     "bom.py": (b"\xef\xbb\xbf" + BUGGY, b"\xef\xbb\xbf" + FIXED),
     "crlf.py": (BUGGY.replace(b"\n", b"\r\n"), FIXED.replace(b"\n", b"\r\n")),
     "mixed.py": (b"import torch\r\n\ndef init(m: torch.nn.Linear):\r\n    m.weight.data.normal_(0.0, 0.02)\n",

@@ -108,11 +108,13 @@ def test_select_and_ignore(tmp_path):
     ],
 )
 def test_suppression_comments(tmp_path, comment, suppressed):
-    write(tmp_path / "s.py", f"m.weight.detach().zero_()  {comment}\n".encode())
+    # `.detach()` writes are rewritten on known parameters only: `m` is a layer.
+    buggy = f"import torch.nn as nn\nm = nn.Linear(2, 2)\nm.weight.detach().zero_()  {comment}\n".encode()
+    write(tmp_path / "s.py", buggy)
     result = run(["s.py"], tmp_path)
     assert result.returncode == (0 if suppressed else 1), result.stdout
     fixed = run(["--fix", "s.py"], tmp_path)
-    assert ((tmp_path / "s.py").read_bytes() == f"m.weight.detach().zero_()  {comment}\n".encode()) == suppressed
+    assert ((tmp_path / "s.py").read_bytes() == buggy) == suppressed
     assert fixed.returncode == 0
 
 
@@ -221,26 +223,32 @@ def test_encodings_and_line_endings_survive(tmp_path):
     crlf = write(tmp_path / "crlf.py", BUGGY.replace(b"\n", b"\r\n"))
     bom = write(tmp_path / "bom.py", b"\xef\xbb\xbf" + BUGGY)
     latin = write(
-        tmp_path / "latin.py", b"# -*- coding: latin-1 -*-\n# caf\xe9\nm.weight.detach().zero_()\n"
+        tmp_path / "latin.py",
+        b"# -*- coding: latin-1 -*-\n# caf\xe9\nimport torch.nn as nn\nm = nn.Linear(2, 2)\nm.weight.detach().zero_()\n",
     )
-    no_eol = write(tmp_path / "noeol.py", b"m.bias.detach().zero_()")
+    no_eol = write(tmp_path / "noeol.py", b"import torch.nn as nn\nm = nn.Linear(2, 2)\nm.bias.detach().zero_()")
     assert run(["--fix", "."], tmp_path).returncode == 0
     assert crlf.read_bytes() == FIXED.replace(b"\n", b"\r\n")
     assert bom.read_bytes() == b"\xef\xbb\xbf" + FIXED
     assert latin.read_bytes() == (
-        b"# -*- coding: latin-1 -*-\n# caf\xe9\nimport torch\nwith torch.no_grad():\n    m.weight.zero_()\n"
+        b"# -*- coding: latin-1 -*-\n# caf\xe9\nimport torch.nn as nn\nimport torch\nm = nn.Linear(2, 2)\n"
+        b"with torch.no_grad():\n    m.weight.zero_()\n"
     )
-    assert no_eol.read_bytes() == b"import torch\nwith torch.no_grad():\n    m.bias.zero_()"
+    assert no_eol.read_bytes() == (
+        b"import torch.nn as nn\nimport torch\nm = nn.Linear(2, 2)\nwith torch.no_grad():\n    m.bias.zero_()"
+    )
 
 
 def test_diff_of_a_file_without_final_newline_applies(tmp_path):
-    write(tmp_path / "noeol.py", b"import torch\nm.bias.detach().zero_()")
+    write(tmp_path / "noeol.py", b"import torch\nm = torch.nn.Linear(2, 2)\nm.bias.detach().zero_()")
     result = run(["--diff", "noeol.py"], tmp_path)
     assert b"\\ No newline at end of file\n" in result.stdout
     write(tmp_path / "p.patch", result.stdout)
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     assert subprocess.run(["git", "apply", "p.patch"], cwd=tmp_path).returncode == 0
-    assert (tmp_path / "noeol.py").read_bytes() == b"import torch\nwith torch.no_grad():\n    m.bias.zero_()"
+    assert (tmp_path / "noeol.py").read_bytes() == (
+        b"import torch\nm = torch.nn.Linear(2, 2)\nwith torch.no_grad():\n    m.bias.zero_()"
+    )
 
 
 def test_rules_and_explain(tmp_path):

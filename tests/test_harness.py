@@ -268,3 +268,97 @@ def test_script_arguments_without_the_separator_are_refused(tmp_path):
     result = run(["validate", "train.py", "--epochs", "1"], tmp_path)
     assert result.returncode == 2
     assert "unrecognized arguments: --epochs 1 (the script's own arguments go after --)" in result.stderr.decode()
+
+
+# --- the probe's evidence for GF603-GF605: clips, activations applied twice, dropout in eval() -------------------
+
+EVIDENCE_PROGRAM = '''import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+BUGGY = {buggy}
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        h = self.drop(self.fc(x))
+        return F.dropout(h, 0.5) if BUGGY else F.dropout(h, 0.5, training=self.training)
+
+
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 10)
+x, y = torch.randn(32, 8), torch.randint(0, 4, (32,))
+for step in range(3):
+    model.train()
+    optimizer.zero_grad()
+    if BUGGY:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+    logits = model(x)
+    probs = F.softmax(logits, dim=1)
+    accuracy = (probs.argmax(1) == y).float().mean()
+    loss = F.cross_entropy(probs.view(32, 4) if BUGGY else logits, y) + F.nll_loss(F.log_softmax(logits, 1), y)
+    scaler.scale(loss).backward()
+    if not BUGGY:
+        scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    scaler.step(optimizer)
+    scaler.update()
+    model.eval()
+    with torch.no_grad():
+        model(x)
+'''
+
+
+@pytest.mark.parametrize("buggy", [False, True])
+def test_probe_evidence_of_clipping_activations_and_eval_dropout(tmp_path, buggy):
+    from autofix.harness.launch import run_probe
+
+    script = tmp_path / "train.py"
+    script.write_text(EVIDENCE_PROGRAM.format(buggy=buggy))
+    run_ = run_probe(str(script), "cpu", 10, cwd=str(tmp_path))
+    assert run_["exception"] is None, run_["exception"]
+    clips = run_["clips"]
+    assert len(clips) == (6 if buggy else 3)
+    found = [p for p in problems(run_) if "clip" in p or "was given" in p or "eval()" in p]
+    if not buggy:
+        # Unscaled before the clip, clipped between backward() and step(), softmax only for a metric,
+        # log_softmax into nll_loss, nn.Dropout and F.dropout(training=self.training) in eval(): all silent.
+        assert found == []
+        assert all(c["used"] and c["scale"] is None for c in clips)
+        return
+    early_clips, norm_clips = clips[0::2], clips[1::2]
+    assert [c["used"] for c in early_clips] == [False] * 3 and all(c["used"] for c in norm_clips)
+    assert all(c["scale"] == 1024.0 for c in norm_clips) and all(c["scale"] is None for c in early_clips)
+    assert found == [
+        "3 of 6 gradient clips clipped gradients no step used",
+        "3 of 6 gradient clips measured gradients still scaled by a GradScaler (x1024)",
+        "cross_entropy was given softmax output 3x (it applies that itself)",
+        "dropout dropped activations in a module in eval() mode 3x",
+    ]
+
+
+def test_a_step_the_grad_scaler_skips_still_ends_the_iteration_of_its_clip(tmp_path):
+    # A loss scale so large that the first gradients overflow: scaler.step() skips optimizer.step() until
+    # update() has lowered the scale. The clips in between were in their place all along.
+    from autofix.harness.launch import run_probe
+
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import torch\nimport torch.nn as nn\n\nmodel = nn.Linear(4, 1)\n"
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "scaler = torch.amp.GradScaler('cpu', init_scale=2.0 ** 127, backoff_factor=2.0 ** -64)\n"
+        "x, y = torch.randn(16, 4), torch.randn(16, 1)\nfor step in range(6):\n    optimizer.zero_grad()\n"
+        "    scaler.scale(((model(x) - y) ** 2).mean() * 100).backward()\n    scaler.unscale_(optimizer)\n"
+        "    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n    scaler.step(optimizer)\n    scaler.update()\n"
+    )
+    run_ = run_probe(str(script), "cpu", 10, cwd=str(tmp_path))
+    assert run_["exception"] is None, run_["exception"]
+    assert 0 < run_["steps"] < 6, "some steps were skipped, some taken"
+    assert len(run_["clips"]) == 6 and all(c["used"] for c in run_["clips"])
+    assert not [p for p in problems(run_) if "clip" in p]

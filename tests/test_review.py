@@ -192,6 +192,58 @@ def test_bugs_that_predate_the_pull_request_are_summarised_not_commented(repo):
     assert ("train.py", 12) not in commented and ("train.py", 13) not in commented
 
 
+BASE_INIT = "import torch\nimport torch.nn as nn\n\n\ndef init(m: nn.Linear):\n    m.bias.data.fill_(0)\n"
+HEAD_INIT = BASE_INIT + "    m.weight.data.normal_(0.0, 0.02)\n"
+
+
+def test_a_new_bug_next_to_an_old_one_gets_a_suggestion_of_its_own_fix(tmp_path):
+    # `--fix` joins the two adjacent writes into one `with torch.no_grad():` block, which reaches the base's
+    # line 6; the added line 7 gets its own fix, rendered by itself, and the old bug stays in the summary.
+    root = make_repo(tmp_path / "repo", {"model.py": BASE_INIT}, {"model.py": HEAD_INIT})
+    payload, result = review(root)
+    assert result.returncode == 1
+    assert [(c["path"], c.get("start_line", c["line"]), c["line"], codes(c)) for c in payload["comments"]] == [
+        ("model.py", 7, 7, ["GF101"])
+    ]
+    block = SUGGESTION.search(payload["comments"][0]["body"]).group(2)
+    assert block == "    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
+    assert re.search(r"\| `model.py` \| 6 \| GF101 \[\*\] \|.*\| on lines this pull request does not add or change \|",
+                     payload["body"])
+    assert "| `model.py` | 7 |" not in payload["body"]
+
+    # The added line becomes the statement `--fix` writes for it, under a block of its own; the base's line is
+    # untouched. (`--fix` puts that same statement in the block it shares with line 6: docs/pull-requests.md.)
+    fixed = fixed_by_autofix(tmp_path, HEAD_INIT)
+    assert fixed == BASE_INIT.replace("    m.bias.data.fill_(0)\n", "") + (
+        "    with torch.no_grad():\n        m.bias.fill_(0)\n        m.weight.normal_(0.0, 0.02)\n"
+    )
+    after = apply_comments(HEAD_INIT, payload["comments"])
+    assert after == BASE_INIT + block
+    assert after.splitlines()[-1] == fixed.splitlines()[-1]
+    (tmp_path / "after.py").write_text(after, encoding="utf-8")
+    left = run(["--no-cache", "after.py"], tmp_path).stdout.decode()
+    assert re.findall(r"after\.py:(\d+):\d+: (GF\d+)", left) == [("6", "GF101")]  # only what the summary lists
+    # Fixing what is left gives the program `--fix` gives: both writes under `torch.no_grad()`.
+    assert fixed_by_autofix(tmp_path, after) == BASE_INIT.replace("    m.bias.data.fill_(0)\n", "") + (
+        "    with torch.no_grad():\n        m.bias.fill_(0)\n    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n"
+    )
+
+
+def test_two_new_writes_after_an_old_one_get_one_suggestion_each(tmp_path):
+    head = HEAD_INIT + "    m.weight.data.mul_(2); m.bias.data.add_(1)\n"
+    root = make_repo(tmp_path / "repo", {"model.py": BASE_INIT}, {"model.py": head})
+    payload, _ = review(root)
+    # Line 8's two writes cannot be split (one line), so they share a suggestion; line 7 has its own.
+    assert [(c.get("start_line", c["line"]), c["line"], codes(c)) for c in payload["comments"]] == [
+        (7, 7, ["GF101"]), (8, 8, ["GF101", "GF101"])
+    ]
+    after = apply_comments(head, payload["comments"])
+    assert after.startswith(BASE_INIT)
+    (tmp_path / "after.py").write_text(after, encoding="utf-8")
+    left = run(["--no-cache", "after.py"], tmp_path).stdout.decode()
+    assert re.findall(r"after\.py:(\d+):\d+: (GF\d+)", left) == [("6", "GF101")]
+
+
 def test_a_longer_fence_when_the_replacement_holds_backticks(repo):
     payload, _ = review(repo)
     note = next(c for c in payload["comments"] if "GF101" in codes(c) and c["path"] == "train.py")

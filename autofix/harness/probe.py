@@ -11,13 +11,20 @@ every optimizer step and every backward call:
   (taken at the first backward call), and a fingerprint of its final value;
 - the loss at each backward call, torch warnings, inputs mutated by a module's forward, and the exception
   (type, message, the script's line) if the script raised;
+- each gradient clip (`torch.nn.utils.clip_grad_norm_`/`clip_grad_value_`): the norm it measured, whether an
+  optimizer step used the gradients it clipped, and the GradScaler scale they still carried, if any;
+- losses that apply an activation themselves given a tensor that already went through it (`cross_entropy` of a
+  softmax, `binary_cross_entropy_with_logits` of a sigmoid, read from the input's autograd graph), and
+  functional dropouts that dropped inside a module in eval() mode;
 - the run stops after `--max-steps` optimizer steps.
 Only the function bodies import torch; the rewriting commands never import it.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -25,6 +32,17 @@ import runpy
 import sys
 import traceback
 import warnings
+
+
+# Autograd nodes that only reshape, copy or convert: an activation behind them still produced the values.
+_SHAPE_ONLY_NODES = ("ViewBackward", "ReshapeAliasBackward", "UnsafeViewBackward", "PermuteBackward",
+                     "TransposeBackward", "TBackward", "SqueezeBackward", "UnsqueezeBackward", "CloneBackward",
+                     "ToCopyBackward", "ExpandBackward", "AliasBackward")
+# Loss functions of torch.nn.functional that apply an activation to their input, and the autograd node of that
+# activation (what the input's graph ends in when it was applied twice).
+ACTIVATING_LOSSES = {"cross_entropy": "SoftmaxBackward", "binary_cross_entropy_with_logits": "SigmoidBackward"}
+# Functional dropouts whose `training` argument defaults to True.
+DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d")
 
 
 class StopTraining(BaseException):
@@ -63,6 +81,13 @@ class Observer:
         self.mutated_inputs = 0
         self.input_clones: list = []
         self.started = False
+        self.step_events: list[int] = []  # the backward-call count at each optimizer step (or skipped AMP step)
+        self.clips: list[dict] = []
+        self.optimizers: list = []
+        self.scalers: list = []
+        self.double_activations = {name: 0 for name in ACTIVATING_LOSSES}
+        self.eval_dropouts = 0
+        self.running: list = []  # the modules whose forward is running, innermost last
 
     # --- installation -----------------------------------------------------------------------------
     def install(self) -> None:
@@ -75,12 +100,15 @@ class Observer:
         module_hooks.register_module_forward_pre_hook(self._before_forward)
         module_hooks.register_module_forward_hook(self._after_forward)
         optimizer_hooks.register_optimizer_step_post_hook(self._after_step)
+        module_hooks.register_module_forward_pre_hook(self._enter)
+        module_hooks.register_module_forward_hook(self._leave, always_call=True)
 
         original_init = torch.optim.Optimizer.__init__
         observer = self
 
         def init(optimizer, params, *args, **kwargs):
             original_init(optimizer, params, *args, **kwargs)
+            observer.optimizers.append(optimizer)
             for group in optimizer.param_groups:
                 for p in group["params"]:
                     observer.optimized.add(id(p))
@@ -106,6 +134,72 @@ class Observer:
             return original_backward(tensor, *args, **kwargs)
 
         torch.Tensor.backward = backward
+        self._install_clipping()
+        self._install_losses()
+
+    def _install_clipping(self) -> None:
+        """Gradient clipping is seen where scripts call it (`torch.nn.utils.clip_grad_norm_`, imported by name or
+        not), and a GradScaler's scaled gradients and skipped steps where it keeps them."""
+        from torch.amp.grad_scaler import GradScaler
+        from torch.nn import utils as nn_utils
+        from torch.nn.utils import clip_grad
+
+        observer = self
+        for name in ("clip_grad_norm_", "clip_grad_value_"):
+            original = getattr(clip_grad, name)
+
+            def clipped(parameters, *args, _original=original, **kwargs):
+                tensors = [parameters] if isinstance(parameters, observer.torch.Tensor) else list(parameters)
+                observer._on_clip(tensors)
+                return _original(tensors, *args, **kwargs)
+
+            clipped = functools.wraps(original)(clipped)
+            setattr(clip_grad, name, clipped)  # `clip_grad_norm` (deprecated) calls this module's global
+            setattr(nn_utils, name, clipped)
+
+        original_scaler_init, original_scaler_step = GradScaler.__init__, GradScaler.step
+
+        def scaler_init(scaler, *args, **kwargs):
+            original_scaler_init(scaler, *args, **kwargs)
+            observer.scalers.append(scaler)
+
+        def scaler_step(scaler, optimizer, *args, **kwargs):
+            steps = observer.steps
+            try:
+                return original_scaler_step(scaler, optimizer, *args, **kwargs)
+            finally:
+                if observer.steps == steps:  # skipped for inf/NaN gradients: still the end of an iteration
+                    observer.step_events.append(observer.backward_calls)
+
+        GradScaler.__init__, GradScaler.step = scaler_init, scaler_step
+
+    def _install_losses(self) -> None:
+        functional = self.torch.nn.functional
+        observer = self
+        for name, node in ACTIVATING_LOSSES.items():
+            original = getattr(functional, name)
+
+            def loss(*args, _original=original, _name=name, _node=node, **kwargs):
+                given = args[0] if args else kwargs.get("input")
+                if observer._made_by(given, _node):
+                    observer.double_activations[_name] += 1
+                return _original(*args, **kwargs)
+
+            setattr(functional, name, functools.wraps(original)(loss))
+        for name in DROPOUTS:
+            original = getattr(functional, name)
+            signature = inspect.signature(original)
+
+            def dropout(*args, _original=original, _signature=signature, **kwargs):
+                bound = _signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                if bound.arguments["training"] and bound.arguments["p"] > 0 and observer.running and not (
+                    observer.running[-1].training
+                ):
+                    observer.eval_dropouts += 1
+                return _original(*args, **kwargs)
+
+            setattr(functional, name, functools.wraps(original)(dropout))
 
     # --- hooks --------------------------------------------------------------------------------------
     def _on_parameter(self, module, name, param):
@@ -161,7 +255,72 @@ class Observer:
             if tensor.shape == clone.shape and not self.torch.equal(tensor.detach(), clone):
                 self.mutated_inputs += 1
 
+    def _enter(self, module, args):
+        self.running.append(module)
+
+    def _leave(self, module, args, output):
+        if self.running and self.running[-1] is module:
+            self.running.pop()
+
+    def _made_by(self, tensor, node: str) -> bool:
+        """The tensor's values come from an autograd node of this kind, through shape-only nodes at most."""
+        fn = getattr(tensor, "grad_fn", None)
+        for _ in range(8):
+            if fn is None:
+                return False
+            kind = type(fn).__name__
+            if kind.startswith(node):
+                return True
+            if not kind.startswith(_SHAPE_ONLY_NODES) or not fn.next_functions:
+                return False
+            fn = fn.next_functions[0][0]
+        return False
+
+    def _on_clip(self, tensors) -> None:
+        grads = [t.grad.detach() for t in tensors if t.grad is not None]
+        norm = float(sum(float(g.double().pow(2).sum()) for g in grads) ** 0.5) if grads else 0.0
+        fresh = not self.step_events or self.backward_calls > self.step_events[-1]
+        self.clips.append({
+            "backward_call": self.backward_calls,
+            "steps_before": len(self.step_events),
+            "norm": norm,
+            "with_grads": len(grads),
+            "of": len(tensors),
+            "scale": self._scale_of(tensors) if grads and fresh else None,
+        })
+
+    def _scale_of(self, tensors) -> float | None:
+        """The scale an enabled GradScaler multiplied these gradients by and has not divided out yet (it scaled the
+        loss, and has neither unscaled nor stepped their optimizer since its last update)."""
+        from torch.amp.grad_scaler import OptState
+
+        ids = {id(t) for t in tensors}
+        owners = [o for o in self.optimizers if any(id(p) in ids for g in o.param_groups for p in g["params"])]
+        for scaler in self.scalers:
+            if not scaler.is_enabled() or getattr(scaler, "_scale", None) is None:
+                continue
+            for optimizer in owners:
+                state = scaler._per_optimizer_states.get(id(optimizer))  # a defaultdict: .get() adds nothing
+                if state is None or state["stage"] is OptState.READY:
+                    return float(scaler.get_scale())
+        return None
+
+    def _clip_outcomes(self) -> list[dict]:
+        """Each clip with `used`: did the next optimizer step apply the gradients it clipped (no backward() in
+        between, and one since the step before)? None for a clip after the last step with nothing after it."""
+        outcomes = []
+        for clip in self.clips:
+            k = clip["steps_before"]
+            previous = self.step_events[k - 1] if k else 0
+            if k < len(self.step_events):
+                used = self.step_events[k] == clip["backward_call"] and clip["backward_call"] > previous
+            else:
+                used = None if self.backward_calls == clip["backward_call"] else False
+            outcomes.append({**clip, "used": used})
+        return outcomes
+
     def _after_step(self, optimizer, args, kwargs):
+        self.step_events.append(self.backward_calls)
         self.steps += 1
         if self.max_steps is not None and self.steps >= self.max_steps:
             raise StopTraining()
@@ -206,6 +365,9 @@ class Observer:
             "losses": self.losses,
             "params": params,
             "mutated_inputs": self.mutated_inputs,
+            "clips": self._clip_outcomes(),
+            "double_activations": dict(self.double_activations),
+            "eval_dropouts": self.eval_dropouts,
         }
 
 

@@ -1,8 +1,9 @@
 """Verdicts: does the evidence from the two runs match the rule's declared effect?
 
 repairing: the original is broken (it raised, a trainable parameter got no gradient, a parameter that got
-one never moved, a forward() changed its input, or torch warned about the order of calls) and the fixed
-one is healthy (no error, a gradient reached every trainable parameter, each of them moved, the loss fell).
+one never moved, a forward() changed its input, torch warned about the order of calls, a gradient clip
+measured gradients no step used or gradients still scaled by a GradScaler, a loss was given the output of
+the activation it applies itself, or a dropout dropped in eval() mode) and the fixed one is healthy (no error, a gradient reached every trainable parameter, each of them moved, the loss fell).
 preserving: the two runs are identical (per-step losses and every parameter's final value; bitwise on CPU,
 within a relative tolerance on CUDA).
 
@@ -94,6 +95,29 @@ def problems(run: dict) -> list[str]:
     for warning in run.get("warnings", []):
         if "step()" in warning and "before" in warning:
             found.append(f"torch warned: {warning}")
+    found.extend(_clipping_problems(run.get("clips", [])))
+    for loss, count in sorted(run.get("double_activations", {}).items()):
+        if count:
+            found.append(f"{loss} was given {_ACTIVATION_OF[loss]} output {count}x (it applies that itself)")
+    if run.get("eval_dropouts"):
+        found.append(f"dropout dropped activations in a module in eval() mode {run['eval_dropouts']}x")
+    return found
+
+
+_ACTIVATION_OF = {"cross_entropy": "softmax", "binary_cross_entropy_with_logits": "sigmoid"}
+
+
+def _clipping_problems(clips: list[dict]) -> list[str]:
+    """Clips whose gradients no step applied (`used` is False: a backward() came between, or none since the last
+    step), and clips that measured gradients still multiplied by a GradScaler's scale."""
+    found = []
+    unused = [c for c in clips if c.get("used") is False]
+    if unused:
+        found.append(f"{len(unused)} of {len(clips)} gradient clips clipped gradients no step used")
+    scaled = [c for c in clips if c.get("scale")]
+    if scaled:
+        found.append(f"{len(scaled)} of {len(clips)} gradient clips measured gradients still scaled by a GradScaler "
+                     f"(x{scaled[0]['scale']:g})")
     return found
 
 

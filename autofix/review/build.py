@@ -3,6 +3,8 @@
 A finding becomes a line comment only when every line it would change (its suggestion's lines, or its own
 lines when it has no fix) is a line the pull request adds or changes: a comment anywhere else makes GitHub
 reject the whole review, and a bug that predates the pull request is not its author's to fix there.
+A finding on added lines whose fix was joined with another finding's (and so reaches lines the pull request
+did not write) gets its own fix, rendered by itself, as its suggestion when that stays on added lines.
 """
 from __future__ import annotations
 
@@ -80,12 +82,32 @@ def build(root: str, base: str, head: str, unsafe_fixes: bool = False) -> Review
 
 
 def _place(review: Review, item: changes.ChangedFile, analysis) -> None:
+    comments: list[Comment] = []
+    split: list[tuple[Reported, Suggestion]] = []  # new findings whose joined fix reaches old lines
     for suggestion in analysis.suggestions:
-        if item.added.issuperset(range(suggestion.start, suggestion.end + 1)):
-            review.comments.append(Comment(item.path, suggestion.start, suggestion.end, suggestion.findings, suggestion))
+        if _covers(suggestion, item.added):
+            comments.append(Comment(item.path, suggestion.start, suggestion.end, suggestion.findings, suggestion))
+            continue
+        for finding in suggestion.findings:
+            own = analysis.own.get(finding) if _within(finding, item.added) else None
+            if own is not None and _covers(own, item.added):
+                split.append((finding, own))
+            else:
+                reason = FIX_OUTSIDE if _within(finding, item.added) else OUTSIDE
+                review.notes.append(Note(item.path, finding, reason, True))
+    for finding, own in split:
+        # Its fix by itself replaces lines of the joined fix only, which no other comment covers; but two writes
+        # on one line make the same suggestion (one comment for both), and two that merely meet would conflict.
+        same = next((n for n, c in enumerate(comments) if c.suggestion is not None
+                     and (c.start, c.end, c.suggestion.new) == (own.start, own.end, own.new)), None)
+        if same is not None:
+            found = tuple(sorted((*comments[same].findings, finding), key=lambda f: (f.line, f.column, f.code)))
+            comments[same] = Comment(item.path, own.start, own.end, found, comments[same].suggestion)
+        elif any(own.start <= c.end and c.start <= own.end for c in comments):
+            review.notes.append(Note(item.path, finding, FIX_OUTSIDE, True))
         else:
-            reason = FIX_OUTSIDE if any(_within(f, item.added) for f in suggestion.findings) else OUTSIDE
-            review.notes.extend(Note(item.path, f, reason, True) for f in suggestion.findings)
+            comments.append(Comment(item.path, own.start, own.end, (finding,), own))
+    review.comments += comments
     for finding in analysis.findings:
         if analysis.suggestion_of(finding) is not None:
             continue
@@ -95,6 +117,10 @@ def _place(review: Review, item: changes.ChangedFile, analysis) -> None:
             review.notes.append(Note(item.path, finding, OUTSIDE, False))
     review.comments.sort(key=lambda c: (c.path, c.start, c.end))
     review.notes.sort(key=lambda n: (n.path, n.finding.line, n.finding.column))
+
+
+def _covers(suggestion: Suggestion, added: frozenset[int]) -> bool:
+    return added.issuperset(range(suggestion.start, suggestion.end + 1))
 
 
 def _within(finding: Reported, added: frozenset[int]) -> bool:

@@ -6,6 +6,10 @@ that rule's fixes make, and within one rule a block goes to the finding it overl
 Blocks tied to the same finding (a statement moved down, an import added above) become one suggestion, so
 that applying any subset of the suggestions gives code that still means what its fixes mean, and applying
 all of them gives exactly the fixed text.
+
+Each finding's own fix, applied by itself (engine.check(alone=...)), is also kept as a suggestion of its own
+(`own`): a pull request that adds a bug next to an old one gets a suggestion for the new bug alone, where the
+fixes joined into one (GF101's single `with torch.no_grad():` block for adjacent writes) would reach the old line.
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ class FileAnalysis:
     findings: list[Reported]  # every finding, positioned in the analysed text
     suggestions: list[Suggestion]
     internal_errors: list[str] = field(default_factory=list)  # a rule that crashed, a fix dropped: autofix bugs
+    own: dict[Reported, Suggestion] = field(default_factory=dict)  # a fixable finding -> its fix by itself
 
     def suggestion_of(self, finding: Reported) -> Suggestion | None:
         return next((s for s in self.suggestions if finding in s.findings), None)
@@ -54,16 +59,21 @@ def analyse(
     `prefer`: lines a suggestion that must borrow a neighbouring line (a pure insertion or deletion) should
     borrow when it can (a pull request's added lines, so that the suggestion stays on them).
     """
-    plain = engine.check(text, rules, path=path, max_size=max_size)
+    plain = engine.check(text, rules, path=path, max_size=max_size, alone=apply)
     findings = [Reported.of(f) for f in plain.findings]
     fixable = [f for f in plain.findings if f.fix and f.fix.applicability in apply]
     if not fixable:
         return FileAnalysis(findings, [], plain.internal_errors)
+    own: dict[Reported, Suggestion] = {}
+    for n, alone_text in plain.alone.items():
+        mine = suggest(text, alone_text, [findings[n]], [[_own_lines(findings[n])]], prefer)
+        if len(mine) == 1:  # one finding's changed blocks always make one suggestion
+            own[findings[n]] = mine[0]
     result = engine.check(text, rules, path=path, apply=apply, max_size=max_size)
     errors = list(dict.fromkeys(plain.internal_errors + result.internal_errors))
     fixed = result.fixed_text
     if fixed is None:
-        return FileAnalysis(findings, [], errors)
+        return FileAnalysis(findings, [], errors, own)
     by_code = {rule.code: rule for rule in rules}
     footprints: list[list[tuple[int, int]]] = [[_own_lines(f)] for f in fixable]
     for code in sorted({f.code for f in fixable}):
@@ -72,7 +82,7 @@ def analyse(
         for _, i1, i2, _, _ in _changes(text, alone or text):
             for n in _owners(i1, i2, mine, fixable):
                 footprints[n].append((i1, i2))
-    return FileAnalysis(findings, suggest(text, fixed, [Reported.of(f) for f in fixable], footprints, prefer), errors)
+    return FileAnalysis(findings, suggest(text, fixed, [Reported.of(f) for f in fixable], footprints, prefer), errors, own)
 
 
 def suggest(

@@ -23,15 +23,21 @@ from __future__ import annotations
 import ast
 
 from autofix.semantic import torch_ops
+from autofix.semantic.callsites import CallSites, Site
+from autofix.semantic.index import ProjectIndex
 from autofix.semantic.lattice import (
+    PLAIN_TENSOR,
     DATA_OBJECT,
     NONE,
+    PARAMETER,
     UNKNOWN,
     Grad,
     Kind,
     Value,
     _combine_grads,
+    container,
     join,
+    pair,
 )
 from autofix.semantic.scopes import _SCOPES, FUNCTIONS, Binding, Scopes
 from autofix.semantic.syntax import (
@@ -49,14 +55,20 @@ from autofix.semantic.torch_knowledge import (
     _CONTAINER_TYPES,
     _FUNCTION_BASE,
     _MODULE_BASE,
+    _MODULE_MAPPINGS,
     _MODULE_SELF_METHODS,
     _MODULE_SEQUENCES,
+    _MODULE_WALKS,
     _NN_WITHOUT_WEIGHT,
     _NOT_TENSOR_ATTRIBUTES,
     _NOT_TENSOR_METHODS,
     _OPTIMIZER_BASE,
     _OPTIONAL,
+    _PARAM_GROUP,
+    _PARAMETER_CONTAINERS,
+    _BUFFER_TYPES,
     _PARAMETER_TYPES,
+    _REPARAMETRISED,
     _SCHEDULER,
     _TENSOR_NAMESPACES,
     _TENSOR_TYPES,
@@ -72,11 +84,14 @@ from autofix.semantic.torch_knowledge import (
 class SemanticModel(Scopes):
     """Everything the rules may ask about one file. Build it with `SemanticModel(tree, text)`."""
 
-    def __init__(self, tree: ast.Module, text: str, path: str = "<stdin>"):
+    def __init__(self, tree: ast.Module, text: str, path: str = "<stdin>", module: str | None = None,
+                 is_package: bool = False, project: ProjectIndex | None = None):
+        self.project = project  # what the project's other files define (None: this file alone)
         self._values: dict[int, Value] = {}
         self._in_progress: set[int] = set()
         self._returns: dict[int, Value] = {}
-        super().__init__(tree, text, path)
+        self._call_sites: CallSites | None = None
+        super().__init__(tree, text, path, module, is_package)
 
     # --- values --------------------------------------------------------------------------------------
     def value(self, expr: ast.AST) -> Value:
@@ -121,6 +136,30 @@ class SemanticModel(Scopes):
                 return None
             if isinstance(ancestor, ast.Lambda):
                 return None
+        return None
+
+    def training_mode(self, node: ast.AST) -> bool | None:
+        """False inside `if not self.training:` (or the `else` of `if self.training:`) of a module's method: code
+        that runs only in evaluation mode; True in the training-only branch; None where the file does not say."""
+        child: ast.AST = node
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, _SCOPES):
+                return None
+            if isinstance(ancestor, (ast.If, ast.IfExp)):
+                tested = self._tests_training(ancestor.test)
+                if tested is not None:
+                    return tested if _in_body(ancestor, child) else not tested
+            child = ancestor
+        return None
+
+    def _tests_training(self, test: ast.AST) -> bool | None:
+        """True for `self.training`, False for `not self.training`, on the `self` of a module class."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            inner = self._tests_training(test.operand)
+            return None if inner is None else not inner
+        if isinstance(test, ast.Attribute) and test.attr == "training" and isinstance(test.value, ast.Name):
+            cls = self._self_class(test.value)
+            return True if cls is not None and self.is_module_class_def(cls) else None
         return None
 
     def under_no_grad(self, node: ast.AST) -> bool:
@@ -177,6 +216,8 @@ class SemanticModel(Scopes):
             qualified = self.qualified_name(base)
             if qualified in _MODULE_BASE or is_module_class(qualified):
                 return True
+            if qualified and self.project is not None and self.project.is_module_class(qualified):
+                return True
             local = self.local_class(base)
             if local is not None and local is not cls and self.is_module_class_def(local):
                 return True
@@ -230,6 +271,49 @@ class SemanticModel(Scopes):
             return None  # `self` was rebound
         return self.enclosing_class(function)
 
+    def _declared_attribute(self, cls: ast.ClassDef, name: str) -> Value | None:
+        """`name: List[nn.Parameter]` in the class body: the attribute's declared type, where it says something."""
+        for statement in cls.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
+                    and statement.target.id == name:
+                declared = self._annotation_value(statement.annotation, statement)
+                return declared if declared.kind is not Kind.UNKNOWN else None
+        return None
+
+    def _project_base_attribute(self, cls: ast.ClassDef, attribute: str) -> Value | None:
+        """`self.x` that a base class in another file of the project assigns."""
+        for base in cls.bases:
+            qualified = self.qualified_name(base)
+            if qualified:
+                found = self.project.attribute(qualified, attribute)
+                if found is not None:
+                    return found
+        return None
+
+    def attribute_names(self, cls: ast.ClassDef) -> list[str]:
+        """The names a class assigns to `self.<name>` in its methods, and in its body."""
+        names = list(self._class_attributes.get(id(cls), {}))
+        for statement in cls.body:
+            if isinstance(statement, ast.Assign):
+                names.extend(t.id for t in statement.targets if isinstance(t, ast.Name))
+        return list(dict.fromkeys(names))
+
+    def instance_attribute_value(self, cls: ast.ClassDef, name: str) -> Value:
+        """What `self.<name>` holds in an instance of `cls` (what the index records for other files)."""
+        assigned = [v for v, _ in self.class_attribute(cls, name)]
+        if assigned:
+            if any(v is None for v in assigned):
+                return UNKNOWN
+            return join([self.value(v) for v in assigned])
+        for statement in cls.body:
+            if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
+                                                         for t in statement.targets):
+                return self.value(statement.value)
+        return UNKNOWN
+
+    def is_optimizer_class_def(self, cls: ast.ClassDef) -> bool:
+        return self.class_extends(cls, _OPTIMIZER_BASE)
+
     def class_attribute(self, cls: ast.ClassDef, attribute: str, _depth: int = 0) -> list[tuple[ast.AST, ast.AST]]:
         """The (value, method) pairs of every `self.<attribute> = value` in the class (or its local bases)."""
         found = list(self._class_attributes.get(id(cls), {}).get(attribute, ()))
@@ -247,7 +331,14 @@ class SemanticModel(Scopes):
         cls = self._self_class(expr.value)
         if cls is None:
             return None
+        declared = self._declared_attribute(cls, expr.attr)
+        if declared is not None:
+            return declared
         assigned = self.class_attribute(cls, expr.attr)
+        if not assigned and self.project is not None:
+            inherited = self._project_base_attribute(cls, expr.attr)
+            if inherited is not None:
+                return inherited
         if not assigned:
             # A class attribute in the class body (`act = nn.ReLU()` at class level) also counts.
             for statement in cls.body:
@@ -276,10 +367,20 @@ class SemanticModel(Scopes):
         if isinstance(expr, ast.Constant):
             return NONE if expr.value is None else DATA_OBJECT
         if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+            starred = any(isinstance(e, ast.Starred) for e in expr.elts)
             elements = [self.value(e) for e in expr.elts if not isinstance(e, ast.Starred)]
-            element = join(elements) if elements else None
-            return Value(Kind.CONTAINER, Grad.DATA, element=element if element and element.kind is not Kind.UNKNOWN else None)
-        if isinstance(expr, (ast.Dict, ast.DictComp, ast.JoinedStr, ast.SetComp)):
+            element = join(elements) if elements and not starred else None
+            items = tuple(elements) if isinstance(expr, ast.Tuple) and not starred else None
+            return container(element, items=items)
+        if isinstance(expr, ast.Dict):
+            if any(k is None for k in expr.keys):  # `{**other}`
+                return container()
+            keys = [self.value(k) for k in expr.keys]
+            values = [self.value(v) for v in expr.values]
+            return container(join(keys) if keys else None, mapped=join(values) if values else None)
+        if isinstance(expr, ast.DictComp):
+            return container(self.value(expr.key), mapped=self.value(expr.value))
+        if isinstance(expr, (ast.JoinedStr, ast.SetComp)):
             return Value(Kind.CONTAINER if not isinstance(expr, ast.JoinedStr) else Kind.OBJECT, Grad.DATA)
         if isinstance(expr, (ast.ListComp, ast.GeneratorExp)):
             element = self.value(expr.elt)
@@ -411,39 +512,41 @@ class SemanticModel(Scopes):
         return self.value(value)
 
     def _unpack_value(self, container: Value, expr: ast.AST, path: tuple[int, ...]) -> Value:
-        if container.element is not None and len(path) == 1:
-            return container.element
-        if container.origin == "named_parameters" and path == (1,):
-            return Value(Kind.PARAMETER, Grad.LEAF)
-        if container.origin == "named_parameters" and path == (0,):
-            return DATA_OBJECT
-        if container.origin == "enumerate" and path[:1] == (0,):
-            return DATA_OBJECT
-        if container.origin == "enumerate" and container.element is not None and path == (1,):
-            return container.element
-        if container.is_tensor and len(path) == 1:
-            # Unpacking a tensor (`a, b = x.chunk(2)` gives a container; `a, b = x` rows of x)
-            return Value(Kind.TENSOR, container.grad)
-        return UNKNOWN
+        """The place `path` of `container` (`a, (b, c) = ...`: b is (1, 0))."""
+        value = container
+        for index in path:
+            if value.items is not None:
+                if index >= len(value.items):
+                    return UNKNOWN
+                value = value.items[index]
+            elif value.kind is Kind.CONTAINER and value.element is not None:
+                value = value.element
+            elif value.is_tensor:
+                # Unpacking a tensor (`a, b = x` gives rows of x)
+                value = Value(Kind.TENSOR, value.grad)
+            else:
+                return UNKNOWN
+        return value
 
     def _iteration_value(self, iterable: ast.AST, iterated: Value) -> Value:
+        """What one step of `for x in iterable` binds."""
+        if iterated.kind is Kind.MODULE and iterated.cls in _PARAMETER_CONTAINERS:
+            return PARAMETER if iterated.cls.endswith("List") else DATA_OBJECT
+        if iterated.kind is Kind.MODULE and iterated.cls in _MODULE_MAPPINGS:
+            return DATA_OBJECT  # iterating a ModuleDict yields its keys
+        if iterated.kind is Kind.MODULE and iterated.cls in _MODULE_SEQUENCES:
+            found = self._module_element(iterable, None)
+            if found.kind is not Kind.UNKNOWN:
+                return found
         if iterated.element is not None:
             return iterated.element
-        if iterated.origin == "parameters":
-            return Value(Kind.PARAMETER, Grad.LEAF)
-        if iterated.origin in ("named_parameters", "enumerate", "zip", "items"):
-            return Value(Kind.CONTAINER, Grad.DATA, origin=iterated.origin, element=iterated.element)
-        if iterated.origin == "modules":
-            return Value(Kind.MODULE, Grad.DATA)
-        if iterated.origin == "param_groups":
-            return Value(Kind.CONTAINER, Grad.DATA, origin="param_group")  # a dict: params, lr, ...
-        if iterated.kind is Kind.MODULE and iterated.cls in _MODULE_SEQUENCES:
-            return self._module_element(iterable, None)
         if iterated.is_tensor:
             return Value(Kind.TENSOR, iterated.grad)
-        if iterated.origin == "range":
-            return DATA_OBJECT
         return UNKNOWN
+
+    def _element_of(self, iterable: ast.AST) -> Value:
+        """What iterating the expression `iterable` yields (for `zip`, `enumerate`, `map`, ...)."""
+        return self._iteration_value(iterable, self.value(iterable))
 
     def _parameter_value(self, arg: ast.arg) -> Value:
         function = self.parent(self.parent(arg))  # arg -> arguments -> function
@@ -466,7 +569,91 @@ class SemanticModel(Scopes):
             args = function.args.posonlyargs + function.args.args
             if args and args[0] is arg:
                 return Value(Kind.OBJECT, Grad.DATA, origin="ctx")
+        if isinstance(function, FUNCTIONS):
+            sites = self.call_sites.of(function)
+            if sites:
+                return join([self._argument_value(function, arg, site) for site in sites])
         return UNKNOWN
+
+    @property
+    def call_sites(self) -> CallSites:
+        if self._call_sites is None:
+            self._call_sites = CallSites(self)
+        return self._call_sites
+
+    def _argument_value(self, function: ast.AST, arg: ast.arg, site: Site) -> Value:
+        """What `site` passes for the parameter `arg` of `function` (its default when it passes nothing)."""
+        arguments = function.args
+        positional = arguments.posonlyargs + arguments.args
+        index = next((i for i, a in enumerate(positional) if a is arg), None)
+        place = None if index is None else index - site.offset
+        if arg is arguments.vararg or arg is arguments.kwarg:
+            return UNKNOWN
+        if site.given is not None:
+            if place is not None and 0 <= place < len(site.given):
+                return site.given[place]
+            return self._default_value(function, arg)
+        if site.element_of is not None:
+            return self._element_of(site.element_of) if place == 0 else self._default_value(function, arg)
+        call = site.call
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return UNKNOWN
+        if place is not None and 0 <= place < len(call.args):
+            return self.value(call.args[place])
+        for keyword in call.keywords:
+            if keyword.arg == arg.arg:
+                return self.value(keyword.value)
+        return self._default_value(function, arg)
+
+    def _default_value(self, function: ast.AST, arg: ast.arg) -> Value:
+        arguments = function.args
+        positional = arguments.posonlyargs + arguments.args
+        if arg in positional:
+            offset = len(positional) - len(arguments.defaults)
+            index = positional.index(arg) - offset
+            return self.value(arguments.defaults[index]) if index >= 0 else UNKNOWN
+        if arg in arguments.kwonlyargs:
+            default = arguments.kw_defaults[arguments.kwonlyargs.index(arg)]
+            return self.value(default) if default is not None else UNKNOWN
+        return UNKNOWN
+
+    def callee(self, call: ast.Call) -> ast.AST | None:
+        """The function of this file that `call` runs: `helper(...)`, `self.helper(...)`, or `obj.method(...)` on
+        an instance of a class of this file."""
+        found = self.local_function(call.func)
+        if found is not None:
+            return found
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            cls = self.local_class_of(self.value(func.value))
+            if cls is not None:
+                return self._method(cls, func.attr)
+        return None
+
+    def local_class_of(self, value: Value) -> ast.ClassDef | None:
+        """The class of this file that an instance's value names (`<local>.Encoder`), if exactly one has that name."""
+        if not (value.cls or "").startswith("<local>.") or value.kind not in (Kind.MODULE, Kind.OBJECT, Kind.OPTIMIZER):
+            return None
+        name = value.cls.split(".", 1)[1]
+        classes = [c for c in self.nodes(ast.ClassDef) if c.name == name]
+        return classes[0] if len(classes) == 1 else None
+
+    def is_static_method(self, function: ast.AST) -> bool:
+        return _is_static(function)
+
+    def bases_are_known(self, cls: ast.ClassDef, _depth: int = 0) -> bool:
+        """Every base of `cls` is `object`, torch.nn.Module or a torch.nn layer, or a class of this file whose bases
+        are known: no code outside this file calls the class's own methods."""
+        for base in cls.bases:
+            qualified = self.qualified_name(base)
+            if qualified in ("torch.nn.Module", "torch.nn.modules.module.Module") or is_module_class(qualified):
+                continue
+            if isinstance(base, ast.Name) and base.id == "object" and self.bindings_reaching("object", base) is None:
+                continue
+            local = self.local_class(base)
+            if local is None or local is cls or _depth > 5 or not self.bases_are_known(local, _depth + 1):
+                return False
+        return not cls.keywords  # a metaclass may call anything
 
     def _annotation_value(self, annotation: ast.AST | None, at: ast.AST) -> Value:
         if annotation is None:
@@ -502,6 +689,10 @@ class SemanticModel(Scopes):
                 element = None
                 if head.split(".")[-1] in ("list", "List", "Sequence", "Iterable", "set", "Set"):
                     element = self._annotation_value(inner, at)
+                if head.split(".")[-1] in ("dict", "Dict", "Mapping", "MutableMapping") and isinstance(inner, ast.Tuple) \
+                        and len(inner.elts) == 2:
+                    return container(self._annotation_value(inner.elts[0], at),
+                                     mapped=self._annotation_value(inner.elts[1], at))
                 return Value(Kind.CONTAINER, Grad.DATA, element=element if element and element.kind is not Kind.UNKNOWN else None)
             return UNKNOWN
         qualified = self.qualified_name(annotation)
@@ -533,6 +724,10 @@ class SemanticModel(Scopes):
             return UNKNOWN
         if qualified.startswith("torch.") and not qualified.startswith("torch_geometric"):
             return UNKNOWN  # another torch type (Size, device, dtype, ...): not worth a guess
+        if self.project is not None:
+            found = self.project.class_value(qualified)
+            if found is not None:
+                return found if found.kind is not Kind.MODULE else Value(Kind.MODULE, Grad.UNKNOWN, cls=found.cls)
         # An imported class from elsewhere (`torch_geometric.data.Data`, `transformers.PretrainedConfig`).
         return Value(Kind.OBJECT, Grad.DATA, cls=qualified)
 
@@ -564,6 +759,10 @@ class SemanticModel(Scopes):
         `target`; None when no such test narrows it."""
         child: ast.AST = target
         for ancestor in self.ancestors(target):
+            if isinstance(child, ast.stmt):
+                found = self._guarded_classes(ancestor, child, target)
+                if found is not None:
+                    return found
             if isinstance(ancestor, _SCOPES):
                 return None
             if isinstance(ancestor, (ast.If, ast.IfExp)) and _in_body(ancestor, child):
@@ -571,6 +770,26 @@ class SemanticModel(Scopes):
                 if found is not None:
                     return found
             child = ancestor
+        return None
+
+    def _guarded_classes(self, block_owner: ast.AST, statement: ast.stmt, target: ast.AST) -> list[ast.AST] | None:
+        """`if not isinstance(m, (nn.Linear, nn.Embedding)): return` earlier in the same block as `statement`:
+        past it, `m` is one of those classes (the guard's body always leaves: return, raise, continue, break)."""
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(block_owner, field, None)
+            if isinstance(block, list) and any(s is statement for s in block):
+                break
+        else:
+            return None
+        for earlier in block[:next(i for i, s in enumerate(block) if s is statement)]:
+            if not (isinstance(earlier, ast.If) and not earlier.orelse and earlier.body
+                    and isinstance(earlier.body[-1], (ast.Return, ast.Raise, ast.Continue, ast.Break))):
+                continue
+            test = earlier.test
+            if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+                found = self._isinstance_classes(test.operand, target)
+                if found is not None:
+                    return found
         return None
 
     def _isinstance_classes(self, test: ast.AST, target: ast.AST) -> list[ast.AST] | None:
@@ -620,6 +839,10 @@ class SemanticModel(Scopes):
             found = self._instance_attribute(owner.cls, attr)  # `self.flava.logit_scale`, FlavaModel of this file
             if found is not None:
                 return found
+        elif owner.kind in (Kind.MODULE, Kind.OBJECT, Kind.OPTIMIZER) and owner.cls and self.project is not None:
+            found = self.project.attribute(owner.cls, attr)  # `net.fc`, with Net from another file
+            if found is not None:
+                return found
         if owner.is_tensor:
             if attr == "data":
                 return Value(Kind.TENSOR, Grad.CUT, origin=owner.origin, cut="data", cut_node=expr)
@@ -631,21 +854,27 @@ class SemanticModel(Scopes):
                 return DATA_OBJECT
             return UNKNOWN
         if owner.kind is Kind.MODULE:
+            if attr in _REPARAMETRISED.get(owner.origin or "", ()):
+                return PARAMETER  # `weight_g` of `nn.utils.weight_norm(layer)`
             if attr in ("weight", "bias") and owner.cls and is_module_class(owner.cls):
                 if _NN_WITHOUT_WEIGHT.match(owner.cls):
                     return UNKNOWN
                 return Value(Kind.PARAMETER, Grad.LEAF)
-            if attr in ("weight", "bias") and owner.cls is None and self._narrowed_to_weighted_layers(expr.value):
+            if attr in ("weight", "bias") and owner.cls is None and self._narrowed_to_weighted_layers(expr.value, attr):
                 return Value(Kind.PARAMETER, Grad.LEAF)
             if attr == "training":
                 return DATA_OBJECT
             return UNKNOWN
         if owner.kind is Kind.OPTIMIZER and attr == "param_groups":
-            return Value(Kind.CONTAINER, Grad.DATA, origin="param_groups")
+            return container(_PARAM_GROUP)
         return UNKNOWN
 
     def _subscript(self, expr: ast.Subscript) -> Value:
         owner = self.value(expr.value)
+        if owner.kind is Kind.MODULE and owner.cls in _PARAMETER_CONTAINERS:
+            return PARAMETER if not isinstance(expr.slice, ast.Slice) else owner
+        if owner.kind is Kind.MODULE and owner.cls in _MODULE_MAPPINGS:
+            return self._module_element(expr.value, None)  # `self.heads[name]`: any of the submodules it holds
         if owner.kind is Kind.MODULE and owner.cls in _MODULE_SEQUENCES:
             if isinstance(expr.slice, ast.Slice):
                 return owner  # a slice of a Sequential/ModuleList is one of the same class
@@ -653,8 +882,17 @@ class SemanticModel(Scopes):
             if element.kind is not Kind.UNKNOWN or owner.element is None:
                 return element
             return owner.element
-        if owner.kind is Kind.CONTAINER and owner.origin == "param_group" and _is_constant_str(expr.slice, "params"):
-            return Value(Kind.CONTAINER, Grad.DATA, origin="params", element=Value(Kind.TENSOR, Grad.LEAF))
+        if owner.kind is Kind.CONTAINER and owner.origin == "param_group":
+            # optimizer.param_groups[i]: a dict whose "params" are the parameters it updates.
+            if _is_constant_str(expr.slice, "params"):
+                # Leaves that require grad: Parameters, or the plain leaves an optimizer may also be given.
+                return container(Value(Kind.TENSOR, Grad.LEAF))
+            return UNKNOWN
+        if owner.kind is Kind.CONTAINER and owner.mapped is not None and not isinstance(expr.slice, ast.Slice):
+            return owner.mapped
+        if owner.kind is Kind.CONTAINER and owner.items is not None and isinstance(expr.slice, ast.Constant) \
+                and type(expr.slice.value) is int and -len(owner.items) <= expr.slice.value < len(owner.items):
+            return owner.items[expr.slice.value]
         if owner.is_tensor:
             if self._in_no_grad(expr):
                 return Value(Kind.TENSOR, Grad.OFF, origin="index")
@@ -706,22 +944,25 @@ class SemanticModel(Scopes):
                 if inner.is_tensor:
                     return Value(Kind.OBJECT, Grad.CUT, cut="item", cut_node=call)
             return DATA_OBJECT
-        if name in ("list", "tuple", "sorted", "reversed"):
-            inner = self.value(call.args[0]) if call.args else None
-            element = inner.element if inner is not None else None
-            if inner is not None and element is None and inner.origin == "parameters":
-                element = Value(Kind.PARAMETER, Grad.LEAF)
-            return Value(Kind.CONTAINER, Grad.DATA, element=element, origin=inner.origin if inner else None)
-        if name in ("dict", "set", "frozenset"):
-            return Value(Kind.CONTAINER, Grad.DATA)
+        if name in ("list", "tuple", "sorted", "reversed", "iter", "set", "frozenset", "filter"):
+            source = call.args[-1 if name == "filter" else 0] if call.args else None
+            if source is None:
+                return container()
+            return container(self._element_of(source))
+        if name == "dict":
+            return container()
         if name == "range":
-            return Value(Kind.CONTAINER, Grad.DATA, origin="range", element=DATA_OBJECT)
+            return container(DATA_OBJECT, origin="range")
         if name == "enumerate":
-            inner = self.value(call.args[0]) if call.args else UNKNOWN
-            element = inner.element or (Value(Kind.PARAMETER, Grad.LEAF) if inner.origin == "parameters" else None)
-            return Value(Kind.CONTAINER, Grad.DATA, origin="enumerate", element=element)
+            return container(pair(DATA_OBJECT, self._element_of(call.args[0]))) if call.args else container()
         if name == "zip":
-            return Value(Kind.CONTAINER, Grad.DATA, origin="zip")
+            if call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
+                return container()
+            places = tuple(self._element_of(a) for a in call.args)
+            return container(container(join(list(places)), items=places))
+        if name == "map" and len(call.args) >= 2:
+            function = self.local_function(call.args[0])
+            return container(self.returns(function) if function is not None else None)
         if name in ("sum", "max", "min"):
             values = [self.value(a) for a in call.args[:1]]
             if values and values[0].kind is Kind.CONTAINER and values[0].element is not None:
@@ -737,6 +978,13 @@ class SemanticModel(Scopes):
             if frozen is not None and _is_constant(frozen, False):
                 return Value(Kind.PARAMETER, Grad.DATA, origin=qualified)
             return Value(Kind.PARAMETER, Grad.LEAF, origin=qualified)
+        if qualified in _BUFFER_TYPES:
+            return PLAIN_TENSOR
+        if qualified in _REPARAMETRISED and call.args:
+            module = self.value(call.args[0])
+            if module.kind is Kind.MODULE:  # the same module, with new parameters (which `_attribute` knows)
+                return Value(Kind.MODULE, Grad.DATA, cls=module.cls, origin=qualified, element=module.element)
+            return UNKNOWN
         if qualified == "torch.autograd.Variable":
             inner = self.value(call.args[0]) if call.args else UNKNOWN
             if _keyword_true(call, "requires_grad"):
@@ -766,6 +1014,14 @@ class SemanticModel(Scopes):
         if qualified.startswith("numpy.") or qualified.startswith("math.") or qualified.startswith("os.") or \
                 qualified.startswith("random.") or qualified.startswith("time."):
             return DATA_OBJECT
+        if self.project is not None:
+            # A class or function of another file of the project (`from model import Net; Net()`).
+            found = self.project.class_value(qualified)
+            if found is not None:
+                return found
+            returned = self.project.function_returns(qualified)
+            if returned is not None:
+                return returned
         return UNKNOWN
 
     def _factory(self, name: str, qualified: str, call: ast.Call) -> Value:
@@ -798,34 +1054,40 @@ class SemanticModel(Scopes):
         if owner.is_tensor:
             return self._tensor_method(owner, method, call)
         if owner.kind is Kind.MODULE:
-            if method in ("parameters",):
-                return Value(Kind.CONTAINER, Grad.DATA, origin="parameters")
-            if method == "named_parameters":
-                return Value(Kind.CONTAINER, Grad.DATA, origin="named_parameters")
-            if method in ("modules", "children"):
-                return Value(Kind.CONTAINER, Grad.DATA, origin="modules")
+            walked = _MODULE_WALKS.get(method)
+            if walked is not None:
+                return walked
             if method in _MODULE_SELF_METHODS:
                 return owner
             if method == "forward":
                 return self._module_call(owner, call)
-            if method in ("state_dict", "named_modules", "named_children", "buffers", "named_buffers"):
-                return Value(Kind.CONTAINER, Grad.DATA, origin=method)
+            if owner.cls in _MODULE_MAPPINGS and method in ("items", "values", "keys"):
+                return self._mapping_view(container(DATA_OBJECT, mapped=self._module_element(func.value, None)), method)
             return UNKNOWN
-        if method in ("parameters",) and not call.args:
+        if method in ("parameters", "named_parameters") and not call.args and owner.kind is Kind.UNKNOWN:
             # `.parameters()` is nn.Module's; on an object we cannot see, it still yields parameters
             # (the one other common `parameters` is a method of this file's own classes, found above).
-            return Value(Kind.CONTAINER, Grad.DATA, origin="parameters")
-        if method == "named_parameters" and owner.kind in (Kind.UNKNOWN, Kind.MODULE):
-            return Value(Kind.CONTAINER, Grad.DATA, origin="named_parameters")
+            return _MODULE_WALKS[method]
         if owner.kind is Kind.CONTAINER:
-            if method == "items":
-                return Value(Kind.CONTAINER, Grad.DATA, origin="items")
-            if method in ("values",) and owner.element is not None:
-                return Value(Kind.CONTAINER, Grad.DATA, element=owner.element)
-            if method in ("pop", "get") and owner.element is not None:
-                return owner.element
+            if method in ("items", "values", "keys"):
+                return self._mapping_view(owner, method)
+            if method in ("pop", "get") and (owner.mapped or owner.element) is not None:
+                return owner.mapped or owner.element
+            if method in ("copy",):
+                return owner
             return UNKNOWN
         return UNKNOWN
+
+    @staticmethod
+    def _mapping_view(mapping: Value, method: str) -> Value:
+        """`d.items()`, `d.values()`, `d.keys()` of a mapping whose keys and values may be known."""
+        if method == "keys":
+            return container(mapping.element)
+        if mapping.mapped is None:
+            return container()
+        if method == "values":
+            return container(mapping.mapped)
+        return container(pair(mapping.element or UNKNOWN, mapping.mapped))
 
     def _tensor_method(self, owner: Value, method: str, call: ast.Call) -> Value:
         if method == "detach":
@@ -861,8 +1123,25 @@ class SemanticModel(Scopes):
         if module.cls and is_module_class(module.cls) and _NN_WITHOUT_WEIGHT.match(module.cls):
             # Parameter-free layers: the output carries whatever graph the input carried.
             return Value(Kind.TENSOR, _combine_grads(inputs) if inputs else Grad.UNKNOWN, origin=module.cls)
-        return Value(Kind.TENSOR, Grad.CONNECTED if module.cls and is_module_class(module.cls) else Grad.UNKNOWN,
-                     origin=module.cls)
+        owns = module.cls and (is_module_class(module.cls) or self._owns_parameters(module))
+        return Value(Kind.TENSOR, Grad.CONNECTED if owns else Grad.UNKNOWN, origin=module.cls)
+
+    def _owns_parameters(self, module: Value, depth: int = 0) -> bool:
+        """An instance of a module class of this file that holds a Parameter or a layer with weights (directly
+        or in a submodule of this file): called with autograd on, its output carries a graph."""
+        cls = self.local_class_of(module)
+        if cls is None or depth > 4:
+            return False
+        for name in self.attribute_names(cls):
+            held = self.instance_attribute_value(cls, name)
+            if held.kind is Kind.PARAMETER and held.grad is Grad.LEAF:
+                return True
+            if held.kind is Kind.MODULE and held.cls and is_module_class(held.cls) \
+                    and not _NN_WITHOUT_WEIGHT.match(held.cls):
+                return True
+            if held.kind is Kind.MODULE and self._owns_parameters(held, depth + 1):
+                return True
+        return False
 
     def returns(self, function: ast.AST) -> Value:
         """What a function of this file returns (the join of its `return` values; parameters unknown)."""
@@ -882,6 +1161,11 @@ class SemanticModel(Scopes):
                    for n in self.nodes(ast.Yield) + self.nodes(ast.YieldFrom)):
                 values = [Value(Kind.CONTAINER, Grad.DATA)]
             result = join(values) if values else DATA_OBJECT
+            if function.returns is not None:
+                # A declared return type (`-> Dict[str, nn.Parameter]`) says more than `return {}` does.
+                declared = self._annotation_value(function.returns, function)
+                if declared.kind is not Kind.UNKNOWN:
+                    result = declared
         self._returns[key] = result
         return result
 
@@ -958,13 +1242,67 @@ class SemanticModel(Scopes):
             for statement in cls.body
         )
 
-    def _narrowed_to_weighted_layers(self, expr: ast.AST) -> bool:
-        """`m` under `isinstance(m, (nn.Linear, nn.Conv2d))`: every class it may be has a `weight` parameter."""
-        classes = self._narrowing_classes(expr) if isinstance(expr, (ast.Name, ast.Attribute)) else None
-        if not classes:
+    def _narrowed_to_weighted_layers(self, expr: ast.AST, attribute: str = "weight") -> bool:
+        """`m` under a test that admits only modules holding a `weight` (or `bias`) parameter:
+
+        - `isinstance(m, (nn.Linear, nn.Conv2d))`, every class of which has one;
+        - `m.__class__.__name__` / `type(m).__name__` tested for a substring (`classname.find('Conv') != -1`,
+          `'Linear' in classname`, `.startswith(...)`, `==`), the classic `weights_init` passed to
+          `Module.apply`: the attribute is then read from the modules the test admits, and in torch.nn a
+          module's `weight`/`bias` is a Parameter (or None, where reading `.data` of it would raise);
+        - `hasattr(m, 'weight')` / `getattr(m, 'weight', None) is not None`, for the same reason.
+        """
+        if not isinstance(expr, (ast.Name, ast.Attribute)):
             return False
-        names = [self.qualified_name(c) for c in classes]
-        return all(is_module_class(n) and not _NN_WITHOUT_WEIGHT.match(n) for n in names)
+        classes = self._narrowing_classes(expr)
+        if classes:
+            names = [self.qualified_name(c) for c in classes]
+            if all(is_module_class(n) for n in names):
+                return not any(_NN_WITHOUT_WEIGHT.match(n) for n in names)
+            # Classes held in variables (`isinstance(m, self.conv_type)`), on something known to be a module: the
+            # test admits only the layers whose weight is then read.
+            return not any(is_module_class(n) and _NN_WITHOUT_WEIGHT.match(n) for n in names if n)
+        return self._enclosing_test(expr, lambda test: self._tests_class_name(test, expr)
+                                    or _tests_has_attribute(test, expr, attribute))
+
+    def _enclosing_test(self, target: ast.AST, holds) -> bool:
+        """Some `if`/`elif`/conditional-expression test around `target` (whose body holds it) satisfies `holds`,
+        directly or as one operand of an `and`."""
+        child: ast.AST = target
+        for ancestor in self.ancestors(target):
+            if isinstance(ancestor, _SCOPES):
+                return False
+            if isinstance(ancestor, (ast.If, ast.IfExp)) and _in_body(ancestor, child):
+                tests = ancestor.test.values if isinstance(ancestor.test, ast.BoolOp) and isinstance(
+                    ancestor.test.op, ast.And) else [ancestor.test]
+                if any(holds(t) for t in tests):
+                    return True
+            child = ancestor
+        return False
+
+    def _tests_class_name(self, test: ast.AST, target: ast.AST) -> bool:
+        """`test` compares the class name of `target` with a string (directly or through a name bound to it)."""
+        for node in ast.walk(test):
+            if self._is_class_name_of(node, target):
+                return any(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in ast.walk(test))
+        return False
+
+    def _is_class_name_of(self, node: ast.AST, target: ast.AST) -> bool:
+        """`target.__class__.__name__`, `type(target).__name__`, or a name bound once to one of them."""
+        if isinstance(node, ast.Attribute) and node.attr == "__name__":
+            owner = node.value
+            if isinstance(owner, ast.Attribute) and owner.attr == "__class__":
+                return _same_reference(owner.value, target)
+            if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "type" \
+                    and len(owner.args) == 1:
+                return _same_reference(owner.args[0], target)
+            return False
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            bindings = self.bindings_reaching(node.id, node)
+            if bindings and len(bindings) == 1 and bindings[0].kind == "assign" and not bindings[0].path:
+                value = bindings[0].value
+                return isinstance(value, ast.Attribute) and self._is_class_name_of(value, target)
+        return False
 
     def _module_element(self, container: ast.AST, index: ast.AST | None) -> Value:
         """A submodule of an `nn.Sequential(a, b)` / `nn.ModuleList([a, b])` built in this file: the one at a
@@ -978,6 +1316,19 @@ class SemanticModel(Scopes):
             if call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
                 return UNKNOWN
             members = list(call.args)
+        elif qualified.endswith(".ModuleDict"):
+            argument = call.args[0] if len(call.args) == 1 and not call.keywords else None
+            if isinstance(argument, ast.Dict) and None not in argument.keys:
+                members = list(argument.values)
+            elif isinstance(argument, ast.DictComp):
+                members = [argument.value]
+            elif call.args or call.keywords:
+                return UNKNOWN
+            stored = self._stored_items(container)
+            if stored is None:
+                return UNKNOWN
+            members += stored
+            index = None  # keys are not tracked: any member
         elif qualified.endswith(".ModuleList"):
             argument = call.args[0] if len(call.args) == 1 and not call.keywords else None
             if isinstance(argument, (ast.List, ast.Tuple)) and not any(isinstance(e, ast.Starred) for e in argument.elts):
@@ -1017,6 +1368,31 @@ class SemanticModel(Scopes):
             return None
         return values[0] if len(values) == 1 and isinstance(values[0], ast.Call) else None
 
+    def _stored_items(self, container: ast.AST) -> list[ast.AST] | None:
+        """What `container[key] = value` and `.update({...})` store into `container` (`self.x` in its class, or a
+        name in its function); None when something is stored that cannot be followed."""
+        stored: list[ast.AST] = []
+        for statement in self.nodes(ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Subscript) and _same_reference(target.value, container) \
+                        and self._same_owner(target.value, container):
+                    stored.append(statement.value)
+        for call in self.calls_to_method("update"):
+            if not (_same_reference(call.func.value, container) and self._same_owner(call.func.value, container)):
+                continue
+            if len(call.args) == 1 and isinstance(call.args[0], ast.Dict) and None not in call.args[0].keys:
+                stored.extend(call.args[0].values)
+            else:
+                return None
+        return stored
+
+    def _same_owner(self, reference: ast.AST, container: ast.AST) -> bool:
+        """Two spellings of `self.x` (in one class) or of a local name (in one function) name the same thing."""
+        if isinstance(container, ast.Attribute) and isinstance(container.value, ast.Name):
+            return isinstance(reference, ast.Attribute) and isinstance(reference.value, ast.Name) and \
+                self._self_class(reference.value) is self._self_class(container.value)
+        return self.function(reference) is self.function(container)
+
     def _appended(self, container: ast.AST) -> list[ast.AST] | None:
         """What `.append(x)` / `.extend([...])` / `.insert(i, x)` add to `container` (`self.x` in its class, or a
         name in its function); None when something is added that cannot be followed."""
@@ -1055,3 +1431,10 @@ class SemanticModel(Scopes):
         return element if element is not None and element.kind is Kind.MODULE else None
 
 
+def _tests_has_attribute(test: ast.AST, target: ast.AST, attribute: str) -> bool:
+    """`hasattr(target, "weight")`, or `getattr(target, "weight", None) is not None`."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot) \
+            and _is_constant(test.comparators[0], None):
+        test = test.left
+    return isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and test.func.id in ("hasattr", "getattr") \
+        and len(test.args) >= 2 and _same_reference(test.args[0], target) and _is_constant_str(test.args[1], attribute)

@@ -43,6 +43,8 @@ class Value:
     cut: str | None = None  # for Grad.CUT: "detach", "data", "item", "numpy", "tolist", "rewrap"
     cut_node: ast.AST | None = None  # where the cut happened
     element: "Value | None" = None  # for containers: what iterating yields
+    items: "tuple[Value, ...] | None" = None  # for tuples of known length (zip, enumerate, `.items()`): each place
+    mapped: "Value | None" = None  # for mappings: what `x[key]` and `.values()` give (iterating gives the keys)
 
     @property
     def is_tensor(self) -> bool:
@@ -55,6 +57,9 @@ class Value:
 
 UNKNOWN = Value(Kind.UNKNOWN)
 DATA_OBJECT = Value(Kind.OBJECT, Grad.DATA)
+PARAMETER = Value(Kind.PARAMETER, Grad.LEAF)  # a registered nn.Parameter (requires grad unless frozen)
+A_MODULE = Value(Kind.MODULE, Grad.DATA)  # an nn.Module of a class not known
+PLAIN_TENSOR = Value(Kind.TENSOR, Grad.DATA)  # a tensor that never required grad (a buffer, a mask, an index)
 NONE = Value(Kind.OBJECT, Grad.DATA, origin="None")  # `None`: dropped from a join, as Optional[...] is
 
 
@@ -92,7 +97,39 @@ def join(values: Iterable[Value]) -> Value:
         classes.pop() if len(classes) == 1 else None,
         origins.pop() if len(origins) == 1 else None,
         cuts.pop() if len(cuts) == 1 and grad is Grad.CUT else None,
+        element=_join_parts([v.element for v in values]),
+        items=_join_items([v.items for v in values]),
+        mapped=_join_parts([v.mapped for v in values]),
     )
+
+
+def _join_parts(parts: list["Value | None"]) -> "Value | None":
+    """What iterating (or indexing) a join of containers gives: known only when every one of them says."""
+    if any(p is None for p in parts):
+        return None
+    joined = join(parts)
+    return None if joined.kind is Kind.UNKNOWN else joined
+
+
+def _join_items(tuples: list) -> "tuple[Value, ...] | None":
+    if any(t is None for t in tuples) or len({len(t) for t in tuples}) != 1:
+        return None
+    return tuple(join(place) for place in zip(*tuples))
+
+
+def container(element: "Value | None" = None, items: "tuple[Value, ...] | None" = None,
+              mapped: "Value | None" = None, origin: str | None = None) -> Value:
+    """A list, tuple, dict, set or iterator (plain data itself) and what it holds, where that is known."""
+    if element is not None and element.kind is Kind.UNKNOWN:
+        element = None
+    if mapped is not None and mapped.kind is Kind.UNKNOWN:
+        mapped = None
+    return Value(Kind.CONTAINER, Grad.DATA, origin=origin, element=element, items=items, mapped=mapped)
+
+
+def pair(first: Value, second: Value) -> Value:
+    """A 2-tuple: what `enumerate`, `.items()` and `named_parameters()` yield."""
+    return container(join([first, second]), items=(first, second))
 
 
 def _combine_grads(values: Iterable[Value]) -> Grad:

@@ -58,10 +58,13 @@ class Range:
 class Scopes:
     """The structure of one file: parents, scopes, bindings, imports, positions. `SemanticModel` builds on it."""
 
-    def __init__(self, tree: ast.Module, text: str, path: str = "<stdin>"):
+    def __init__(self, tree: ast.Module, text: str, path: str = "<stdin>", module: str | None = None,
+                 is_package: bool = False):
         self.tree = tree
         self.text = text
         self.path = path
+        self.module = module  # the file's dotted module name, where known: relative imports resolve against it
+        self.is_package = is_package
         self._lines: list[str] | None = None
         self._by_type: dict[type, list[ast.AST]] = {}
         self._scope_of: dict[int, Scope] = {}  # id(scope-defining node) -> Scope
@@ -152,14 +155,28 @@ class Scopes:
                     scope.imports[head] = head
                     self._add(scope, Binding(head, "import", node, position=_end(node)))
             return
-        if node.level or node.module is None:
-            return  # relative imports name this project's modules, not torch's
+        origin = self._absolute(node)
+        if origin is None:
+            return  # a relative import in a file whose module is not known
         for alias in node.names:
             if alias.name == "*":
                 continue
             bound = alias.asname or alias.name
-            scope.imports[bound] = f"{node.module}.{alias.name}"
+            scope.imports[bound] = f"{origin}.{alias.name}"
             self._add(scope, Binding(bound, "import", node, position=_end(node)))
+
+    def _absolute(self, node: ast.ImportFrom) -> str | None:
+        """The module a `from ... import` names, with a relative one resolved against this file's module."""
+        if not node.level:
+            return node.module
+        if not self.module:
+            return None
+        package = self.module.split(".") if self.is_package else self.module.split(".")[:-1]
+        if node.level - 1 > len(package) or node.level - 1 == len(package) and not node.module:
+            return None
+        base = package[:len(package) - (node.level - 1)]
+        parts = [*base, *(node.module.split(".") if node.module else [])]
+        return ".".join(parts) if parts else None
 
     def _bind_statement(self, node, scope: Scope) -> None:
         if isinstance(node, ast.Assign):

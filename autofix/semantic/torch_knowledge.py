@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from autofix.semantic.lattice import A_MODULE, DATA_OBJECT, PARAMETER, PLAIN_TENSOR, Grad, Kind, Value, container, pair
 from autofix.semantic.torch_ops import factories, non_tensor_members, tensor_list_methods
 
 # Functions that create a fresh tensor from shapes or Python data: a leaf, requiring grad only when asked. The
@@ -54,7 +55,18 @@ _NN_WITHOUT_WEIGHT = re.compile(
 _OPTIMIZER = re.compile(r"^torch\.optim\.(\w+\.)?[A-Z]\w*$")
 _SCHEDULER = re.compile(r"^torch\.optim\.lr_scheduler\.[A-Z]\w*$")
 _TENSOR_TYPES = frozenset({"torch.Tensor", "torch.FloatTensor", "torch.LongTensor", "torch.autograd.Variable"})
-_PARAMETER_TYPES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+_PARAMETER_TYPES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.UninitializedParameter",
+                              "torch.nn.parameter.UninitializedParameter"})
+# Buffers a lazy module fills on its first call: tensors that never require grad.
+_BUFFER_TYPES = frozenset({"torch.nn.UninitializedBuffer", "torch.nn.parameter.UninitializedBuffer"})
+# Reparametrisations that return the module they are given, with new parameters on it (torch.nn.utils docs):
+# weight_norm adds `weight_g` and `weight_v`; spectral_norm adds `weight_orig`.
+_REPARAMETRISED = {
+    "torch.nn.utils.weight_norm": ("weight_g", "weight_v"),
+    "torch.nn.utils.weight_norm.weight_norm": ("weight_g", "weight_v"),
+    "torch.nn.utils.spectral_norm": ("weight_orig",),
+    "torch.nn.utils.spectral_norm.spectral_norm": ("weight_orig",),
+}
 _MODULE_BASE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"}) | frozenset(
     # LightningModule subclasses nn.Module (added for the GF2xx port: `self(x)` in a training_step is a forward).
     {"pytorch_lightning.LightningModule", "lightning.LightningModule", "lightning.pytorch.LightningModule",
@@ -64,6 +76,24 @@ _MODULE_BASE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"}) 
 _FUNCTION_BASE = frozenset({"torch.autograd.Function", "torch.autograd.function.Function"})
 _OPTIMIZER_BASE = frozenset({"torch.optim.Optimizer", "torch.optim.optimizer.Optimizer"})
 # Module containers that hold their submodules in order: indexing and iterating them yields those submodules.
+_MODULE_MAPPINGS = frozenset({"torch.nn.ModuleDict", "torch.nn.modules.container.ModuleDict"})
+_PARAMETER_CONTAINERS = frozenset({"torch.nn.ParameterList", "torch.nn.ParameterDict",
+                                   "torch.nn.modules.container.ParameterList", "torch.nn.modules.container.ParameterDict"})
+# What nn.Module's walks yield (torch.nn.Module docs): parameters are Parameters; buffers are tensors that never
+# required grad; submodules are modules; `state_dict()` maps names to detached tensors sharing the storage.
+_MODULE_WALKS = {
+    "parameters": container(PARAMETER),
+    "named_parameters": container(pair(DATA_OBJECT, PARAMETER)),
+    "buffers": container(PLAIN_TENSOR),
+    "named_buffers": container(pair(DATA_OBJECT, PLAIN_TENSOR)),
+    "modules": container(A_MODULE),
+    "children": container(A_MODULE),
+    "named_modules": container(pair(DATA_OBJECT, A_MODULE)),
+    "named_children": container(pair(DATA_OBJECT, A_MODULE)),
+    "state_dict": container(DATA_OBJECT, mapped=PLAIN_TENSOR),
+}
+# One of `optimizer.param_groups`: a dict whose "params" entry lists the parameters it updates.
+_PARAM_GROUP = Value(Kind.CONTAINER, Grad.DATA, origin="param_group")
 _MODULE_SEQUENCES = frozenset({"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.modules.container.Sequential",
                                "torch.nn.modules.container.ModuleList"})
 _CONTAINER_TYPES = re.compile(

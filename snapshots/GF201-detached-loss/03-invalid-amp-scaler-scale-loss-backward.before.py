@@ -1,3 +1,6 @@
+import torch.nn as nn
+
+loss_fn = nn.CrossEntropyLoss()
 for x, y in loader:
     with autocast():
         loss = loss_fn(model(x).detach(), y)

@@ -1,3 +1,6 @@
+import torch.nn as nn
+
+criterion = nn.MSELoss()
 losses = []
 for x, y in loader:
     losses.append(criterion(model(x).detach(), y))

@@ -1,3 +1,6 @@
+import torch.nn as nn
+
+criterion = nn.MSELoss()
 for batch in loader:
     loss = criterion(model(batch).detach(), batch)
     loss.requires_grad_()

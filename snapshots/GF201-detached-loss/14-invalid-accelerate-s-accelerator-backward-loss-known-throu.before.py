@@ -1,4 +1,7 @@
-def train(accelerator, model, loader):
+from accelerate import Accelerator
+
+
+def train(accelerator: Accelerator, model, loader):
     for batch in loader:
         out = model(batch)
         loss = out.detach().mean()

@@ -1,0 +1,347 @@
+"""The project index: what the project's other files define, so that `from model import Net` is known in train.py.
+
+Each file of the project is summarised once (`summarize`): its classes with their bases, whether each is an
+nn.Module, the values its methods assign to `self` attributes and what its methods return; its functions' return
+values; its imports (the re-exports of a package's `__init__`). A summary is plain JSON, keyed by the file's
+content hash, so it is cached on disk and a warm run re-summarises only the files that changed.
+
+Summaries are made on demand, the first time a file being checked asks about a name that an import binds to
+another file of the project (ty's and Pyright's way: per-file results, memoised, recomputed where the content
+changed). A summary may itself ask about other files (a base class defined elsewhere); a cycle gives unknown.
+The Ray executor, whose workers cannot read the files, summarises every discovered file in a first phase and
+ships the summaries to the check tasks (`ProjectIndex.preloaded`).
+
+Where a module lives: the directory above a file's outermost package (`__init__.py` chain) is an import root,
+and so is the file's own directory (a script's `from model import Net`). Only files below those roots are read.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from pathlib import Path
+from typing import Callable
+
+from autofix.semantic.lattice import UNKNOWN, Grad, Kind, Value
+
+SUMMARY_LAYOUT = "summary-v1"
+MAX_SUMMARIZED_SIZE = 1 << 20  # bigger files are not summarised (their classes stay unknown)
+_LOCAL = "<local>."
+
+
+def module_name(path: Path) -> tuple[str, Path, bool]:
+    """(dotted module name, import root, is a package `__init__`) of a .py file, by its `__init__.py` chain."""
+    path = path.resolve()
+    is_package = path.name == "__init__.py"
+    parts = [] if is_package else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.parent != folder:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if is_package and not parts:
+        parts = [path.parent.name]
+        folder = path.parent.parent
+    return ".".join(parts), folder, is_package
+
+
+def value_to_json(value: Value | None, module: str) -> object:
+    """A Value as plain data; classes of the summarised file get its module name instead of `<local>.`."""
+    if value is None or value.kind is Kind.UNKNOWN:
+        return None
+    data: dict = {"k": value.kind.value, "g": value.grad.value}
+    if value.cls:
+        data["c"] = module + "." + value.cls[len(_LOCAL):] if value.cls.startswith(_LOCAL) else value.cls
+    if value.element is not None:
+        data["e"] = value_to_json(value.element, module)
+    if value.mapped is not None:
+        data["m"] = value_to_json(value.mapped, module)
+    if value.items is not None:
+        data["i"] = [value_to_json(v, module) for v in value.items]
+    return data
+
+
+def value_from_json(data: object) -> Value:
+    if not isinstance(data, dict):
+        return UNKNOWN
+    items = data.get("i")
+    return Value(
+        Kind(data["k"]), Grad(data["g"]), cls=data.get("c"),
+        element=value_from_json(data["e"]) if "e" in data else None,
+        mapped=value_from_json(data["m"]) if "m" in data else None,
+        items=tuple(value_from_json(v) for v in items) if items is not None else None,
+    )
+
+
+def summarize(model, module: str) -> dict:
+    """The summary of one file's model (see the module docstring)."""
+    classes = {}
+    for cls in model.module_scope.node.body:
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        attributes = {}
+        for name in model.attribute_names(cls):
+            found = value_to_json(model.instance_attribute_value(cls, name), module)
+            if found is None:
+                found = _imported_instance(model, cls, name)
+            if found is not None:
+                attributes[name] = found
+        returns = {}
+        for statement in cls.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found = value_to_json(model.returns(statement), module)
+                returns[statement.name] = found
+        classes[cls.name] = {
+            "bases": [model.qualified_name(b) or _local_base(model, b, module) for b in cls.bases],
+            "module": model.is_module_class_def(cls),
+            "optimizer": model.is_optimizer_class_def(cls),
+            "attributes": attributes,
+            "methods": returns,
+        }
+    functions = {}
+    for statement in model.module_scope.node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions[statement.name] = value_to_json(model.returns(statement), module)
+    imports = dict(model.module_scope.imports)
+    return {"module": module, "classes": classes, "functions": functions, "imports": imports}
+
+
+def _imported_instance(model, cls: ast.ClassDef, name: str) -> dict | None:
+    """`self.x = Imported(...)`, every assignment of one imported class: resolved when the index is asked."""
+    assigned = {model.qualified_name(v.func) if isinstance(v, ast.Call) else None
+                for v, _ in model.class_attribute(cls, name)}
+    assigned.discard("builtins.None")
+    if len(assigned) == 1:
+        (qualified,) = assigned
+        if qualified and not qualified.startswith("torch."):
+            return {"new": qualified}
+    return None
+
+
+def _local_base(model, base: ast.AST, module: str) -> str | None:
+    local = model.local_class(base)
+    return f"{module}.{local.name}" if local is not None else None
+
+
+class ProjectIndex:
+    """Summaries of a project's files, made on demand and memoised; answers questions by qualified name."""
+
+    def __init__(self, roots: list[Path], summarize_file: Callable[[Path], dict | None],
+                 preloaded: dict[str, dict] | None = None):
+        self.roots = [r.resolve() for r in roots]
+        self._summarize_file = summarize_file
+        self._by_module: dict[str, dict | None] = dict(preloaded or {})
+        self._preloaded = preloaded is not None
+        self._in_progress: set[str] = set()
+        self.consulted: dict[str, str] = {}  # path -> content digest of every file whose summary was used
+
+    @classmethod
+    def preloaded(cls, summaries: dict[str, dict]) -> "ProjectIndex":
+        """An index of summaries made elsewhere (the Ray executor's first phase): it reads no file."""
+        return cls([], lambda path: None, preloaded={s["module"]: s for s in summaries.values()})
+
+    # --- finding a module's summary -----------------------------------------------------------------------
+    def summary(self, module: str) -> dict | None:
+        found = self._summary(module)
+        if found is not None and "path" in found:
+            self.consulted[found["path"]] = found["digest"]
+        return found
+
+    def _summary(self, module: str) -> dict | None:
+        if module in self._by_module:
+            return self._by_module[module]
+        if self._preloaded or module in self._in_progress:
+            return None
+        self._in_progress.add(module)
+        try:
+            found = None
+            for path in self._candidates(module):
+                found = self._summarize_file(path)
+                if found is not None:
+                    found = {**found, "module": module}
+                    break
+        finally:
+            self._in_progress.discard(module)
+        self._by_module[module] = found
+        return found
+
+    def _candidates(self, module: str):
+        relative = Path(*module.split("."))
+        for root in self.roots:
+            for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
+                if candidate.is_file():
+                    yield candidate
+
+    def _split(self, qualified: str) -> tuple[dict, str] | None:
+        """The summary of the longest module prefix of `qualified`, and the rest of the name."""
+        parts = qualified.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            found = self.summary(".".join(parts[:cut]))
+            if found is not None:
+                return found, ".".join(parts[cut:])
+        return None
+
+    def _definition(self, qualified: str, kind: str, depth: int = 0) -> tuple[str, dict] | None:
+        """(qualified name, summary entry) of the class or function `qualified` names, through re-exports."""
+        if depth > 8 or qualified.startswith(("torch.", "numpy.", "typing.", "collections.")):
+            return None
+        split = self._split(qualified)
+        if split is None:
+            return None
+        summary, rest = split
+        if "." in rest:
+            return None
+        entry = summary[kind].get(rest)
+        if entry is not None:
+            return f"{summary['module']}.{rest}", entry
+        target = summary["imports"].get(rest)
+        if target is not None and target != qualified:
+            return self._definition(target, kind, depth + 1)
+        return None
+
+    # --- questions --------------------------------------------------------------------------------------
+    def canonical_class(self, qualified: str) -> tuple[str, dict] | None:
+        return self._definition(qualified, "classes")
+
+    def class_value(self, qualified: str) -> Value | None:
+        """An instance of the project's class `qualified`: a module, an optimizer, or another object."""
+        found = self.canonical_class(qualified)
+        if found is None:
+            return None
+        name, entry = found
+        if entry["module"] or self._inherits(entry, "module"):
+            return Value(Kind.MODULE, Grad.DATA, cls=name)
+        if entry["optimizer"] or self._inherits(entry, "optimizer"):
+            return Value(Kind.OPTIMIZER, Grad.DATA, cls=name)
+        return Value(Kind.OBJECT, Grad.DATA, cls=name)
+
+    def is_module_class(self, qualified: str) -> bool:
+        found = self.class_value(qualified)
+        return found is not None and found.kind is Kind.MODULE
+
+    def _inherits(self, entry: dict, flag: str, depth: int = 0) -> bool:
+        for base in entry["bases"]:
+            found = self.canonical_class(base) if base and depth < 8 else None
+            if found is not None and (found[1][flag] or self._inherits(found[1], flag, depth + 1)):
+                return True
+        return False
+
+    def attribute(self, qualified_class: str, attribute: str, depth: int = 0) -> Value | None:
+        """What instances of the project's class get in `self.<attribute>`, from it or its bases."""
+        found = self.canonical_class(qualified_class)
+        if found is None or depth > 8:
+            return None
+        entry = found[1]
+        if attribute in entry["attributes"]:
+            return self.value(entry["attributes"][attribute])
+        for base in entry["bases"]:
+            if base:
+                inherited = self.attribute(base, attribute, depth + 1)
+                if inherited is not None:
+                    return inherited
+        return None
+
+    def function_returns(self, qualified: str) -> Value | None:
+        found = self._definition(qualified, "functions")
+        if found is None:
+            return None
+        return self.value(found[1])
+
+    def value(self, data: object) -> Value:
+        """A summarised value; `{"new": "pkg.mod.Class"}` (an instance of a class the file imports) is resolved
+        here, so that a summary depends on its own file's content only."""
+        if isinstance(data, dict) and "new" in data:
+            return self.class_value(data["new"]) or UNKNOWN
+        return value_from_json(data)
+
+
+# --- per process: one index per set of import roots, and summaries cached by content ----------------------
+_INDEXES: dict[tuple[Path, ...], ProjectIndex] = {}
+
+
+def roots_of(path: str) -> list[Path]:
+    """Where imports from the file at `path` may be found: its import root and its own folder."""
+    if path in ("", "-", "<stdin>"):
+        return []
+    file = Path(path)
+    try:
+        _, root, _ = module_name(file)
+        roots = [root, file.resolve().parent]
+    except OSError:
+        return []
+    return list(dict.fromkeys(roots))
+
+
+def index_for(path: str, summary_cache: Path | None = None) -> ProjectIndex | None:
+    """The index that the file at `path` sees (shared by every file with the same import roots, in this process)."""
+    roots = roots_of(path)
+    if not roots:
+        return None
+    key = tuple(roots)
+    found = _INDEXES.get(key)
+    if found is None:
+        found = _INDEXES[key] = ProjectIndex(roots, lambda p: summarize_path(p, summary_cache))
+    return found
+
+
+def summarize_path(path: Path, summary_cache: Path | None = None) -> dict | None:
+    """The summary of the file at `path` (from the cache when its content is unchanged), or None."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if len(data) > MAX_SUMMARIZED_SIZE:
+        return None
+    module, _, is_package = module_name(path)
+    digest = hashlib.sha256(data).hexdigest()
+    from autofix.cache import tool_fingerprint
+
+    key = hashlib.sha256(f"{tool_fingerprint()}\0{module}\0{digest}".encode()).hexdigest()
+    cached = _cache_file(summary_cache, key)
+    if cached is not None:
+        try:
+            return json.loads(cached.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    summary = summarize_text(str(path), text, module, is_package, digest)
+    if summary is None:
+        return None
+    if cached is None and summary_cache is not None:
+        from autofix import source
+
+        target = summary_cache / SUMMARY_LAYOUT / key[:2] / f"{key}.json"
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source.replace_file(str(target), json.dumps(summary, separators=(",", ":")).encode(), durable=False)
+        except OSError:
+            pass  # a cache that cannot be written is only slower
+    return summary
+
+
+def summarize_text(path: str, text: str, module: str, is_package: bool, digest: str) -> dict | None:
+    """The summary of one file's text, or None when it does not parse."""
+    from autofix.semantic.inference import SemanticModel  # inference imports this module
+
+    try:
+        tree = ast.parse(text)
+        summary = summarize(SemanticModel(tree, text, path, module=module, is_package=is_package), module)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    summary["path"], summary["digest"] = path, digest  # the digest of the file's bytes, as the cache compares
+    return summary
+
+
+def summarize_batch(batch: list[tuple[str, str, str, bool, str]]) -> list[dict | None]:
+    """(path, text, module, is_package, digest) tuples to summaries: the first phase of an executor whose workers cannot
+    read the files."""
+    return [summarize_text(*item) if len(item[1]) <= MAX_SUMMARIZED_SIZE else None for item in batch]
+
+
+def _cache_file(summary_cache: Path | None, digest: str) -> Path | None:
+    if summary_cache is None:
+        return None
+    candidate = summary_cache / SUMMARY_LAYOUT / digest[:2] / f"{digest}.json"
+    return candidate if candidate.is_file() else None

@@ -1,0 +1,8 @@
+import torch.nn as nn
+
+net, target = nn.Linear(4, 2), nn.Linear(4, 2)
+
+
+def soft_update(tau):
+    for p, tp in zip(net.parameters(), target.parameters()):
+        tp.data.copy_(tau * p.data + (1 - tau) * tp.data)

@@ -1,0 +1,8 @@
+import torch
+
+
+def decay(optimizer: torch.optim.Optimizer, rate):
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            with torch.no_grad():
+                p.mul_(1 - rate)

@@ -1,0 +1,8 @@
+import torch.nn as nn
+
+
+def init(m):
+    m.weight.data.zero_()
+
+
+register(init)

@@ -1,0 +1,10 @@
+import torch.nn as nn
+
+
+def step(model, criterion, x, y):
+    output = model(x)
+    loss = criterion(output.detach(), y)
+    loss.backward()
+
+
+step(net, nn.MSELoss(), x, y)

@@ -1,0 +1,128 @@
+"""The project index through the installed CLI: what one file of a project defines is known in the others."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import run
+
+MODEL = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+TRAIN = """\
+from model import Net
+
+net = Net()
+net.fc.weight.data.normal_()
+"""
+TRAIN_FIXED = """\
+from model import Net
+import torch
+
+net = Net()
+with torch.no_grad():
+    net.fc.weight.normal_()
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def codes(stdout: bytes) -> list[str]:
+    return [line.split(": ")[0].removeprefix("./") + " " + line.split(": ")[1].split()[0] for line in stdout.decode().splitlines()
+            if ": GF" in line]
+
+
+def test_a_class_from_another_file_is_known(tmp_path):
+    write(tmp_path, {"model.py": MODEL, "train.py": TRAIN})
+    done = run(["--no-cache", "train.py"], cwd=tmp_path)
+    assert codes(done.stdout) == ["train.py:4:1 GF101"], done.stdout.decode() + done.stderr.decode()
+    fixed = run(["--no-cache", "--fix", "train.py"], cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stderr.decode()
+    assert (tmp_path / "train.py").read_text() == TRAIN_FIXED
+
+
+def test_without_the_other_file_the_name_stays_unknown(tmp_path):
+    write(tmp_path, {"train.py": TRAIN})
+    done = run(["--no-cache", "train.py"], cwd=tmp_path)
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()
+
+
+def test_package_reexports_relative_imports_and_a_base_class_in_another_file(tmp_path):
+    write(tmp_path, {
+        "pkg/__init__.py": "from .model import Net\n",
+        "pkg/base.py": """\
+            import torch.nn as nn
+
+
+            class Backbone(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.proj = nn.Linear(8, 8)
+            """,
+        "pkg/model.py": """\
+            from .base import Backbone
+
+
+            class Net(Backbone):
+                pass
+            """,
+        "train.py": """\
+            from pkg import Net
+
+            net = Net()
+            net.proj.bias.data.zero_()
+            """,
+    })
+    done = run(["--no-cache", "."], cwd=tmp_path)
+    assert codes(done.stdout) == ["train.py:4:1 GF101"], done.stdout.decode() + done.stderr.decode()
+
+
+def test_a_warm_run_sees_a_change_in_the_file_a_result_depended_on(tmp_path):
+    write(tmp_path, {"model.py": MODEL, "train.py": TRAIN})
+    assert codes(run(["."], cwd=tmp_path).stdout) == ["train.py:4:1 GF101"]
+    # `fc` is no longer a layer: the cached result for the unchanged train.py must not be reused.
+    (tmp_path / "model.py").write_text(MODEL.replace("nn.Linear(4, 2)", "{}"))
+    done = run(["."], cwd=tmp_path)
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()
+    (tmp_path / "model.py").write_text(MODEL)
+    assert codes(run(["."], cwd=tmp_path).stdout) == ["train.py:4:1 GF101"]
+
+
+def test_stdin_with_a_filename_uses_that_file_s_project(tmp_path):
+    write(tmp_path, {"model.py": MODEL})
+    done = run(["--no-cache", "--stdin-filename", "train.py"], cwd=tmp_path, stdin=TRAIN.encode())
+    assert codes(done.stdout) == ["train.py:4:1 GF101"], done.stdout.decode() + done.stderr.decode()
+
+
+def test_ray_gives_the_same_diff_as_the_local_executor_with_the_index(tmp_path):
+    pytest.importorskip("ray")
+    write(tmp_path, {"model.py": MODEL, "train.py": TRAIN})
+    local = run(["--no-cache", "--diff", "."], cwd=tmp_path)
+    remote = run(["--no-cache", "--diff", "--executor", "ray", "."], cwd=tmp_path)
+    assert local.returncode == remote.returncode == 1, remote.stderr.decode()
+    assert b"net.fc.weight.normal_()" in local.stdout
+    assert local.stdout == remote.stdout
+
+
+def test_no_index_checks_each_file_alone(tmp_path):
+    write(tmp_path, {"model.py": MODEL, "train.py": TRAIN})
+    done = run(["--no-index", "train.py"], cwd=tmp_path)
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()
+    # The cache keeps the two apart: the same run with the index still finds the bug.
+    assert codes(run(["train.py"], cwd=tmp_path).stdout) == ["train.py:4:1 GF101"]
