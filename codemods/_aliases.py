@@ -16,14 +16,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from autofix.semantic import Grad, Kind, SemanticModel
+from autofix.semantic import Grad, Kind, SemanticModel, torch_ops
 
 _NOT_TENSORS = frozenset({Kind.OBJECT, Kind.CONTAINER, Kind.MODULE, Kind.OPTIMIZER, Kind.SCHEDULER})
-# Tensor methods that return an alias of (a part of) their receiver: a write into one is a write into it.
-_VIEW_METHODS = frozenset(
-    "view view_as reshape reshape_as t transpose permute squeeze unsqueeze expand expand_as narrow select "
-    "flatten unflatten diagonal movedim swapaxes swapdims as_strided unfold".split()
-)
 
 
 @dataclass(frozen=True)
@@ -92,6 +87,9 @@ def _view_of_leaf(model: SemanticModel, tensor: ast.AST, depth: int = 0) -> bool
         return True
     if isinstance(tensor, ast.Subscript):
         return _view_of_leaf(model, tensor.value, depth + 1)
-    if isinstance(tensor, ast.Call) and isinstance(tensor.func, ast.Attribute) and tensor.func.attr in _VIEW_METHODS:
+    # A tensor method that returns an alias of (a part of) its receiver (torch table): a write into one is a
+    # write into it.
+    if (isinstance(tensor, ast.Call) and isinstance(tensor.func, ast.Attribute)
+            and torch_ops.returns_view(torch_ops.method(tensor.func.attr))):
         return _view_of_leaf(model, tensor.func.value, depth + 1)
     return False

@@ -10,17 +10,17 @@ import ast
 from collections.abc import Iterator
 
 from autofix.lazy import libcst as cst
-from autofix.semantic import FACTORIES, MOVERS, Kind, SemanticModel, dotted, keyword
+from autofix.semantic import FACTORIES, MOVERS, Kind, SemanticModel, dotted, keyword, torch_ops
 from codemods._torch import mover_chain
 
 PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
 
-# torch.X(...) factories that accept `requires_grad=` and make a fresh leaf.
-GRAD_FACTORIES = frozenset(FACTORIES - {"from_numpy", "randint", "randperm", "randint_like", "tril_indices",
-                                        "triu_indices", "bernoulli", "multinomial", "poisson"})
+# torch.X(...) factories that accept `requires_grad=` and make a fresh leaf (torch table: not randint, randperm,
+# tril_indices, ..., whose integer results cannot require grad).
+GRAD_FACTORIES = frozenset(f for f in FACTORIES if torch_ops.accepts_requires_grad(f"torch.{f}"))
 # Factories whose result is floating point in the default dtype (float32, unless the file changes it)
-# when no dtype= is given.
-_DEFAULT_FLOAT = frozenset({"zeros", "ones", "empty", "rand", "randn", "eye", "linspace", "logspace"})
+# when no dtype= is given and the arguments are ints (torch table: zeros, rand, eye, linspace; not arange).
+_DEFAULT_FLOAT = frozenset(f for f in FACTORIES if torch_ops.default_float(f"torch.{f}"))
 _DTYPES = {
     "torch.float32": "float32", "torch.float": "float32",
     "torch.float64": "float64", "torch.double": "float64",

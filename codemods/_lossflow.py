@@ -37,25 +37,34 @@ import re
 from dataclasses import dataclass, field
 
 from autofix.semantic import (
-    FUNCTIONS, Grad, Kind, SemanticModel, dotted, is_false, is_optimizer_class, is_true, keyword,
+    FUNCTIONS, Grad, Kind, SemanticModel, dotted, is_false, is_optimizer_class, is_true, keyword, torch_ops,
 )
 
 CONNECTED, UNKNOWN, CUT = 2, 1, 0
 
 # Cuts whose removal restores the graph (GF201 can fix them); the others are not differentiable at all.
 REMOVABLE = frozenset({"detach", "data"})
-_METHOD_CUTS = {"detach": "detach", "item": "item", "tolist": "tolist", "numpy": "numpy", "argmax": "argmax",
-                "argmin": "argmin", "long": "long", "int": "int", "bool": "bool", "byte": "byte",
-                "generate": "generate"}
-# Tensor methods that are differentiable functions of their receiver and arguments.
-_PURE_METHODS = frozenset(
-    """abs add addmm bmm chunk clamp clip clone contiguous cos cpu cuda div double exp expand expand_as flatten
-    float gather half index_select log log_softmax logsumexp masked_fill matmul max mean min mm mul narrow neg norm
-    permute pow prod relu repeat reshape select sigmoid sin softmax split sqrt square squeeze std sub sum t tanh
-    to transpose type_as unsqueeze var view view_as where bfloat16 diagonal trace roll flip nansum nanmean
-    cumsum unbind""".split()
-)
+# Cuts that leave the tensor world (Python or numpy values, and a transformers model's `generate`, whose token
+# ids carry no graph). Kept by hand: the table says what these return, not that the result is a loss's value.
+# Integer and boolean results (`argmax`, `long`, `eq`, `nonzero`, ...) are cuts too: that, the torch table says.
+_METHOD_CUTS = {"detach": "detach", "item": "item", "tolist": "tolist", "numpy": "numpy", "generate": "generate"}
+
+
+def _integer_method(method: str) -> bool:
+    """`x.<method>(...)` returns an integer or boolean tensor (torch table): no gradient can flow through it."""
+    return torch_ops.integer_result(torch_ops.method(method))
+
+
+def _pure_method(method: str) -> bool:
+    """A tensor method that is a differentiable function of its receiver and arguments (torch table); in-place
+    methods are their own business (the receiver changes)."""
+    name = torch_ops.method(method)
+    return torch_ops.differentiable(name) is True and not torch_ops.is_inplace(name)
+
+
 # Methods whose arguments are shapes, devices, dtypes, dims or indices: only the receiver carries a graph.
+# Kept by hand: a schema types `gather`'s index and `clamp`'s bounds as tensors like any other, so what each
+# argument means is a judgement torch does not state.
 _RECEIVER_ONLY = frozenset(
     """to cuda cpu type float double half bfloat16 view reshape permute transpose flatten squeeze unsqueeze expand
     repeat chunk split narrow select sum mean max min std var norm softmax log_softmax contiguous clamp clip t flip
@@ -625,13 +634,15 @@ class _Walker:
             owner = func.value
             if method in _METHOD_CUTS and not (method == "detach" and (call.args or call.keywords)):
                 return self.cut(_METHOD_CUTS[method], call, owner, env)
+            if _integer_method(method):
+                return self.cut(method, call, owner, env)
             if method == "requires_grad_":
                 return self.requires_grad_call(call, owner, env)
             if method == "scale":  # AMP: scaler.scale(loss) is the loss, scaled
                 return self.arguments(call, env)
             if method in _RECEIVER_ONLY:
                 return self.value(owner, env)
-            if method in _PURE_METHODS:
+            if _pure_method(method):
                 return combine(self.value(owner, env), self.arguments(call, env))
             return self.opaque(call)
         name = func.id if isinstance(func, ast.Name) else ""
@@ -696,7 +707,7 @@ class _Walker:
             return GRAPH if requires_grad else NOTHING  # a fresh leaf (trainable if it asks for grad)
         if short in _FACTORIES:
             return GRAPH if requires_grad else NOTHING
-        if short in ("argmax", "argmin") and call.args:
+        if torch_ops.integer_result(qualified) and call.args:  # torch.argmax, torch.eq, ...: torch table
             return self.cut(short, call, call.args[0], env)
         if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional."):
             return GRAPH  # constructing or calling a module

@@ -11,6 +11,7 @@ from typing import Iterable, TypeAlias
 
 from autofix.lazy import libcst as cst
 from autofix.rule import AddImport
+from autofix.semantic import MOVERS
 
 ScopeNode: TypeAlias = "cst.CSTNode"  # cst.Module | cst.FunctionDef | cst.ClassDef
 
@@ -242,16 +243,8 @@ def _bound_by_parameter_loop(name: str, node: cst.CSTNode, parent_of) -> bool:
 
 # --- where tensors come from ----------------------------------------------------------------------
 
-# Factories that create a fresh leaf tensor (and accept `requires_grad=`), and the Parameter class.
-LEAF_MAKERS = re.compile(
-    r"^torch\.(tensor|zeros|ones|randn|rand|empty|full|eye|arange|linspace|logspace|normal|\w+_like)$"
-    r"|^torch\.nn\.(parameter\.)?Parameter$"
-)
-PARAMETER_CLASS = re.compile(r"^torch\.nn\.(parameter\.)?Parameter$")
-
-# Tensor methods that return a converted copy (a new, non-leaf tensor when the input requires grad):
-# device and dtype moves.
-MOVERS = frozenset({"to", "cuda", "cpu", "double", "float", "half", "bfloat16", "type"})
+# Tensor methods that return a converted copy (a new, non-leaf tensor when the input requires grad): device
+# and dtype moves. One list for the model and the fixes (autofix.semantic.MOVERS).
 
 
 def requests_grad(call: cst.Call) -> bool:

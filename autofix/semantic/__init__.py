@@ -4,6 +4,8 @@ One job per module:
 
 - `lattice`: the values (`Kind` x `Grad`) and their join;
 - `torch_knowledge`: what torch's names are (factories, movers, module and optimizer classes);
+- `torch_ops`: what torch says each op does (view, in-place, saves its output, differentiable), queried on
+  the table that tools/torch_table.py generates from torch;
 - `syntax`: questions about syntax alone (dotted names, keywords, constants);
 - `scopes`: the one walk, scopes, bindings, imports and positions;
 - `inference`: `SemanticModel`, what an expression holds;
@@ -11,6 +13,7 @@ One job per module:
 
 Rules import only the names below. docs/semantic-model.md explains the lattice, the index and how a rule asks.
 """
+from autofix.semantic import torch_ops
 from autofix.semantic.inference import SemanticModel
 from autofix.semantic.lattice import (
     DATA_OBJECT,
@@ -36,5 +39,5 @@ from autofix.semantic.torch_knowledge import (
 __all__ = [
     "DATA_OBJECT", "FACTORIES", "FUNCTIONS", "MOVERS", "NONE", "REQUIRES_GRAD", "REWRAPS", "TENSOR_KINDS", "UNKNOWN",
     "Binding", "Grad", "Kind", "Range", "Scope", "SemanticModel", "Value", "dotted", "is_false", "is_module_class",
-    "is_optimizer_class", "is_true", "join", "keyword",
+    "is_optimizer_class", "is_true", "join", "keyword", "torch_ops",
 ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 
+from autofix.semantic import torch_ops
 from autofix.semantic.callsites import CallSites, Site
 from autofix.semantic.index import ProjectIndex
 from autofix.semantic.lattice import (
@@ -1170,8 +1171,7 @@ class SemanticModel(Scopes):
             return Value(Kind.TENSOR, Grad.OFF, origin=f"Tensor.{method}")
         grads = [owner] + [self.value(a) for a in call.args if not isinstance(a, ast.Starred)]
         grad = _combine_grads(grads)
-        if method in MOVERS or method in ("clone", "contiguous", "view", "reshape", "view_as", "reshape_as", "expand",
-                                          "expand_as", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "t"):
+        if method in MOVERS or method == "clone" or torch_ops.returns_view(torch_ops.method(method)):
             return Value(Kind.TENSOR, grad, origin=owner.origin if method in MOVERS else f"Tensor.{method}",
                          cut=owner.cut, cut_node=owner.cut_node)
         return Value(Kind.TENSOR, grad, origin=f"Tensor.{method}")

@@ -1,19 +1,22 @@
 """What torch's functions, methods and classes are, as far as the model needs to know: names, namespaces, bases.
 
-Checked against torch 2.13 (see shared/autograd_facts.py).
+Checked against torch 2.13 (see shared/autograd_facts.py). What torch's own metadata can tell (which functions
+are factories, which methods return no tensor or a list of tensors) comes from the generated torch table
+(`torch_ops`); the rest here is judgement, each with its reason.
 """
 from __future__ import annotations
 
 import re
 
 from autofix.semantic.lattice import A_MODULE, DATA_OBJECT, PARAMETER, PLAIN_TENSOR, Grad, Kind, Value, container, pair
+from autofix.semantic.torch_ops import factories, non_tensor_members, tensor_list_methods
 
-# Functions that create a fresh tensor from shapes or Python data: a leaf, requiring grad only when asked.
-FACTORIES = frozenset(
-    "tensor as_tensor zeros ones empty full rand randn randint randperm arange range linspace logspace eye "
-    "normal zeros_like ones_like empty_like full_like rand_like randn_like randint_like from_numpy "
-    "empty_strided bernoulli multinomial poisson tril_indices triu_indices".split()
-)
+# Functions that create a fresh tensor from shapes or Python data: a leaf, requiring grad only when asked. The
+# table's factories (their schema takes the tensor options: zeros, arange, tensor, zeros_like, windows, ...),
+# and by hand: from_numpy and as_tensor, which wrap numpy or Python data (from_numpy has no schema; as_tensor's
+# takes no layout), and bernoulli, multinomial and poisson, which sample from a tensor of rates: torch gives
+# bernoulli and poisson a grad_fn, but its gradient is zero everywhere, so for the rules the samples are data.
+FACTORIES = factories() | frozenset({"from_numpy", "as_tensor", "bernoulli", "multinomial", "poisson"})
 # Calls whose result is data whatever they are given (they re-wrap values: a tensor argument's graph is cut).
 REWRAPS = frozenset({"tensor", "from_numpy"})  # as_tensor and Tensor(t) keep the graph (torch 2.13)
 # torch.* functions that do not return tensors.
@@ -30,17 +33,13 @@ _TORCH_OTHER_NAMESPACES = re.compile(
     r"|package|quantization|ao|amp|cpu|mps|xpu|library|overrides|compiler|sparse|nested|masked|distributions"
     r"|optim|nn)\b"
 )
-# Tensor methods that return something other than a tensor.
-_NOT_TENSOR_METHODS = frozenset(
-    "size dim numel nelement element_size stride data_ptr is_contiguous is_floating_point is_complex "
-    "get_device storage_offset untyped_storage storage is_pinned is_shared is_set_to equal allclose "
-    "__len__ tolist item numpy register_hook backward dim_order".split()
-)
-_NOT_TENSOR_ATTRIBUTES = frozenset(
-    "shape dtype device is_cuda requires_grad ndim is_leaf grad_fn layout is_sparse is_quantized is_meta "
-    "names itemsize nbytes".split()
-)
-_CONTAINER_METHODS = frozenset({"split", "chunk", "unbind", "tensor_split", "hsplit", "vsplit", "unflatten_dense_tensors"})
+# Tensor methods and properties that return something other than a tensor (torch table: `size`, `item`,
+# `is_contiguous`, `backward`; `shape`, `dtype`, `is_leaf`, `grad_fn`), and `len(x)`, which the table, made
+# of public names, does not list.
+_NOT_TENSOR_METHODS = non_tensor_members(properties=False) | {"__len__"}
+_NOT_TENSOR_ATTRIBUTES = non_tensor_members(properties=True)
+# Tensor methods that return a list of tensors (torch table: split, chunk, unbind, tensor_split, hsplit, ...).
+_CONTAINER_METHODS = tensor_list_methods()
 # Methods that return their receiver moved or converted (a new non-leaf when the receiver requires grad).
 MOVERS = frozenset({"to", "cuda", "cpu", "double", "float", "half", "bfloat16", "type"})
 # Module methods that return the module itself.
