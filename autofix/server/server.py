@@ -218,9 +218,8 @@ class AutofixServer(LanguageServer):
             await asyncio.sleep(0)  # let changes already queued land first: only the newest text is checked
             if generation != tracked.generation:
                 return
-            if not self.pulls:
-                self.check(tracked)
-                self.publish(tracked)
+            if not self.pulls and self.check(tracked):
+                self.publish(tracked)  # (a text that does not parse publishes nothing: the last good ones stay)
             await asyncio.sleep(IDLE_SECONDS)
             if generation != tracked.generation:
                 return
@@ -233,7 +232,8 @@ class AutofixServer(LanguageServer):
                     return
                 for message in errors:
                     self._log_once(tracked, f"{analysis.path}: internal error: {message}", types.MessageType.Error)
-                self.publish(tracked)
+                if any(result.fix is not None for result in analysis.results):
+                    self.publish(tracked)  # the same findings, now with their fixes in `data`
             await self._check_workspace_of(tracked, generation)
         except asyncio.CancelledError:
             raise
