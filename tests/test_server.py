@@ -198,13 +198,18 @@ def test_configuration_is_the_projects_and_is_read_again_when_it_changes(tmp_pat
     watchers = registered["params"]["registrations"][0]["registerOptions"]["watchers"]
     assert watchers == [{"globPattern": "**/pyproject.toml"}]
 
-    (tmp_path / "pyproject.toml").write_text('[tool.autofix]\nper-file-ignores = { "tests/*.py" = ["GF101"] }\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.autofix]\nexclude = ["legacy/*"]\nper-file-ignores = { "tests/*.py" = ["GF101"] }\n')
     client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": uri(tmp_path / "pyproject.toml"), "type": 2}]})
     assert [d["code"] for d in client.diagnostics(document, predicate=bool)] == ["GF101"]
 
     ignored = tmp_path / "tests" / "test_model.py"
     ignored.write_text(MODEL)
     assert client.diagnostics(client.open(ignored)) == []
+    (tmp_path / "legacy").mkdir()
+    excluded = tmp_path / "legacy" / "model.py"
+    excluded.write_text(MODEL)
+    assert client.diagnostics(client.open(excluded)) == []
 
 
 def test_a_bad_configuration_is_one_log_line_and_the_defaults_apply(tmp_path, server):

@@ -31,11 +31,11 @@ def create() -> AutofixServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: AutofixServer, params):
         ls.shut_down = True
-        ls.fix_pool.shutdown(wait=False, cancel_futures=True)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: AutofixServer, params: types.DidOpenTextDocumentParams):
-        ls.open(params.text_document.uri, notebook=False)
+        if params.text_document.language_id in ("python", ""):  # a client may send every file it opens
+            ls.open(params.text_document.uri, notebook=False)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: AutofixServer, params: types.DidChangeTextDocumentParams):

@@ -81,6 +81,7 @@ class Analysis:
                 text = texts.get(id(result.finding))
                 if text is not None:
                     result.fix = self._replacements(text, errors)
+                result.finding.built = None  # its edits hold the whole LibCST tree; the replacements are plain text
             return errors
 
     def fix_all(self, unsafe: bool) -> tuple[list[Replacement], list[str]]:

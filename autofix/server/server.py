@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +48,48 @@ class Tracked:
     checked: int = -1  # the generation last checked, good or not
     published: dict[str, list[types.Diagnostic]] = field(default_factory=dict)  # by file or cell URI
     task: asyncio.Task | None = None
-    logged: str | None = None  # the last line logged about it, so that each keystroke does not repeat it
+    logged: set[str] = field(default_factory=set)  # lines logged about it, so that each keystroke does not repeat one
+
+
+class FixWorker:
+    """One daemon thread that builds quick fixes, one document at a time (two at once would only share the GIL).
+
+    A daemon, so that `exit` ends the process at once even in the middle of a large file's LibCST work, which
+    nobody will read any more."""
+
+    def __init__(self):
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def run(self, function, *args) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="autofix-fixes", daemon=True)
+            self._thread.start()
+        self._jobs.put((loop, future, function, args))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            loop, future, function, args = self._jobs.get()
+            try:
+                outcome, failed = function(*args), False
+            except BaseException as error:  # noqa: BLE001 - handed to the waiting coroutine, which logs it
+                outcome, failed = error, True
+            try:
+                loop.call_soon_threadsafe(_settle, future, outcome, failed)
+            except RuntimeError:  # the loop has closed: the server is exiting
+                return
+
+
+def _settle(future: asyncio.Future, outcome, failed: bool) -> None:
+    if future.cancelled():
+        return
+    if failed:
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 class AutofixServer(LanguageServer):
@@ -66,7 +108,7 @@ class AutofixServer(LanguageServer):
         self.config_of: dict[tuple[str, str], Path | None] = {}
         self.client_unsafe = False
         self.shut_down = False
-        self.fix_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autofix-fixes")
+        self.fixes = FixWorker()
 
     # --- what the client can do ---------------------------------------------------------------------------------
     @property
@@ -205,12 +247,11 @@ class AutofixServer(LanguageServer):
             return False
         analysis.generation = generation
         tracked.analysis = analysis
-        tracked.logged = None
         return True
 
     def _log_once(self, tracked: Tracked, message: str, kind=types.MessageType.Warning) -> None:
-        if tracked.logged != message:
-            tracked.logged = message
+        if message not in tracked.logged:
+            tracked.logged.add(message)
             self.log(message, kind)
 
     async def _refresh(self, tracked: Tracked, generation: int) -> None:
@@ -226,8 +267,7 @@ class AutofixServer(LanguageServer):
             self.check(tracked)  # a pulling client may not have asked yet
             analysis = tracked.analysis
             if analysis is not None and analysis.generation == generation:
-                errors = await asyncio.get_running_loop().run_in_executor(
-                    self.fix_pool, self._quick_fixes_while_current, tracked, generation)
+                errors = await self.fixes.run(self._quick_fixes_while_current, tracked, generation)
                 if generation != tracked.generation:
                     return
                 for message in errors:
