@@ -136,6 +136,13 @@ def server_cpu(client: Client) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_peak_rss_mb(client: Client) -> float:
+    for line in Path(f"/proc/{client.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=2000)
@@ -187,12 +194,13 @@ def main() -> None:
             client.diagnostics(document, version=version,
                                predicate=lambda ds: ds and all("fix" in d["data"] for d in ds))
             with_fixes.append((time.perf_counter() - start) * 1000)
+        peak_mb = server_peak_rss_mb(client)
         assert client.shutdown() == 0
 
     print(f"Measured by `python bench/lsp_latency.py --lines {args.lines} --edits {args.edits} --pauses {args.pauses} --shape {args.shape}` "
           f"on {platform.machine()} ({os.cpu_count()} cores, load average {load:.1f} while typing), "
           f"Python {platform.python_version()}: a {len(lines)}-line module with {findings} findings; "
-          f"the server used {cpu_per_edit:.0f} ms of CPU per edit.")
+          f"the server used {cpu_per_edit:.0f} ms of CPU per edit, and {peak_mb:.0f} MB of memory at its peak.")
     print()
     print("| measure | median ms | p95 ms | samples |")
     print("|---|---:|---:|---:|")

@@ -357,11 +357,16 @@ def test_binary_huge_and_crashing_input_never_kill_the_server(tmp_path, server):
 def test_a_client_that_pulls_gets_diagnostics_when_it_asks_and_none_pushed(tmp_path, server):
     path = tmp_path / "model.py"
     path.write_text(MODEL)
-    client = server(capabilities={"textDocument": {"diagnostic": {"dynamicRegistration": False}}})
+    client = server(capabilities={"textDocument": {"diagnostic": {"dynamicRegistration": False}},
+                                  "workspace": {"diagnostics": {"refreshSupport": True}}})
     document = client.open(path)
     report = client.request("textDocument/diagnostic", {"textDocument": {"uri": document}})
     assert report["kind"] == "full"
     assert [(d["code"], d["range"]) for d in report["items"]] == [("GF101", MODEL_RANGE)]
+    # Once the fixes are built, the server asks the client to pull again, and they come in `data`.
+    client.wait(lambda m: m.get("method") == "workspace/diagnostic/refresh", what="a refresh request")
+    [item] = client.request("textDocument/diagnostic", {"textDocument": {"uri": document}})["items"]
+    assert item["data"]["fix"]["title"] == "autofix: fix GF101 (detached-inplace-write)"
     client.change(document, 2, MODEL.replace("self.linear.weight.detach().zero_()", "pass"))
     assert client.request("textDocument/diagnostic", {"textDocument": {"uri": document}})["items"] == []
     assert not [n for n in client.notifications if n["method"] == "textDocument/publishDiagnostics"]

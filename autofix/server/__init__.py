@@ -6,6 +6,8 @@ the engine, and `noqa.py` places suppression comments.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from lsprotocol import types
 
@@ -31,6 +33,13 @@ def create() -> AutofixServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: AutofixServer, params):
         ls.shut_down = True
+
+    @server.feature(types.EXIT)
+    def exit_(ls: AutofixServer, params):
+        # End now, with the protocol's exit code: everything owed to the client has been written, and pygls's own
+        # shutdown would wait for its stdin reader thread, which is blocked until the client closes the pipe.
+        sys.stdout.flush()
+        os._exit(0 if ls.shut_down else 1)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: AutofixServer, params: types.DidOpenTextDocumentParams):

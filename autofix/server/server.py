@@ -104,7 +104,7 @@ class AutofixServer(LanguageServer):
             ),
         )
         self.tracked: dict[str, Tracked] = {}
-        self.settings_cache: dict[Path | None, Settings] = {}
+        self.settings_cache: dict[tuple[Path | None, Path], Settings] = {}
         self.config_of: dict[tuple[str, str], Path | None] = {}
         self.client_unsafe = False
         self.shut_down = False
@@ -148,12 +148,12 @@ class AutofixServer(LanguageServer):
             if key not in self.config_of:
                 self.config_of[key] = find_config(folder, stop=root)
             config = self.config_of[key]
-            if config not in self.settings_cache:
+            if (config, root) not in self.settings_cache:
                 settings = load(config)
                 if config is None:
-                    settings.root = root
-                self.settings_cache[config] = settings
-            return self.settings_cache[config]
+                    settings.root = root  # the defaults' globs are relative to the workspace folder
+                self.settings_cache[(config, root)] = settings
+            return self.settings_cache[(config, root)]
         except ConfigError as error:
             self._log_once(tracked, f"{error}; using the default settings until it is fixed")
             return Settings(root=root)
@@ -228,7 +228,8 @@ class AutofixServer(LanguageServer):
             return False
         texts, _ = found
         path = self.path_of(tracked)
-        settings = self.settings_for(path, tracked)
+        # A document that is no file (an unsaved buffer) belongs to no project: the defaults, and no file read.
+        settings = self.settings_for(path, tracked) if to_fs_path(tracked.uri) else Settings()
         if settings.is_excluded(path):
             analysis = Analysis(texts, path, settings)  # excluded: nothing to report, as on the command line
         else:
@@ -274,6 +275,7 @@ class AutofixServer(LanguageServer):
                     self._log_once(tracked, f"{analysis.path}: internal error: {message}", types.MessageType.Error)
                 if any(result.fix is not None for result in analysis.results):
                     self.publish(tracked)  # the same findings, now with their fixes in `data`
+                    self._ask_to_pull_again()
             await self._check_workspace_of(tracked, generation)
         except asyncio.CancelledError:
             raise
@@ -305,8 +307,11 @@ class AutofixServer(LanguageServer):
                 other.analysis = previous
                 continue
             self.publish(other)
-            if self.pulls and self._supports("workspace", "diagnostics", "refresh_support"):
-                self.workspace_diagnostic_refresh(None)
+            self._ask_to_pull_again()
+
+    def _ask_to_pull_again(self) -> None:
+        if self.pulls and self._supports("workspace", "diagnostics", "refresh_support"):
+            self.workspace_diagnostic_refresh(None)
 
     @staticmethod
     def _keys(analysis: Analysis | None):
