@@ -293,6 +293,19 @@ def test_a_notebook_is_one_module_and_each_finding_lands_in_its_cell(tmp_path, s
     })
     assert client.diagnostics(cell_uris[2], version=2) == []
 
+    # A cell added below gets its own diagnostics, positioned in it.
+    added = f"vscode-notebook-cell:{tmp_path / 'train.ipynb'}#cell9"
+    client.notify("notebookDocument/didChange", {
+        "notebookDocument": {"uri": notebook_uri, "version": 3},
+        "change": {"cells": {"structure": {
+            "array": {"start": 3, "deleteCount": 0, "cells": [{"kind": 2, "document": added}]},
+            "didOpen": [{"uri": added, "languageId": "python", "version": 1,
+                         "text": "\nwith_data = model.weight\nwith_data.data.zero_()\n"}],
+        }}},
+    })
+    [finding] = client.diagnostics(added, predicate=bool)
+    assert (finding["code"], finding["range"]["start"]) == ("GF101", {"line": 2, "character": 0})
+
 
 def test_a_syntax_error_keeps_the_last_findings_and_its_repair_brings_them_back(tmp_path, server):
     path = tmp_path / "model.py"
