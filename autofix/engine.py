@@ -216,19 +216,26 @@ def fix_each(text: str, findings: list[Finding], path: str = "<stdin>",
     if module.code != text:
         return [], ["fixes not applied: LibCST does not reproduce this file exactly"]
     tree = FixTree(module, FileContext(path, SuppressionIndex(text)), parse_ast(text), text)
-    result = FileResult()
-    _build_fixes(wanted, tree, result)
+    errors: list[str] = []
     rendered: dict[int, str | None] = {}
     fixed: list[tuple[Finding, str]] = []
     for finding in wanted:
-        fix = finding.built
+        # Built here rather than through `finding.built`, so that two callers may fix the same findings at once
+        # (an editor's code action while the server builds every quick fix in the background).
+        try:
+            fix = finding.rule.fix(finding, tree)
+        except RecursionError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a broken fix builder costs its fix
+            errors.append(f"{finding.code}: fix dropped because building it failed: {error.__class__.__name__}: {error}")
+            continue
         if fix is None:
             continue
         if id(fix) not in rendered:
             done = _render(tree, [fix])
             rendered[id(fix)] = done[0] if done is not None else None
             if done is None:
-                result.internal_errors.append(f"{finding.code}: fix dropped because its result does not parse")
+                errors.append(f"{finding.code}: fix dropped because its result does not parse")
         if rendered[id(fix)] is not None and rendered[id(fix)] != text:
             fixed.append((finding, rendered[id(fix)]))
-    return fixed, list(dict.fromkeys(result.internal_errors))
+    return fixed, list(dict.fromkeys(errors))

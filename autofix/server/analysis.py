@@ -79,10 +79,20 @@ class Analysis:
             texts = {id(finding): text for finding, text in fixed}
             for result in self.results:
                 text = texts.get(id(result.finding))
-                if text is not None:
+                if text is not None and result.fix is None:
                     result.fix = self._replacements(text, errors)
-                result.finding.built = None  # its edits hold the whole LibCST tree; the replacements are plain text
             return errors
+
+    def quick_fix(self, result: Result, unsafe: bool) -> tuple[list[Replacement] | None, list[str]]:
+        """One result's own fix, at once: for a code action that comes before `quick_fixes` has run (one LibCST
+        parse and one rendering, instead of every finding's)."""
+        if result.fix is not None or self.error is not None:
+            return result.fix, []
+        allowed = applicable(self.settings, True, unsafe)
+        fixed, errors = engine.fix_each(self.module_text, [result.finding], self.path, allowed)
+        if fixed:
+            result.fix = self._replacements(fixed[0][1], errors)
+        return result.fix, errors
 
     def fix_all(self, unsafe: bool) -> tuple[list[Replacement], list[str]]:
         """The replacements that `autofix --fix` (with `--unsafe-fixes` when `unsafe`) would make."""

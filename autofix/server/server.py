@@ -461,12 +461,13 @@ class AutofixServer(LanguageServer):
         fix = data.get("fix") if data.get("generation") == analysis.generation else None
         if fix is not None:
             edits = _edits_from_data(fix["edits"])
-        else:  # asked before the fixes were built: build them now, once, for every finding of this text
-            for message in analysis.quick_fixes(self.client_unsafe):
+        else:  # asked before the fixes were built: build this one now
+            replacements, errors = analysis.quick_fix(result, self.client_unsafe)
+            for message in errors:
                 self._log_once(tracked, f"{analysis.path}: internal error: {message}", types.MessageType.Error)
-            if result.fix is None:
+            if replacements is None:
                 return []
-            edits = self._text_edits(analysis, result.fix, uris)
+            edits = self._text_edits(analysis, replacements, uris)
         return [types.CodeAction(title=_fix_title(result), kind=types.CodeActionKind.QuickFix, diagnostics=[diagnostic],
                                  is_preferred=info.applicability is Applicability.SAFE,
                                  edit=self.workspace_edit(edits, versions))]
