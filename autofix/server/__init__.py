@@ -11,6 +11,7 @@ import sys
 
 from lsprotocol import types
 
+from autofix.runner import tune_gc
 from autofix.server.server import FIX_ALL, AutofixServer
 
 
@@ -136,6 +137,8 @@ def main(argv: list[str]) -> int:
         prog="autofix server",
         description="Run the autofix language server over stdio (for editors: see the README's Editors section).",
     ).parse_args(argv)
+    # Checking allocates many acyclic syntax-tree objects: let the cyclic collector run rarely, as workers do.
+    tune_gc()
     server = create()
     server.start_io()
     return 0 if server.shut_down else 1

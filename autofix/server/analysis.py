@@ -64,8 +64,15 @@ class Analysis:
     error: str | None = None
     module: notebook.Module | None = None
     generation: int = -1  # the server's count of the document's changes when this text was checked
+    _lines: dict[int, list[str]] = field(default_factory=dict, repr=False)
     _fixed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def lines(self, part: int) -> list[str]:
+        """The lines of one part, split at "\n" as the engine counts them (computed once per part)."""
+        if part not in self._lines:
+            self._lines[part] = (self.parts[part] or "").split("\n")
+        return self._lines[part]
 
     def quick_fixes(self, unsafe: bool) -> list[str]:
         """Give every result its own fix (safe ones; unsafe ones too with `unsafe`), computed once: LibCST is

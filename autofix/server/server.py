@@ -366,7 +366,7 @@ class AutofixServer(LanguageServer):
 
     # --- positions: the engine counts code points, the client its own units (UTF-16 unless agreed otherwise) -----
     def _range(self, analysis: Analysis, place: Place) -> types.Range:
-        lines = (analysis.parts[place.part] or "").split("\n")
+        lines = analysis.lines(place.part)
         return types.Range(self._position(lines, place.line, place.column),
                            self._position(lines, place.end_line, place.end_column))
 
@@ -389,7 +389,7 @@ class AutofixServer(LanguageServer):
     def _text_edits(self, analysis: Analysis, replacements: list[Replacement], uris) -> dict[str, list[types.TextEdit]]:
         edits: dict[str, list[types.TextEdit]] = {}
         for r in replacements:
-            lines = (analysis.parts[r.part] or "").split("\n")
+            lines = analysis.lines(r.part)
             span = types.Range(self._position(lines, r.line, r.column), self._position(lines, r.end_line, r.end_column))
             edits.setdefault(uris[r.part][0], []).append(types.TextEdit(range=span, new_text=r.text))
         return edits
