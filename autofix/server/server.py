@@ -12,6 +12,7 @@ typing pauses and published again in the diagnostics' `data`, and built at once 
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import os
 import queue
@@ -277,6 +278,10 @@ class AutofixServer(LanguageServer):
                     self.publish(tracked)  # the same findings, now with their fixes in `data`
                     self._ask_to_pull_again()
             await self._check_workspace_of(tracked, generation)
+            if generation == tracked.generation:
+                # Typing has paused: free the analyses it left behind now (the collector is tuned to run rarely,
+                # and each check leaves its model and rules in reference cycles).
+                gc.collect()
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - the server outlives any one document
