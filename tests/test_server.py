@@ -183,6 +183,14 @@ def test_unsafe_fixes_are_offered_only_when_allowed_and_say_so(tmp_path, server)
     assert "unsafe" in action["title"] and action["isPreferred"] is False
     assert apply_edits(UNSAFE_ONLY, edits_of(action)[document]) == cli_fix(tmp_path, "leaf.py", UNSAFE_ONLY, "--unsafe-fixes")
 
+    # `unsafe-fixes = true` in the project's configuration allows them too, as it does for `autofix --fix`.
+    (tmp_path / "pyproject.toml").write_text("[tool.autofix]\nunsafe-fixes = true\n")
+    configured = server()
+    document = configured.open(path)
+    diagnostics = configured.diagnostics(document, predicate=bool)
+    [action] = [a for a in code_actions(configured, document, diagnostics) if a["title"].startswith("autofix: fix GF")]
+    assert apply_edits(UNSAFE_ONLY, edits_of(action)[document]) == cli_fix(tmp_path, "leaf.py", UNSAFE_ONLY)
+
 
 def test_configuration_is_the_projects_and_is_read_again_when_it_changes(tmp_path, server):
     (tmp_path / "pyproject.toml").write_text('[tool.autofix]\nignore = ["GF101"]\n')
