@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from lsp_client import Client  # noqa: E402 - the tests' stdio client, so the benchmark speaks as they do
+# The tests' stdio client, so that the benchmark speaks to the server as they do.
+from lsp_client import Client
 
 HEAD = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
 CLEAN = '''class Block{i}(nn.Module):

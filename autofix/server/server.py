@@ -418,7 +418,7 @@ class AutofixServer(LanguageServer):
         found = self.parts(tracked)
         if analysis is None or found is None or analysis.generation != tracked.generation:
             return []  # the text does not parse, so the last good findings' positions mean nothing for it
-        texts, uris = found
+        _, uris = found
         versions = dict(uris)
         only = params.context.only
         actions: list[types.CodeAction] = []
@@ -525,9 +525,9 @@ class AutofixServer(LanguageServer):
         codes = []
         for result in analysis.results:
             p = result.place
-            if p.part == part and (p.line, p.column) <= (line, column) <= (p.end_line, p.end_column):
-                if result.finding.code not in codes:
-                    codes.append(result.finding.code)
+            inside = p.part == part and (p.line, p.column) <= (line, column) <= (p.end_line, p.end_column)
+            if inside and result.finding.code not in codes:
+                codes.append(result.finding.code)
         if not codes:
             return None
         rules = {rule.code: rule for rule in all_rules()}
