@@ -19,7 +19,7 @@ from autofix.discovery import DiscoveryError, discover
 from autofix.registry import all_rules, select_rules
 from autofix.runner import FileOutcome, Job, applicable, check_text
 
-SUBCOMMANDS = ("rules", "explain", "validate", "review")
+SUBCOMMANDS = ("rules", "explain", "validate", "review", "server")
 FORMATS = ("full", "concise", "text", "json", "markdown", "rdjson", "sarif")  # text: concise's older name
 SUGGESTING_FORMATS = ("rdjson", "sarif")  # fixes go out as suggestions, so they are computed (not written)
 
@@ -43,7 +43,8 @@ def check_parser() -> argparse.ArgumentParser:
         prog="autofix",
         description="Find and fix PyTorch code that silently breaks gradient flow.",
         epilog="Other commands: `autofix rules` lists the rules, `autofix explain CODE` documents one, "
-        "`autofix validate` trains before and after a fix, `autofix review --base REV` reviews a pull request.",
+        "`autofix validate` trains before and after a fix, `autofix review --base REV` reviews a pull request, "
+        "`autofix server` is the language server for editors.",
     )
     parser.add_argument("paths", nargs="*", help="files or directories to check (default: .); - reads stdin")
     parser.add_argument("--fix", action="store_true", help="write safe fixes to the files")
@@ -108,6 +109,10 @@ def _subcommand(name: str, argv: list[str]) -> int:
         from autofix.review.cli import main as review
 
         return review(argv)
+    if name == "server":
+        from autofix.server import main as server  # imports pygls only when an editor starts the server
+
+        return server(argv)
     if name == "rules":
         argparse.ArgumentParser(prog="autofix rules", description="List the rules.").parse_args(argv)
         render.rules_table(all_rules(), sys.stdout)

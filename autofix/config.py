@@ -86,9 +86,13 @@ _LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
 _KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "unsafe-fixes", "max-file-size", "preview"}
 
 
-def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above `start` that has a [tool.autofix] table."""
-    for directory in (start, *start.parents):
+def find_config(start: Path, stop: Path | None = None) -> Path | None:
+    """The nearest pyproject.toml at or above `start` (and not above `stop`, when given) that has a [tool.autofix]
+    table."""
+    directories = (start, *start.parents)
+    if stop is not None:
+        directories = tuple(d for d in directories if d == stop or stop in d.parents)
+    for directory in directories:
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             try:

@@ -259,3 +259,44 @@ def _render(tree: FixTree, fixes) -> tuple[str, ast.Module] | None:
         return text, ast.parse(text)
     except Exception:  # noqa: BLE001 - any failure to build or parse means the fix is unusable
         return None
+
+
+def fix_each(text: str, findings: list[Finding], path: str = "<stdin>",
+             apply: frozenset[Applicability] = frozenset()) -> tuple[list[tuple[Finding, str]], list[str]]:
+    """Each finding's fix applied on its own to `text`, as an editor offers one quick fix per finding.
+
+    `findings` are what `check()` found in `text` (without fixing). Returns (finding, the whole text with only
+    its fix applied) for every finding whose fix is in `apply` and builds, and the internal errors (fixes dropped,
+    each naming the rule). Findings whose fixes must go together (one Fix object) get the same text. One LibCST
+    parse serves all of them; `check(apply=...)` remains the way to fix a whole file to a fixpoint.
+    """
+    wanted = [f for f in findings if f.fix and f.fix.applicability in apply]
+    if not wanted:
+        return [], []
+    module = parse(text)
+    if module.code != text:
+        return [], ["fixes not applied: LibCST does not reproduce this file exactly"]
+    tree = FixTree(module, FileContext(path, SuppressionIndex(text)), parse_ast(text), text)
+    errors: list[str] = []
+    rendered: dict[int, str | None] = {}
+    fixed: list[tuple[Finding, str]] = []
+    for finding in wanted:
+        # Built here rather than through `finding.built`, so that two callers may fix the same findings at once
+        # (an editor's code action while the server builds every quick fix in the background).
+        try:
+            fix = finding.rule.fix(finding, tree)
+        except RecursionError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a broken fix builder costs its fix
+            errors.append(f"{finding.code}: fix dropped because building it failed: {error.__class__.__name__}: {error}")
+            continue
+        if fix is None:
+            continue
+        if id(fix) not in rendered:
+            done = _render(tree, [fix])
+            rendered[id(fix)] = done[0] if done is not None else None
+            if done is None:
+                errors.append(f"{finding.code}: fix dropped because its result does not parse")
+        if rendered[id(fix)] is not None and rendered[id(fix)] != text:
+            fixed.append((finding, rendered[id(fix)]))
+    return fixed, list(dict.fromkeys(errors))

@@ -139,6 +139,13 @@ def parse(text: str) -> Notebook:
     return Notebook(text, cells, spans, _style(text, first_member_end), _is_python(data.get("metadata")))
 
 
+def from_sources(sources: list[str | None]) -> Notebook:
+    """A notebook made of cell sources alone (None for a cell that is not code), as an editor holds one open:
+    there is no JSON text to splice into, so only `module_of` and `Module.fixed_cells` apply to it."""
+    cells = [{"cell_type": "code" if text is not None else "markdown", "source": text or ""} for text in sources]
+    return Notebook("", cells, {}, _Style(None, "\n", ", ", False), True)
+
+
 def _is_python(metadata) -> bool:
     if not isinstance(metadata, dict):
         return True
@@ -265,6 +272,12 @@ class Module:
 
     def fixed_notebook(self, fixed_text: str) -> str | None:
         """The notebook's JSON with the fixed module's cells in it (None when no cell changed)."""
+        changed = self.fixed_cells(fixed_text)
+        return self.notebook.with_sources(changed) if changed else None
+
+    def fixed_cells(self, fixed_text: str) -> dict[int, str]:
+        """The new source of each cell the fixed module changed, by cell index (from 0); NotebookError when a fix
+        would move code across a cell boundary or damage the masked IPython syntax."""
         parts: list[list[str]] = [[]]
         for line in split_lines(fixed_text):
             if line.rstrip("\r\n") == CELL_BOUNDARY:
@@ -279,7 +292,7 @@ class Module:
             if new != cell.text:
                 changed[cell.index] = new
         _refuse_moves({cell.index: cell.text for cell in self.cells if cell.index in changed}, changed)
-        return self.notebook.with_sources(changed) if changed else None
+        return changed
 
 
 def _refuse_moves(old: dict[int, str], new: dict[int, str]) -> None:

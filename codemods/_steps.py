@@ -219,10 +219,16 @@ class Evidence:
     _of: ClassVar[weakref.WeakKeyDictionary] = weakref.WeakKeyDictionary()
 
     def __init__(self, model: SemanticModel):
-        self.model = model
+        # Held weakly: `_of` keys on the model, and a strong reference back from its value would keep every
+        # model (and its file's syntax tree) alive for good, which a long-running language server cannot afford.
+        self._model = weakref.ref(model)
         self._zeroed: dict[tuple[int, str], bool] | None = None
         self._scheduled: set[tuple[int, str]] | None = None
         self._called: set[tuple[int, str]] | None = None
+
+    @property
+    def model(self) -> SemanticModel:
+        return self._model()
 
     @classmethod
     def of(cls, model: SemanticModel) -> Evidence:

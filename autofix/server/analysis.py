@@ -1,0 +1,192 @@
+"""What the language server asks of the engine, in the engine's terms: no LSP types here.
+
+Every check of an editor's document goes through `analyse()`, the server's one call into the engine, so that
+an editor sees exactly what `autofix` on the command line reports for the same text and configuration (the
+same rules, per-file ignores, preview tier and size limit), and so that knowledge across files can be wired
+in at one place. A document is a Python file or a notebook open as cells; a notebook's code cells are one
+module, as on the command line (`autofix/notebook.py`).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from autofix import engine, notebook
+from autofix.config import Settings
+from autofix.diff import split_lines
+from autofix.registry import select_rules
+from autofix.rule import Applicability, Finding
+from autofix.runner import Job, applicable
+
+
+@dataclass(frozen=True)
+class Place:
+    """A position range in one piece of text (a file, or one notebook cell): 0-based lines, code-point columns."""
+
+    part: int  # the cell's index among the notebook's cells; 0 for a file
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """Replace text[start:end] of one part (a file, or a notebook cell) with `text`; positions as in Place."""
+
+    part: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+
+
+@dataclass
+class Result:
+    """What one finding is, where it is, and (once computed) its own fix as replacements."""
+
+    finding: Finding
+    place: Place
+    fix: list[Replacement] | None = None
+
+
+@dataclass
+class Analysis:
+    """One version of one document, checked. `error` (one line) when it could not be checked."""
+
+    parts: list[str | None]  # the text of each part: the file, or each cell (None for a cell that is not code)
+    path: str
+    settings: Settings
+    module_text: str = ""  # what the engine saw: the file, or the notebook's code cells as one module
+    results: list[Result] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+    error: str | None = None
+    module: notebook.Module | None = None
+    generation: int = -1  # the server's count of the document's changes when this text was checked
+    _lines: dict[int, list[str]] = field(default_factory=dict, repr=False)
+    _fixed: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def lines(self, part: int) -> list[str]:
+        """The lines of one part, split at "\n" as the engine counts them (computed once per part)."""
+        if part not in self._lines:
+            self._lines[part] = (self.parts[part] or "").split("\n")
+        return self._lines[part]
+
+    def quick_fixes(self, unsafe: bool) -> list[str]:
+        """Give every result its own fix (safe ones; unsafe ones too with `unsafe`), computed once: LibCST is
+        parsed here, off the path that publishes findings. Returns the internal errors it met."""
+        with self._lock:
+            if self._fixed or self.error is not None:
+                return []
+            self._fixed = True
+            allowed = applicable(self.settings, True, unsafe)
+            fixed, errors = engine.fix_each(self.module_text, [r.finding for r in self.results], self.path, allowed)
+            texts = {id(finding): text for finding, text in fixed}
+            for result in self.results:
+                text = texts.get(id(result.finding))
+                if text is not None and result.fix is None:
+                    result.fix = self._replacements(text, errors)
+            return errors
+
+    def quick_fix(self, result: Result, unsafe: bool) -> tuple[list[Replacement] | None, list[str]]:
+        """One result's own fix, at once: for a code action that comes before `quick_fixes` has run (one LibCST
+        parse and one rendering, instead of every finding's)."""
+        if result.fix is not None or self.error is not None:
+            return result.fix, []
+        allowed = applicable(self.settings, True, unsafe)
+        fixed, errors = engine.fix_each(self.module_text, [result.finding], self.path, allowed)
+        if fixed:
+            result.fix = self._replacements(fixed[0][1], errors)
+        return result.fix, errors
+
+    def fix_all(self, unsafe: bool) -> tuple[list[Replacement], list[str]]:
+        """The replacements that `autofix --fix` (with `--unsafe-fixes` when `unsafe`) would make."""
+        if self.error is not None:
+            return [], []
+        allowed = applicable(self.settings, True, unsafe)
+        fixed = analyse(self.parts, self.path, self.settings, notebook_document=self.module is not None, apply=allowed)
+        errors = list(fixed.internal_errors)
+        if fixed.error is not None or not fixed.module_text or fixed.module_text == self.module_text:
+            return [], errors + ([fixed.error] if fixed.error else [])
+        return self._replacements(fixed.module_text, errors), errors
+
+    def _replacements(self, fixed_module: str, errors: list[str]) -> list[Replacement]:
+        if self.module is None:
+            return diff_replacements(0, self.parts[0] or "", fixed_module)
+        try:
+            cells = self.module.fixed_cells(fixed_module)
+        except notebook.NotebookError as error:
+            errors.append(str(error))
+            return []
+        return [r for index, text in sorted(cells.items()) for r in diff_replacements(index, self.parts[index] or "", text)]
+
+
+def analyse(parts: list[str], path: str, settings: Settings, notebook_document: bool = False,
+            apply: frozenset[Applicability] = frozenset()) -> Analysis:
+    """Check one document: a file's text (`parts` of one), or a notebook's cells in order (None for a cell that is
+    not code). With `apply`, fix it to a fixpoint as `autofix --fix` does; the fixed module's text is then
+    `module_text`.
+
+    The one place the server runs the engine (the project index joins here). Raises nothing for bad input: a
+    document that cannot be checked comes back with `error`.
+    """
+    module = None
+    analysis = Analysis(list(parts), path, settings)
+    text = (parts[0] or "") if parts else ""
+    if notebook_document:
+        module = notebook.module_of(notebook.from_sources(list(parts)))
+        text = module.text
+    analysis.module = module
+    rules = Job(select_rules(settings.select, settings.ignore, settings.preview), settings).rules_for(path)
+    try:
+        result = engine.check(text, rules, path=path, apply=apply, max_size=settings.max_file_size)
+    except engine.ParseFailure as failure:
+        analysis.error = str(failure) if module is None else module.locate_message(str(failure))
+        return analysis
+    except RecursionError:
+        analysis.error = "too deeply nested to check"
+        return analysis
+    analysis.internal_errors = list(result.internal_errors)
+    analysis.module_text = result.fixed_text if apply and result.fixed_text is not None else text
+    for finding in result.findings:
+        analysis.results.append(Result(finding, _place(finding, module)))
+    return analysis
+
+
+def _place(finding: Finding, module: notebook.Module | None) -> Place:
+    where = finding.range
+    if module is None:
+        return Place(0, where.line - 1, where.column, where.end_line - 1, where.end_column)
+    cell, line = module.locate(where.line)
+    end_cell, end_line = module.locate(where.end_line)
+    if end_cell != cell:  # a finding cannot span cells: keep its end inside its first cell
+        end_line, end_column = line, where.column
+    else:
+        end_column = where.end_column
+    return Place(cell - 1, line - 1, where.column, end_line - 1, end_column)
+
+
+def diff_replacements(part: int, before: str, after: str) -> list[Replacement]:
+    """The changed runs of whole lines between two texts, as replacements (the smallest edits an editor can
+    apply without moving the cursor far or losing marks on unchanged lines)."""
+    import difflib
+
+    old, new = split_lines(before), split_lines(after)
+    starts = [0]
+    for line in old:
+        starts.append(starts[-1] + len(line))
+    out = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        start, end = _position(before, starts[i1]), _position(before, starts[i2])
+        out.append(Replacement(part, *start, *end, "".join(new[j1:j2])))
+    return out
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset)
+    return line, offset - (text.rfind("\n", 0, offset) + 1)
