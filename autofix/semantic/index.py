@@ -176,6 +176,15 @@ class ProjectIndex:
         self._preloaded = preloaded is not None
         self._in_progress: set[str] = set()
         self.consulted: dict[str, str] = {}  # path -> content digest of every file whose summary was used
+        self._texts: dict[str, str] = {}  # resolved path -> text of a document open in an editor, unsaved edits and all
+
+    def use_text(self, path: str, text: str) -> None:
+        """An editor's text for the file at `path`, instead of what is on disk; forgets the summaries made so far
+        when it changes (they are cheap to make again, and what depends on what is not tracked)."""
+        key = str(Path(path).resolve())
+        if self._texts.get(key) != text:
+            self._texts[key] = text
+            self._by_module.clear()
 
     @classmethod
     def preloaded(cls, summaries: dict[str, dict]) -> "ProjectIndex":
@@ -198,7 +207,13 @@ class ProjectIndex:
         try:
             found = None
             for path in self._candidates(module):
-                found = self._summarize_file(path)
+                text = self._texts.get(str(path))
+                if text is not None:
+                    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+                    name, _, is_package = module_name(path)
+                    found = summarize_text(str(path), text, name, is_package, digest)
+                else:
+                    found = self._summarize_file(path)
                 if found is not None:
                     found = {**found, "module": module}
                     break

@@ -8,6 +8,7 @@ module, as on the command line (`autofix/notebook.py`).
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from autofix.diff import split_lines
 from autofix.registry import select_rules
 from autofix.rule import Applicability, Finding
 from autofix.runner import Job, applicable
+from autofix.semantic.index import index_for
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,12 @@ def analyse(parts: list[str], path: str, settings: Settings, notebook_document: 
         text = module.text
     analysis.module = module
     rules = Job(select_rules(settings.select, settings.ignore, settings.preview), settings).rules_for(path)
+    # What the project's other files define, with the editor's text for the open ones (set by the server).
+    project = index_for(path) if os.path.isabs(path) else None
+    if project is not None and module is None:
+        project.use_text(path, text)
     try:
-        result = engine.check(text, rules, path=path, apply=apply, max_size=settings.max_file_size)
+        result = engine.check(text, rules, path=path, apply=apply, max_size=settings.max_file_size, project=project)
     except engine.ParseFailure as failure:
         analysis.error = str(failure) if module is None else module.locate_message(str(failure))
         return analysis

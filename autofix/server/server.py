@@ -304,7 +304,9 @@ class AutofixServer(LanguageServer):
             if generation != changed.generation:
                 return
             previous = other.analysis
-            other.generation += 1  # its text is the same, but what it depends on may not be
+            # Its text is the same, but what it depends on may not be: check it again without a new generation,
+            # which would cancel a refresh of its own still pending (an edit of it made a moment ago).
+            other.checked = -1
             if not self.check(other):
                 continue
             if previous is not None and self._keys(other.analysis) == self._keys(previous):
