@@ -26,7 +26,7 @@ g = torch.Generator().manual_seed(4)
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(16, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.2))
+        self.body = nn.Sequential(nn.Linear(16, 64, bias=False), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.2))
         self.head = nn.Linear(64, 4)
 
     def forward(self, x):

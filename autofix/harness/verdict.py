@@ -1,7 +1,8 @@
 """Verdicts: does the evidence from the two runs match the rule's declared effect?
 
 repairing: the original is broken (it raised, a trainable parameter got no gradient, a parameter that got
-one never moved, a forward() changed its input, or torch warned about the order of calls) and the fixed
+one never moved, a forward() changed its input, a Dropout or BatchNorm layer that had trained in training mode
+carried gradients in eval mode later, or torch warned about the order of calls) and the fixed
 one is healthy (no error, a gradient reached every trainable parameter, each of them moved, the loss fell).
 preserving: the two runs are identical (per-step losses and every parameter's final value; bitwise on CPU,
 within a relative tolerance on CUDA).
@@ -91,6 +92,10 @@ def problems(run: dict) -> list[str]:
         found.append(f"loss did not fall ({losses[0]:.4g} -> {losses[-1]:.4g})")
     if run.get("mutated_inputs"):
         found.append(f"a forward() changed its input tensor {run['mutated_inputs']} times")
+    modes = run.get("modes") or {}
+    if modes.get("eval_after_train"):
+        found.append(f"{modes['eval_after_train']} of {modes['through_mode_layers']} backward passes went through "
+                     "Dropout/BatchNorm layers in eval mode after they had trained in training mode")
     for warning in run.get("warnings", []):
         if "step()" in warning and "before" in warning:
             found.append(f"torch warned: {warning}")
