@@ -61,7 +61,7 @@ _DEPTH = 4  # how deep calls to this file's functions are followed
 
 @dataclass(frozen=True)
 class _Event:
-    kind: str  # "train", "eval" or "step" (a backward() call)
+    kind: str  # "train", "eval", "step" (a backward() call), "maybe-train" (given to a function the file does not show)
     key: str | None  # the module switched (`model`, `self.model`); None: one the file cannot name here
     node: ast.AST  # where it happens, as seen from the loop: the call itself, or the call of the helper that does it
 
@@ -115,7 +115,9 @@ class EvalWithoutTrain(Rule):
     the first one does) is not reported, nor a module the file does not show being trained (a frozen teacher
     switched to eval mode is not): the module must be given to an optimizer (`X.parameters()`), have
     `zero_grad()` called, or be switched to `train()` somewhere in the same function (or class).
-    A `train()` in any branch counts, and an `eval()` followed by `break` or `return` ends the loop.
+    A `train()` in any branch counts, and so does a call of a function the file does not show that is given
+    the module (or what holds it: `set_train_mode(model)`, `callback.on_epoch_begin(self)`), since it may
+    call `train()`; an `eval()` followed by `break` or `return` ends the loop.
 
     ## Effect
     Repairing: every epoch trains in training mode.
@@ -235,6 +237,13 @@ class EvalWithoutTrain(Rule):
             "eval() after the loop, for export",
         ),
         Valid(
+            "import torch\nfrom helpers import set_train_mode\n\n\ndef fit(model, opt, loader):\n"
+            "    model.train()\n    for epoch in range(10):\n        set_train_mode(model)\n        for x, y in loader:\n"
+            "            opt.zero_grad()\n            model(x).sum().backward()\n            opt.step()\n"
+            "        model.eval()\n",
+            "a function the file does not show is given the model before the steps: it may call train()",
+        ),
+        Valid(
             "def fit(env, policy, opt):\n    for episode in range(10):\n        opt.zero_grad()\n"
             "        policy.loss().backward()\n        opt.step()\n        env.eval()\n",
             "an object the file does not show being trained: its eval() is its own business",
@@ -306,10 +315,20 @@ class _Events:
                     events.append(_Event(kind, _translate(func.value, mapping), at))
                     continue
             helper = model.local_function(func)
-            if helper is not None and depth < _DEPTH and id(helper) not in active and isinstance(
-                    helper, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner = _arguments(model, helper, call, mapping)
-                events += self.of_statements(helper.body, inner, depth + 1, active | {id(helper)}, at)
+            if helper is not None:
+                if depth < _DEPTH and id(helper) not in active and isinstance(helper, (ast.FunctionDef,
+                                                                                       ast.AsyncFunctionDef)):
+                    inner = _arguments(model, helper, call, mapping)
+                    events += self.of_statements(helper.body, inner, depth + 1, active | {id(helper)}, at)
+                continue
+            if isinstance(func, ast.Name) and model.bindings_reaching(func.id, func) is None:
+                continue  # a builtin (`print(model)`, `len(loader)`)
+            # A function the file does not show (`set_train_mode(model)`, a callback given the trainer) may call
+            # train() on what it is given: it counts as one, so the rule stays quiet where the file is not clear.
+            for arg in [*call.args, *(k.value for k in call.keywords)]:
+                given = _translate(arg.value if isinstance(arg, ast.Starred) else arg, mapping)
+                if given is not None:
+                    events.append(_Event("maybe-train", given, at))
         return events
 
     def _module_like(self, receiver: ast.AST) -> bool:
@@ -388,7 +407,7 @@ def _never_undone(model: SemanticModel, events: list[_Event]) -> list[tuple[_Eve
         if mode_at_first_step == "eval":
             continue
         path = events[index + 1:] + events[:first]
-        if any(e.kind == "train" and _resets(e.key, key) for e in path):
+        if any(e.kind in ("train", "maybe-train") and _resets(e.key, key) for e in path):
             continue
         if _exits_after(model, event.node):
             continue

@@ -143,7 +143,7 @@ class UnregisteredSubmodule(Rule):
     of submodules registered elsewhere (`[self.fc1, self.fc2]`), a list that is then given to
     `nn.Sequential(*layers)` / `nn.ModuleList(layers)` or any other call, an attribute the class also
     assigns a real container, and classes that register modules by name (`add_module`, `register_module`,
-    `register_parameter`, `setattr`).
+    `register_parameter`, `setattr`), or whose subclasses in the file assign the attribute anything else.
 
     ## Effect
     Repairing: the layers train, move with `.to()`, switch with `.train()`/`.eval()` and are saved.
@@ -155,7 +155,8 @@ class UnregisteredSubmodule(Rule):
     runtime = "silent: the layers get gradients but are never trained, saved or moved by .to()"
     fix_applicability = Applicability.UNSAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"\b(torch|lightning)\b")  # a module class derives from one of theirs
+    # Every layer the rule counts is spelt with one of these names somewhere (its construction, or an import).
+    prefilter = re.compile(r"Parameter|Linear|Conv|Embedding|RNN|LSTM|GRU|Norm|MultiheadAttention|Transformer|PReLU")
 
     examples = (
         Invalid(
@@ -290,6 +291,12 @@ class UnregisteredSubmodule(Rule):
             "an imported class the file does not show to be a module with parameters",
         ),
         Valid(
+            "import torch.nn as nn\n\n\nclass Base(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.layers = [nn.Linear(8, 8) for _ in range(2)]\n\n\nclass Net(Base):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.layers = nn.ModuleList(self.layers)\n",
+            "a subclass wraps the base class's list in nn.ModuleList",
+        ),
+        Valid(
             "import copy\nimport torch.nn as nn\n\n\nclass EMA(nn.Module):\n    def __init__(self, model):\n"
             "        super().__init__()\n        self.shadow = [copy.deepcopy(model)]\n",
             "a copy of a model passed in, hidden from parameters() on purpose",
@@ -377,10 +384,26 @@ def _is_empty_call(model: SemanticModel, value: ast.AST) -> bool:
             and not value.args and not value.keywords and model.bindings_reaching(value.func.id, value) is None)
 
 
+def _family(model: SemanticModel, cls: ast.ClassDef) -> list[ast.ClassDef]:
+    """The class and the classes of this file derived from it (a subclass may wrap what its base keeps in a list)."""
+    def derives(other: ast.ClassDef, depth: int = 0) -> bool:
+        for base in other.bases:
+            local = model.local_class(base)
+            if local is cls or (local is not None and local is not other and depth < 5 and derives(local, depth + 1)):
+                return True
+        return False
+
+    return [cls, *(c for c in model.nodes(ast.ClassDef) if c is not cls and derives(c))]
+
+
 def _holders(model: SemanticModel, cls: ast.ClassDef) -> list[_Holder]:
     """Every `self.X` of the class that is only ever assigned plain containers, with what they hold."""
     assigned: dict[str, list[tuple[ast.AST, ast.AST]]] = {}
     other: set[str] = set()
+    for member in _family(model, cls):
+        for method in member.body:
+            if member is not cls:
+                _other_assignments(model, method, other)
     for method in cls.body:
         me = self_name(method)
         if me is None:
@@ -417,6 +440,21 @@ def _holders(model: SemanticModel, cls: ast.ClassDef) -> list[_Holder]:
         if holder is not None and _uses(model, cls, holder):
             holders.append(holder)
     return holders
+
+
+def _other_assignments(model: SemanticModel, method: ast.AST, into: set[str]) -> None:
+    """The attributes a subclass's method assigns anything but a plain container (`self.layers = nn.ModuleList(
+    self.layers)`)."""
+    me = self_name(method)
+    if me is None:
+        return
+    for node in _body_nodes(method):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and \
+                        target.value.id == me and not isinstance(node.value, _PLAIN):
+                    into.add(target.attr)
 
 
 def _local_list(model: SemanticModel, value: ast.AST) -> ast.AST | None:
