@@ -306,10 +306,11 @@ class UnregisteredSubmodule(Rule):
     scenarios = (Scenario("tower-blocks-in-a-list", _SCENARIO),)
 
     def check(self, model: SemanticModel) -> None:
-        for cls in model.nodes(ast.ClassDef):
-            if not model.is_module_class_def(cls) or _registers_by_name(model, cls):
+        index = _SelfAssignments(model)
+        for cls in index.candidates():
+            if not model.is_module_class_def(cls) or index.registers_by_name(cls):
                 continue
-            for holder in _holders(model, cls):
+            for holder in _holders(model, cls, index):
                 fresh = [e for e in holder.elements if _fresh_element(model, e, holder)]
                 if not fresh:
                     continue
@@ -349,16 +350,46 @@ def _body_nodes(function: ast.AST):
         yield from own_nodes(statement)
 
 
-def _registers_by_name(model: SemanticModel, cls: ast.ClassDef) -> bool:
-    """The class calls add_module / register_module / register_parameter / register_buffer, or setattr."""
-    for node in ast.walk(cls):
-        if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Attribute) and func.attr in REGISTERING_METHODS:
-                return True
-            if isinstance(func, ast.Name) and func.id == "setattr":
-                return True
-    return False
+class _SelfAssignments:
+    """Per file, from the model's index of nodes (no walk of its own): every `self.X = value` in a method, by class,
+    and the classes that register modules by name. Only the classes that assign a plain container are looked at."""
+
+    def __init__(self, model: SemanticModel):
+        self.model = model
+        self.by_class: dict[int, list[tuple[str, ast.AST | None, ast.AST, ast.AST]]] = {}  # (attr, value, method, stmt)
+        self.classes: dict[int, ast.ClassDef] = {}
+        for node in model.nodes(ast.Assign, ast.AnnAssign, ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)):
+                    continue
+                method = model.function(node)
+                cls = model.enclosing_class(method) if method is not None else None
+                if cls is None or self_name(method) != target.value.id:
+                    continue
+                value = None if isinstance(node, ast.AugAssign) or len(targets) != 1 else node.value
+                self.by_class.setdefault(id(cls), []).append((target.attr, value, method, node))
+                self.classes[id(cls)] = cls
+        self._registering: set[int] | None = None
+
+    def candidates(self) -> list[ast.ClassDef]:
+        model = self.model
+        found = []
+        for key, entries in self.by_class.items():
+            if any(v is not None and (isinstance(v, _PLAIN) or _is_empty_call(model, v) or _local_list(model, v)
+                                      is not None) for _, v, _, _ in entries):
+                found.append(self.classes[key])
+        return found
+
+    def registers_by_name(self, cls: ast.ClassDef) -> bool:
+        """The class calls add_module / register_module / register_parameter / register_buffer, or setattr."""
+        if self._registering is None:
+            self._registering = set()
+            calls = list(self.model.calls_to_method(*REGISTERING_METHODS)) + [
+                c for c in self.model.nodes(ast.Call) if isinstance(c.func, ast.Name) and c.func.id == "setattr"]
+            for call in calls:
+                self._registering |= {id(a) for a in self.model.ancestors(call) if isinstance(a, ast.ClassDef)}
+        return id(cls) in self._registering
 
 
 _PLAIN = (ast.List, ast.Tuple, ast.Dict, ast.ListComp, ast.DictComp)
@@ -396,32 +427,24 @@ def _family(model: SemanticModel, cls: ast.ClassDef) -> list[ast.ClassDef]:
     return [cls, *(c for c in model.nodes(ast.ClassDef) if c is not cls and derives(c))]
 
 
-def _holders(model: SemanticModel, cls: ast.ClassDef) -> list[_Holder]:
+def _holders(model: SemanticModel, cls: ast.ClassDef, index: _SelfAssignments) -> list[_Holder]:
     """Every `self.X` of the class that is only ever assigned plain containers, with what they hold."""
     assigned: dict[str, list[tuple[ast.AST, ast.AST]]] = {}
     other: set[str] = set()
-    for member in _family(model, cls):
-        for method in member.body:
-            if member is not cls:
-                _other_assignments(model, method, other)
-    for method in cls.body:
-        me = self_name(method)
-        if me is None:
+    for member in _family(model, cls)[1:]:
+        for attr, value, _method, _node in index.by_class.get(id(member), ()):
+            if value is None or not isinstance(value, _PLAIN):
+                other.add(attr)  # a subclass assigns it something else (`nn.ModuleList(self.layers)`)
+    for attr, value, method, node in index.by_class.get(id(cls), ()):
+        if isinstance(node, ast.AnnAssign) and node.value is None:
             continue
-        for node in _body_nodes(method):
-            if isinstance(node, (ast.Assign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me:
-                        if node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None):
-                            continue  # `self.layers = None` first: what counts is what it is given later
-                        if len(targets) != 1 or not (isinstance(node.value, _PLAIN) or _is_empty_call(model, node.value)
-                                                     or _local_list(model, node.value) is not None):
-                            other.add(target.attr)
-                        else:
-                            assigned.setdefault(target.attr, []).append((node.value, method))
-            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Attribute):
-                other.add(node.target.attr)
+        if isinstance(value, ast.Constant) and value.value is None:
+            continue  # `self.layers = None` first: what counts is what it is given later
+        if value is None or not (isinstance(value, _PLAIN) or _is_empty_call(model, value)
+                                 or _local_list(model, value) is not None):
+            other.add(attr)
+        else:
+            assigned.setdefault(attr, []).append((value, method))
     holders = []
     for attr, assigns in assigned.items():
         if attr in other:
@@ -440,21 +463,6 @@ def _holders(model: SemanticModel, cls: ast.ClassDef) -> list[_Holder]:
         if holder is not None and _uses(model, cls, holder):
             holders.append(holder)
     return holders
-
-
-def _other_assignments(model: SemanticModel, method: ast.AST, into: set[str]) -> None:
-    """The attributes a subclass's method assigns anything but a plain container (`self.layers = nn.ModuleList(
-    self.layers)`)."""
-    me = self_name(method)
-    if me is None:
-        return
-    for node in _body_nodes(method):
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and \
-                        target.value.id == me and not isinstance(node.value, _PLAIN):
-                    into.add(target.attr)
 
 
 def _local_list(model: SemanticModel, value: ast.AST) -> ast.AST | None:
