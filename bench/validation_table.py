@@ -30,10 +30,13 @@ def describe(run: dict) -> str:
     trend = f"loss {losses[0]:.4g} → {losses[-1]:.4g}" if len(losses) > 1 else "no loss"
     warned = "; warned" if any("before" in w and "step()" in w for w in run.get("warnings", [])) else ""
     mutated = f"; forward changed its input {run['mutated_inputs']}x" if run.get("mutated_inputs") else ""
+    modes = run.get("modes") or {}
+    eval_mode = (f"; {modes['eval_after_train']} of {modes['through_mode_layers']} passes in eval mode after training "
+                 "mode" if modes.get("eval_after_train") else "")
     moves = f", {moved} of them moved" if got else ""
     # The training-quality evidence (clips, activations applied twice, dropout in eval), in the verdict's words.
     quality = "".join(f"; {p}" for p in problems(run) if "clip" in p or "was given" in p or "eval()" in p)
-    return f"{got}/{len(params)} params got grads{moves}, {trend}{warned}{mutated}{quality}"
+    return f"{got}/{len(params)} params got grads{moves}, {trend}{warned}{mutated}{eval_mode}{quality}"
 
 
 if __name__ == "__main__":

@@ -107,6 +107,15 @@ class Imports:
                 return names[head] + ("." + rest if rest else "")
         return None
 
+    def bound_to(self, qualified: str, chain: list[ScopeNode]) -> str | None:
+        """The name the scope `chain` binds to exactly `qualified` (`ModuleList` for `from torch.nn import
+        ModuleList`), or None."""
+        for _, names in self._in_chain(chain):
+            for bound, target in names.items():
+                if target == qualified:
+                    return bound
+        return None
+
     def torch_attr(self, attr: str, chain: list[ScopeNode]) -> tuple[cst.BaseExpression, AddImport | None]:
         """An expression for `torch.<attr>` in the given scope, and the import to add if none binds it."""
         wanted = f"torch.{attr}"

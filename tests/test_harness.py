@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from autofix.harness.launch import run_probe
 from autofix.harness.run import case_for, run_case
 from autofix.harness.verdict import ROUNDING_LEVEL, gradient_ratio, judge, largest_gradients, problems
 from autofix.registry import all_rules
@@ -141,6 +142,78 @@ def test_a_fix_that_changes_nothing_is_reported_as_a_mismatch():
     outcome = run_case(case, "cpu", steps=3)
     assert not outcome.verdict.ok and outcome.verdict.label == "mismatch"
     assert outcome.before["exception"]["type"] == "RuntimeError"
+
+
+# --- what the probe leaves out, and the train/eval mode it watches (GF602, GF606) --------------------------------
+
+_PROGRAM = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+model = nn.Sequential(nn.Linear(8, 16, bias=False), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 10))
+{setup}
+g = torch.Generator().manual_seed(0)
+x = torch.randn(32, 8, generator=g)
+y = torch.randint(0, 3, (32,), generator=g)
+for epoch in range(3):
+{top}    for batch in range(2):
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        model(x)
+"""
+
+
+def _probe(tmp_path, setup, top=""):
+    script = tmp_path / "train.py"
+    script.write_text(_PROGRAM.format(setup=setup, top=top))
+    return run_probe(str(script), "cpu", 6, cwd=str(tmp_path))
+
+
+def test_a_layer_replaced_before_the_optimizer_is_built_is_left_out(tmp_path):
+    # The old 10-class head is gone from the model and from every optimizer: no program step can train it,
+    # so it is no "parameter without a gradient". Before the probe left such layers out, correct fine-tuning
+    # code looked broken.
+    run_ = _probe(tmp_path, "model[4] = nn.Linear(16, 3)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)",
+                  top="    model.train()\n")
+    assert len(run_["params"]) == 5 and problems(run_) == [], problems(run_)
+
+
+def test_a_layer_replaced_after_the_optimizer_is_built_is_kept_and_judged(tmp_path):
+    run_ = _probe(tmp_path, "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\nmodel[4] = nn.Linear(16, 3)",
+                  top="    model.train()\n")
+    found = problems(run_)
+    assert len(run_["params"]) == 7  # the old head, still in the optimizer, and the new one
+    assert "no gradient reached 2 of 7 parameters" in found[0] and "never moved" in found[1], found
+
+
+def test_training_in_eval_mode_after_training_mode_is_reported(tmp_path):
+    run_ = _probe(tmp_path, "model[4] = nn.Linear(16, 3)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)")
+    # Epoch 1 (2 steps) in training mode, epochs 2 and 3 (4 steps) in eval mode: the validation pass ran under
+    # no_grad, so gradients went through the Dropout and BatchNorm layers at every one of the 6 backward calls.
+    assert run_["modes"] == {"eval_after_train": 4, "through_mode_layers": 6}
+    assert "4 of 6 backward passes went through Dropout/BatchNorm layers in eval mode" in " ".join(problems(run_))
+
+
+def test_training_in_eval_mode_from_the_start_is_not_reported(tmp_path):
+    # Frozen BatchNorm statistics from the first step on is a choice some fine-tuning recipes make.
+    run_ = _probe(tmp_path, "model[4] = nn.Linear(16, 3)\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)",
+                  top="    model.eval()\n")
+    assert run_["modes"] == {"eval_after_train": 0, "through_mode_layers": 6}
+    assert not any("eval mode" in p for p in problems(run_))
+
+
+def test_two_layers_of_one_class_outside_any_model_get_two_names(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("import torch\nimport torch.nn as nn\n\nlayers = [nn.Linear(4, 4), nn.Linear(4, 4)]\n"
+                      "opt = torch.optim.SGD([p for l in layers for p in l.parameters()], lr=0.1)\n"
+                      "for step in range(2):\n    opt.zero_grad()\n    layers[1](layers[0](torch.ones(2, 4))).sum().backward()\n"
+                      "    opt.step()\n")
+    run_ = run_probe(str(script), "cpu", 2, cwd=str(tmp_path))
+    assert sorted(run_["params"]) == ["Linear#2.bias", "Linear#2.weight", "Linear.bias", "Linear.weight"]
 
 
 # --- user programs: one script, and a project of two files ---------------------------------------------------------

@@ -16,6 +16,10 @@ every optimizer step and every backward call:
 - losses that apply an activation themselves given a tensor that already went through it (`cross_entropy` of a
   softmax, `binary_cross_entropy_with_logits` of a sigmoid, read from the input's autograd graph), and
   functional dropouts that dropped inside a module in eval() mode;
+- per Dropout and BatchNorm layer that gradients flowed through: at which backward calls it was in training
+  mode and at which in eval mode (a model left in eval mode by a validation pass trains differently);
+- a parameter of a layer that was replaced (registered once, no longer reachable from any model, and given to
+  no optimizer) is left out: nothing in the program can train it any more;
 - the run stops after `--max-steps` optimizer steps.
 Only the function bodies import torch; the rewriting commands never import it.
 """
@@ -88,6 +92,8 @@ class Observer:
         self.double_activations = {name: 0 for name in ACTIVATING_LOSSES}
         self.eval_dropouts = 0
         self.running: list = []  # the modules whose forward is running, innermost last
+        self.owners: dict[int, object] = {}  # id(param) -> the module it was registered on
+        self.mode_layers: dict[int, dict] = {}  # id(Dropout/BatchNorm layer) -> {"train": {calls}, "eval": {calls}}
 
     # --- installation -----------------------------------------------------------------------------
     def install(self) -> None:
@@ -99,6 +105,7 @@ class Observer:
         module_hooks.register_module_module_registration_hook(self._on_submodule)
         module_hooks.register_module_forward_pre_hook(self._before_forward)
         module_hooks.register_module_forward_hook(self._after_forward)
+        module_hooks.register_module_forward_hook(self._watch_mode)
         optimizer_hooks.register_optimizer_step_post_hook(self._after_step)
         module_hooks.register_module_forward_pre_hook(self._enter)
         module_hooks.register_module_forward_hook(self._leave, always_call=True)
@@ -206,6 +213,7 @@ class Observer:
         if param is not None:
             if not any(m is module for m in self.modules):
                 self.modules.append(module)
+            self.owners.setdefault(id(param), module)
             self._track(param, None)
 
     def _on_submodule(self, module, name, submodule):
@@ -318,6 +326,27 @@ class Observer:
                 used = None if self.backward_calls == clip["backward_call"] else False
             outcomes.append({**clip, "used": used})
         return outcomes
+    def _watch_mode(self, module, args, output):
+        """For a layer whose behaviour depends on its mode (Dropout with p > 0, BatchNorm with running statistics),
+        note at which backward calls gradients flowed through it, and in which mode it ran."""
+        torch = self.torch
+        if not isinstance(output, torch.Tensor) or not output.requires_grad or not torch.is_grad_enabled():
+            return
+        if isinstance(module, torch.nn.modules.dropout._DropoutNd):
+            if not module.p:
+                return
+        elif isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            if getattr(module, "running_mean", None) is None:
+                return  # no running statistics: it normalises with the batch's in either mode
+        else:
+            return
+        record = self.mode_layers.setdefault(id(module), {"train": set(), "eval": set()})
+        mode = "train" if module.training else "eval"
+
+        def on_grad(grad):
+            record[mode].add(self.backward_calls)
+
+        output.register_hook(on_grad)
 
     def _after_step(self, optimizer, args, kwargs):
         self.step_events.append(self.backward_calls)
@@ -326,24 +355,57 @@ class Observer:
             raise StopTraining()
 
     # --- the report -------------------------------------------------------------------------------
+    def roots(self) -> list:
+        return [m for m in self.modules if id(m) not in self.children]
+
     def names(self) -> dict[int, str]:
-        """Parameter names as `named_parameters()` gives them, prefixed by the root module's class."""
+        """Parameter names as `named_parameters()` gives them, prefixed by the root module's class; a name that two
+        roots of one class would share gets `#2`, `#3`, ... (two `Linear` layers kept outside any model)."""
         names: dict[int, str] = {}
-        roots = [m for m in self.modules if id(m) not in self.children]
-        for module in roots:
+        taken: set[str] = set()
+        for module in self.roots():
             for name, p in module.named_parameters():
-                names.setdefault(id(p), f"{type(module).__name__}.{name}")
+                if id(p) in names:
+                    continue
+                label, copy = f"{type(module).__name__}.{name}", 1
+                while label in taken:
+                    copy += 1
+                    label = f"{type(module).__name__}#{copy}.{name}"
+                names[id(p)] = label
+                taken.add(label)
         for index, key in enumerate(self.params):
             names.setdefault(key, f"parameter{index}")
         return names
 
+    def discarded(self) -> set[int]:
+        """Parameters of a layer that was replaced: registered on a module that was once a submodule, no longer
+        reachable from any model, and in no optimizer (`model.fc = nn.Linear(...)` before the optimizer was built
+        leaves the old head's parameters behind)."""
+        reachable = {id(m) for root in self.roots() for m in root.modules()}
+        return {key for key, owner in self.owners.items()
+                if key not in self.optimized and id(owner) in self.children and id(owner) not in reachable}
+
+    def mode_switches(self) -> dict:
+        """Backward calls that went through a Dropout/BatchNorm layer in eval mode after the same layer had carried
+        gradients in training mode."""
+        late_eval: set[int] = set()
+        for record in self.mode_layers.values():
+            if record["train"]:
+                first = min(record["train"])
+                late_eval |= {call for call in record["eval"] if call > first}
+        through = set().union(*(r["train"] | r["eval"] for r in self.mode_layers.values())) if self.mode_layers else set()
+        return {"eval_after_train": len(late_eval), "through_mode_layers": len(through)}
+
     def report(self) -> dict:
         names = self.names()
+        discarded = self.discarded()
         params = {}
         for key, record in self.params.items():
             tensor = self.tensors[key]
             if not tensor.requires_grad:
                 continue  # frozen on purpose by the end of the run (`requires_grad_(False)`): not trainable
+            if key in discarded:
+                continue  # a replaced layer's: nothing can train it any more
             final = tensor.detach()
             theta0 = record["theta0"] if record["theta0"] is not None else final
             norms = record["grad_norms"]
@@ -368,6 +430,7 @@ class Observer:
             "clips": self._clip_outcomes(),
             "double_activations": dict(self.double_activations),
             "eval_dropouts": self.eval_dropouts,
+            "modes": self.mode_switches(),
         }
 
 

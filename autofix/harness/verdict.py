@@ -3,7 +3,9 @@
 repairing: the original is broken (it raised, a trainable parameter got no gradient, a parameter that got
 one never moved, a forward() changed its input, torch warned about the order of calls, a gradient clip
 measured gradients no step used or gradients still scaled by a GradScaler, a loss was given the output of
-the activation it applies itself, or a dropout dropped in eval() mode) and the fixed one is healthy (no error, a gradient reached every trainable parameter, each of them moved, the loss fell).
+the activation it applies itself, a dropout dropped in eval() mode, or a Dropout or BatchNorm layer that had
+trained in training mode carried gradients in eval mode later) and the fixed one is healthy (no error, a
+gradient reached every trainable parameter, each of them moved, the loss fell).
 preserving: the two runs are identical (per-step losses and every parameter's final value; bitwise on CPU,
 within a relative tolerance on CUDA).
 
@@ -92,6 +94,10 @@ def problems(run: dict) -> list[str]:
         found.append(f"loss did not fall ({losses[0]:.4g} -> {losses[-1]:.4g})")
     if run.get("mutated_inputs"):
         found.append(f"a forward() changed its input tensor {run['mutated_inputs']} times")
+    modes = run.get("modes") or {}
+    if modes.get("eval_after_train"):
+        found.append(f"{modes['eval_after_train']} of {modes['through_mode_layers']} backward passes went through "
+                     "Dropout/BatchNorm layers in eval mode after they had trained in training mode")
     for warning in run.get("warnings", []):
         if "step()" in warning and "before" in warning:
             found.append(f"torch warned: {warning}")

@@ -1,0 +1,9 @@
+import torch
+import torch.nn as nn
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+model.fc = nn.Linear(512, 10)
+for x, y in loader:
+    optimizer.zero_grad()
+    loss_fn(model(x), y).backward()
+    optimizer.step()

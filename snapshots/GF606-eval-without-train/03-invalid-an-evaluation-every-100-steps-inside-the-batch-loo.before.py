@@ -1,0 +1,12 @@
+import torch
+
+
+def fit(model, opt, loader, val):
+    model.train()
+    for step, (x, y) in enumerate(loader):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+        if step % 100 == 0:
+            model.eval()
+            check(model, val)
