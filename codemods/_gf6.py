@@ -11,8 +11,7 @@ from __future__ import annotations
 import ast
 import re
 
-import libcst as cst
-
+from autofix.lazy import libcst as cst
 from autofix.rule import AddImport
 from autofix.semantic import Kind, SemanticModel
 from codemods._gf5 import PARAMETER_CLASSES
