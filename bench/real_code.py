@@ -14,8 +14,8 @@ Each finding has a row (kind `finding`) with verdict `true` (a real problem the 
 `false` (a false alarm).
 
 Recall: bench/candidates.py, a textual net that does not use autofix's model, finds every statement a rule family
-could be about. A candidate is *reported* when a finding of that family (either tier) lies on the statement's
-lines. A silent candidate has a row (kind `candidate`, code = the family, tier `-`) with verdict:
+could be about. A candidate is *reported* when a finding of that family (either tier, not triaged `false`) lies on
+the statement's lines. A silent candidate has a row (kind `candidate`, code = the family, tier `-`) with verdict:
 - `should-report`: a real instance the family's rules should have seen; `hidden_by` names the shape that hides it;
 - `correctly-silent`: not an instance (not a tensor, a deliberate pattern, ...), with the reason;
 - `out-of-scope`: a real write or re-wrap of a form no rule's contract covers (e.g. `p.data = t`, an assignment
@@ -181,6 +181,7 @@ def main() -> int:
         trees = {name: path for name, path in trees.items() if name in options.only}
     names = list(trees)
 
+    listed = read_triage(options.triage)
     now: dict[Key, dict] = {}
     nets: dict[Key, Candidate] = {}
     outcome: dict[Key, str] = {}  # candidate key -> reported / a verdict / untriaged
@@ -191,7 +192,8 @@ def main() -> int:
         now.update(found)
         by_spot: dict[tuple[str, str], list[int]] = collections.defaultdict(list)
         for key in found:
-            by_spot[(key[1], key[3][:3])].append(int(key[2]))
+            if listed.get(key, {}).get("verdict") != "false":  # a false alarm on a candidate does not report it
+                by_spot[(key[1], key[3][:3])].append(int(key[2]))
         tree_candidates = candidates(tree)
         spans: dict[tuple[str, str], list[tuple[int, int]]] = collections.defaultdict(list)
         for candidate in tree_candidates:
@@ -203,7 +205,6 @@ def main() -> int:
             if key[3][:3] in FAMILIES and not any(a <= int(key[2]) <= b for a, b in spans.get((key[1], key[3][:3]), ())):
                 unnetted.append(key)
 
-    listed = read_triage(options.triage)
     ran = set(names)
     kept = [row for key, row in listed.items() if key[0] not in ran]  # trees not run this time: untouched
     listed_here = {key: row for key, row in listed.items() if key[0] in ran}
