@@ -134,6 +134,8 @@ def recall_table(outcome: dict[Key, str], names: list[str], finding_counts: dict
         total = sum(c.values())
         denominator = c["reported"] + c["should-report"]
         recall = f"{c['reported'] / denominator:.0%}" if denominator else "-"
+        if c["untriaged"] and denominator:
+            recall = f"≤ {recall}"  # an upper bound until the untriaged candidates are read
         name = f"**{tree}**" if tree == "all" else tree
         lines.append(f"| {family} | {name} | {sum(found.values())} | {found['true']} | {total} | {c['reported']} "
                      f"| {c['should-report']} | {c['out-of-scope']} | {c['correctly-silent']} | {c['untriaged']} "
@@ -151,7 +153,7 @@ def misses_table(rows: list[dict], outcome: dict[Key, str]) -> str:
     lines = ["| family | hidden by | misses | for example |", "|---|---|---:|---|"]
     for (family, shape), members in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1])):
         examples = ", ".join(f"{r['corpus']} `{r['path']}:{r['line']}`" for r in members[:2])
-        lines.append(f"| {family} | {shape} | {len(members)} | {examples} |")
+        lines.append(f"| {family} | {shape.replace('|', chr(92) + '|')} | {len(members)} | {examples} |")
     return "\n".join(lines)
 
 
@@ -299,8 +301,8 @@ def write_docs(path: Path, names: list[str], rows: list[dict], precision: str, r
         "`zero_grad()` calls around it. A candidate is reported when a finding of its family lies on its lines; "
         "each silent one was read: `should-report` (a real instance the rules miss), `correctly-silent` (with the "
         "reason), or `out-of-scope` (real, but of a form no rule's contract covers, such as `p.data = t`). "
-        "Recall = reported / (reported + should-report). `findings`/`true` are the family's findings and how many "
-        "were judged true.\n\n"
+        "Recall = reported / (reported + should-report); while candidates of a family are still untriaged it is "
+        "only an upper bound (`≤`). `findings`/`true` are the family's findings and how many were judged true.\n\n"
         f"{recall}\n\n"
         "## What the misses have in common\n\n"
         "Silent `should-report` candidates by the shape that hides them from the model (`hidden_by` in the list).\n\n"
