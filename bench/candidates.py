@@ -22,7 +22,8 @@ Families and their shapes (the `shape` tag of each candidate):
 - GF4, every `.backward(` or `manual_backward(` with the `step()`/`zero_grad()` calls of the same function
   (recorded in the candidate's text as the order in which they appear).
 
-Notebooks: their code cells are joined in order, with line numbers as autofix reports them (see `notebook_source`).
+Notebooks: their code cells are joined in order and read as one module; a candidate is named by its cell and the
+line in that cell, as autofix reports a notebook finding (`nb.ipynb[cell 3]`, line 2).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 FAMILIES = ("GF1", "GF2", "GF3", "GF4")
 # Directories autofix (like ruff) never scans by default.
@@ -424,29 +425,41 @@ CELL_BOUNDARY = "pass  # cell boundary"
 _ESCAPES = ("%", "!", "?")
 
 
-def notebook_source(text: str) -> str | None:
-    """A notebook's code cells as one module, one boundary line between cells, IPython escapes masked as
-    `pass`, as autofix numbers the lines of a notebook; None when it is not a Python notebook."""
+def notebook_source(text: str) -> tuple[str, dict[int, tuple[int, int]]] | None:
+    """A notebook's code cells as one module (a boundary line between cells, IPython escapes masked as `pass`),
+    with a map from each module line to (cell number, line in the cell), both 1-based and counting every cell,
+    as autofix reports a notebook finding; None when it is not a notebook."""
     try:
         data = json.loads(text)
     except ValueError:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return None
-    chunks = []
-    for cell in data["cells"]:
+    chunks: list[str] = []
+    where: dict[int, tuple[int, int]] = {}
+    line = 1
+    for number, cell in enumerate(data["cells"], start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         if source.lstrip().startswith("%%") and not source.lstrip().startswith(("%%time", "%%capture")):
-            continue
-        masked = []
-        for line in source.split("\n"):
-            stripped = line.lstrip()
-            masked.append(line[: len(line) - len(stripped)] + "pass" if stripped.startswith(_ESCAPES) else line)
-        chunks.append("\n".join(masked))
-    return f"\n{CELL_BOUNDARY}\n".join(chunks) + "\n"
+            continue  # another language (%%bash, %%writefile): autofix leaves the cell out
+        if chunks:
+            chunks.append(CELL_BOUNDARY)
+            line += 1
+        for cell_line, text_line in enumerate(source.split("\n"), start=1):
+            stripped = text_line.lstrip()
+            masked = text_line[: len(text_line) - len(stripped)] + "pass" if stripped.startswith(_ESCAPES) else text_line
+            chunks.append(masked)
+            where[line] = (number, cell_line)
+            line += 1
+    return "\n".join(chunks) + "\n", where
+
+
+def cell_path(path: str, cell: int | None) -> str:
+    """How a notebook cell is named in candidates and in matching findings: `nb.ipynb[cell 3]`."""
+    return f"{path}[cell {cell}]" if cell else path
 
 
 def python_files(tree: Path) -> Iterator[Path]:
@@ -466,11 +479,19 @@ def candidates(tree: Path, families: Iterable[str] = FAMILIES) -> list[Candidate
             text = file.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if file.suffix == ".ipynb":
-            text = notebook_source(text)
-            if text is None:
-                continue
-        found.extend(candidates_in(text, file.relative_to(tree).as_posix(), families))
+        path = file.relative_to(tree).as_posix()
+        if file.suffix != ".ipynb":
+            found.extend(candidates_in(text, path, families))
+            continue
+        notebook = notebook_source(text)
+        if notebook is None:
+            continue
+        module, where = notebook
+        for candidate in candidates_in(module, path, families):
+            cell, line = where.get(candidate.line, (0, candidate.line))
+            end_cell, end_line = where.get(candidate.end_line, (cell, line))
+            found.append(Candidate(cell_path(path, cell), line, end_line if end_cell == cell else line,
+                                   candidate.family, candidate.shape, candidate.text))
     return found
 
 

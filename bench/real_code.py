@@ -39,7 +39,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from candidates import FAMILIES, Candidate, candidates  # noqa: E402
+from candidates import FAMILIES, Candidate, candidates, cell_path  # noqa: E402
 from corpora import CORPORA, DEFAULT_CACHE, REPOSITORIES, corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,8 @@ def findings(tree: Path, preview: bool) -> list[dict]:
     command = [sys.executable, "-m", "autofix", "--no-cache", "-q", "--format", "json", "--no-respect-gitignore", "."]
     if preview:
         command.insert(3, "--preview")
-    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"},
+                          check=False)
     if done.returncode not in (0, 1):
         raise SystemExit(f"autofix failed on {tree} (exit {done.returncode}): {done.stderr.strip()[:500]}")
     return json.loads(done.stdout or "[]")
@@ -127,8 +128,9 @@ def recall_rows(outcome: dict[Key, str], names: list[str]) -> list[tuple[str, st
 
 
 def recall_table(outcome: dict[Key, str], names: list[str], finding_counts: dict[tuple[str, str], collections.Counter]) -> str:
-    lines = ["| family | tree | findings | true | candidates | reported | should-report | out-of-scope "
-             "| correctly-silent | untriaged | recall |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    header = ("| family | tree | findings | true | candidates | reported | should-report | out-of-scope "
+              "| correctly-silent | untriaged | recall |")
+    lines = [header, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for family, tree, c in recall_rows(outcome, names):
         found = finding_counts.get((family, tree), collections.Counter())
         total = sum(c.values())
@@ -193,9 +195,9 @@ def main() -> int:
         found = current_findings(name, tree)
         now.update(found)
         by_spot: dict[tuple[str, str], list[int]] = collections.defaultdict(list)
-        for key in found:
+        for key, finding in found.items():
             if listed.get(key, {}).get("verdict") != "false":  # a false alarm on a candidate does not report it
-                by_spot[(key[1], key[3][:3])].append(int(key[2]))
+                by_spot[(cell_path(key[1], finding.get("cell")), key[3][:3])].append(int(key[2]))
         tree_candidates = candidates(tree)
         spans: dict[tuple[str, str], list[tuple[int, int]]] = collections.defaultdict(list)
         for candidate in tree_candidates:
@@ -203,8 +205,9 @@ def main() -> int:
             nets[key] = candidate
             outcome[key] = "reported" if reported(candidate, by_spot) else "silent"
             spans[(candidate.path, candidate.family)].append((candidate.line, candidate.end_line))
-        for key in found:
-            if key[3][:3] in FAMILIES and not any(a <= int(key[2]) <= b for a, b in spans.get((key[1], key[3][:3]), ())):
+        for key, finding in found.items():
+            spot = (cell_path(key[1], finding.get("cell")), key[3][:3])
+            if key[3][:3] in FAMILIES and not any(a <= int(key[2]) <= b for a, b in spans.get(spot, ())):
                 unnetted.append(key)
 
     ran = set(names)
