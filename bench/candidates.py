@@ -12,7 +12,7 @@ Families and their shapes (the `shape` tag of each candidate):
   subscripts and views (`X.data[i].zero_()`, `X.data.view(-1).copy_(v)`), `X.data[...] = v` (data-setitem),
   `X.data += v` / `X.data[...] += v` (data-augassign), `X.data = v` where X is not `self`/`cls` (data-assign),
   `f_(X.data, ...)` such as `nn.init.normal_(w.data)` (init-on-data), `torch.op(..., out=X.data)` (data-out).
-  In-place means a method name ending in one `_` (not a dunder); requires_grad_, share_memory_ and
+  In-place means a method name ending in one `_` (not a dunder); requires_grad_, share_memory_, detach_ and
   retain_grad change no values and are left out.
 - GF2, re-wraps and backward: `torch.tensor(E)` / `torch.as_tensor(E)` / `Variable(E)` / `Tensor(E)` where E is
   computed (not a literal or a bare name of a literal), `requires_grad=True` on a call that is not a tensor
@@ -45,7 +45,7 @@ SKIPPED_DIRS = frozenset({
     ".pytest_cache", ".ruff_cache", ".autofix_cache", "build", "dist", "site-packages", ".ipynb_checkpoints",
 })
 INPLACE = re.compile(r"^(?!__)[A-Za-z]\w*[A-Za-z0-9]_$")
-NOT_VALUE_WRITES = frozenset({"requires_grad_", "share_memory_", "retain_grad", "record_stream"})
+NOT_VALUE_WRITES = frozenset({"requires_grad_", "share_memory_", "retain_grad", "record_stream", "detach_"})
 # Calls that return a view of their receiver: a write into the view is a write into the receiver.
 VIEWS = frozenset({
     "view", "view_as", "reshape", "t", "transpose", "permute", "narrow", "select", "squeeze", "unsqueeze", "flatten",
