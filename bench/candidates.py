@@ -14,11 +14,16 @@ Families and their shapes (the `shape` tag of each candidate):
   `f_(X.data, ...)` such as `nn.init.normal_(w.data)` (init-on-data), `torch.op(..., out=X.data)` (data-out).
   In-place means a method name ending in one `_` (not a dunder); requires_grad_, share_memory_, detach_ and
   retain_grad change no values and are left out.
-- GF2, re-wraps and backward: `torch.tensor(E)` / `torch.as_tensor(E)` / `Variable(E)` / `Tensor(E)` where E is
-  computed (not a literal or a bare name of a literal), `requires_grad=True` on a call that is not a tensor
-  factory, `X.requires_grad = True` / `X.requires_grad_()` on a computed X; and every `.backward(` call.
+- GF2, re-wraps and backward: `torch.tensor(E, requires_grad=True)` / `Variable(E, requires_grad=True)` where E is
+  computed (not a literal, not a shape factory such as `torch.zeros(3)`) (rewrap-*); `X.requires_grad = True` and
+  `X.requires_grad_()` except on a parameter-like X (`*.weight`, `*.bias`, a loop variable over `.parameters()`) or a
+  factory (requires-grad-patch); and every `.backward(` / `.manual_backward(` call (backward). Without
+  requires_grad a re-wrap alone makes backward() raise, which is loud; one summed into a loss is read at the
+  loss's backward candidate.
 - GF3, in-place writes inside a `forward` or a function of the same file that a `forward` calls (by name:
-  `self.f(...)` or `f(...)`): augmented assignments, `X[...] = v`, `X.<inplace>_(...)`.
+  `self.f(...)` or `f(...)`): augmented assignments, `X[...] = v`, `X.<inplace>_(...)`, tagged by what is written:
+  `input` (an argument of the function, not rebound before the write), `self` (an attribute of self), `local`
+  (another name) or `other`, e.g. `input-augassign`.
 - GF4, every `.backward(` or `manual_backward(` with the `step()`/`zero_grad()` calls of the same function
   (recorded in the candidate's text as the order in which they appear).
 
