@@ -269,9 +269,20 @@ def _rebound_before(function: ast.AST, name: str, line: int) -> bool:
             targets = [node.target]
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
-        if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+        if any(n.id == name for t in targets for n in _bound_names(t)):
             return True
     return False
+
+
+def _bound_names(target: ast.AST) -> Iterator[ast.Name]:
+    """The names a target binds: `x`, `(x, y)`, `*x`; not the `x` of `x[i] = v` or `x.a = v`, which write into it."""
+    if isinstance(target, ast.Name):
+        yield target
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _bound_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _bound_names(target.value)
 
 
 def _gf3_shapes(statement: ast.stmt, function: ast.AST) -> Iterator[str]:

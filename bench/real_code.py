@@ -231,6 +231,8 @@ def main() -> int:
     for key in silent:
         row = candidate_rows.get(key)
         outcome[key] = row["verdict"] if row and row["verdict"] in CANDIDATE_VERDICTS else "untriaged"
+        if row and outcome[key] == "untriaged":  # still unread: show what the net sees now
+            row["reason"] = f"[{nets[key].shape}] {nets[key].text}"
 
     here = [r for r in rows if r["corpus"] in ran]
     untriaged = [r for r in here if r["verdict"] not in (*FINDING_VERDICTS, *CANDIDATE_VERDICTS)]
