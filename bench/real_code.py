@@ -290,7 +290,10 @@ def write_docs(path: Path, names: list[str], rows: list[dict], precision: str, r
         f"--tree {name}=PATH" for name in names if name not in CORPORA) + " --docs docs/real-code.md"
     path.write_text(
         "# Precision and recall on real code\n\n"
-        f"`{command}` runs autofix (default rules, then `--preview`) on {', '.join(sources)}. It compares every "
+        f"`{command}` runs autofix (default rules, then `--preview`) on {', '.join(sources)}. The wheels are "
+        "downloaded by `bench/corpora.py`; the repositories are local copies of their `.py`/`.ipynb` files at the "
+        "commit named, kept outside this repository (for example `git --git-dir=<mirror> archive <commit> <paths> | "
+        "tar -x -C /work/trees/<name>`). It compares every "
         "finding with `bench/triage.tsv`, where each one was read and judged true (a real problem) or false (a false "
         "alarm), with a one-line reason, and does the same for every candidate statement of `bench/candidates.py` "
         "that no finding matches. The run fails on any finding or silent candidate that is new or vanished, and on "
