@@ -1,4 +1,4 @@
-"""The pinned real-code corpora the benchmarks and the precision check run on, fetched once into a cache.
+"""The pinned real-code corpora the benchmarks and the precision/recall check run on, fetched once into a cache.
 
     python bench/corpora.py [--cache-dir .bench-cache]     # download and unpack them all
 
@@ -13,7 +13,20 @@ import sys
 import zipfile
 from pathlib import Path
 
-CORPORA = {"torch-geometric": "torch-geometric==2.8.1", "transformers": "transformers==5.23.0"}
+CORPORA = {
+    "torch-geometric": "torch-geometric==2.8.1",
+    "transformers": "transformers==5.23.0",
+    "torchrl": "torchrl==0.14.1",
+    "monai": "monai==1.6.1",
+    "lightly": "lightly==1.6.0",
+}
+# Public repositories the recall bench runs on as local copies (`bench/real_code.py --tree NAME=PATH`), with the
+# commit whose files were read for bench/triage.tsv. Only their .py/.ipynb files matter; the copies live outside
+# this repository (for example `git --git-dir=<mirror> archive <commit> | tar -x -C /work/trees/NAME`).
+REPOSITORIES = {
+    "annotated-dl": ("labmlai/annotated_deep_learning_paper_implementations", "e6b3c8a6a2cdae4071bcde1abeaaf9a2bc37bd53"),
+    "pytorch-tutorial": ("yunjey/pytorch-tutorial", "0500d3df5a2a8080ccfccbc00aca0eacc21818db"),
+}
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".bench-cache"
 
 
