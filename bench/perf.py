@@ -71,7 +71,8 @@ def main() -> int:
     import codemods
     for package in (autofix, codemods):
         compileall.compile_dir(Path(package.__file__).parent, quiet=1)
-    autofix = [sys.executable, "-m", "autofix", "-q"]
+    # The default cache lies inside this repository, where .gitignore excludes it: both tools must not skip it.
+    autofix = [sys.executable, "-m", "autofix", "-q", "--no-respect-gitignore"]
     results = []
     for name, requirement in CORPORA.items():
         tree = corpus(options.cache_dir, name, requirement)
@@ -80,8 +81,8 @@ def main() -> int:
             "autofix cold": autofix + ["--diff", "--no-cache", "."],
             "autofix cold --no-index": autofix + ["--diff", "--no-cache", "--no-index", "."],
             "autofix warm": autofix + ["--diff", "."],
-            "ruff --select ALL": ["ruff", "check", "--select", "ALL", "--no-cache", "--quiet", "--exit-zero", "."],
-            "ruff (default rules)": ["ruff", "check", "--no-cache", "--quiet", "--exit-zero", "."],
+            "ruff --select ALL": ["ruff", "check", "--select", "ALL", "--no-cache", "--no-respect-gitignore", "--quiet", "--exit-zero", "."],
+            "ruff (default rules)": ["ruff", "check", "--no-cache", "--no-respect-gitignore", "--quiet", "--exit-zero", "."],
         }
         if name == "torch-geometric":
             tools["torchfix"] = ["torchfix", "."]
