@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Range, Rule, Scenario, Valid
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel, dotted
 from codemods._gf5 import optimizer_calls
 from codemods._steps import BACKWARD_METHODS, own_nodes

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from autofix.rule import AddImport, Applicability, Edit, Effect, Fix, Invalid, Range, Rule, Scenario, Valid
+from autofix.rule import AddImport, Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel
 from codemods._gf6 import REGISTERING_METHODS, fresh_state, module_name, self_name
 from codemods._steps import own_nodes
