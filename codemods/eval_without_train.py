@@ -2,20 +2,12 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from dataclasses import dataclass
 
 from autofix.lazy import libcst as cst
-from autofix.rule import (
-    Applicability,
-    Edit,
-    Effect,
-    Fix,
-    Invalid,
-    Rule,
-    Scenario,
-    Valid,
-)
+from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel, dotted
 from codemods._gf5 import optimizer_calls
 from codemods._steps import BACKWARD_METHODS, own_nodes
@@ -65,6 +57,7 @@ for epoch in range(4):
 """
 
 _DEPTH = 4  # how deep calls to this file's functions are followed
+_BUILTINS = frozenset(dir(builtins))
 
 
 @dataclass(frozen=True)
@@ -125,7 +118,8 @@ class EvalWithoutTrain(Rule):
     `zero_grad()` called, or be switched to `train()` somewhere in the same function (or class).
     A `train()` in any branch counts, and so does a call of a function the file does not show that is given
     the module (or what holds it: `set_train_mode(model)`, `callback.on_epoch_begin(self)`), since it may
-    call `train()`; an `eval()` followed by `break` or `return` ends the loop.
+    call `train()`: an imported `evaluate(model, loader)` that restores training mode itself is common, so the
+    rule says nothing after one. An `eval()` followed by `break` or `return` ends the loop.
 
     ## Effect
     Repairing: every epoch trains in training mode.
@@ -145,14 +139,14 @@ class EvalWithoutTrain(Rule):
             "    optimizer = torch.optim.Adam(model.parameters())\n    for epoch in range(epochs):\n"
             "        for x, y in loader:\n            optimizer.zero_grad()\n"
             "            loss_fn(model(x), y).backward()\n            optimizer.step()\n        model.eval()\n"
-            "        with torch.no_grad():\n            score(model, val_loader)\n",
+            "        with torch.no_grad():\n            for x, y in val_loader:\n                total = loss_fn(model(x), y)\n",
             None,
             "a validation pass at the end of each epoch",
             unsafe_after="import torch\n\n\ndef fit(model, loader, val_loader, epochs):\n"
             "    optimizer = torch.optim.Adam(model.parameters())\n    for epoch in range(epochs):\n"
             "        model.train()\n        for x, y in loader:\n            optimizer.zero_grad()\n"
             "            loss_fn(model(x), y).backward()\n            optimizer.step()\n        model.eval()\n"
-            "        with torch.no_grad():\n            score(model, val_loader)\n",
+            "        with torch.no_grad():\n            for x, y in val_loader:\n                total = loss_fn(model(x), y)\n",
         ),
         Invalid(
             "import torch\n\n\ndef evaluate(net, loader):\n    net.eval()\n    with torch.no_grad():\n"
@@ -188,13 +182,13 @@ class EvalWithoutTrain(Rule):
         Invalid(
             "import torch\n\n\ndef fit(model, opt, loader, val):\n    model.train()\n    for step, (x, y) in enumerate(loader):\n"
             "        opt.zero_grad()\n        model(x).sum().backward()\n        opt.step()\n        if step % 100 == 0:\n"
-            "            model.eval()\n            check(model, val)\n",
+            "            model.eval()\n            print(loss_fn(model(val[0]), val[1]))\n",
             None,
             "an evaluation every 100 steps inside the batch loop",
             unsafe_after="import torch\n\n\ndef fit(model, opt, loader, val):\n    model.train()\n"
             "    for step, (x, y) in enumerate(loader):\n        model.train()\n"
             "        opt.zero_grad()\n        model(x).sum().backward()\n        opt.step()\n        if step % 100 == 0:\n"
-            "            model.eval()\n            check(model, val)\n",
+            "            model.eval()\n            print(loss_fn(model(val[0]), val[1]))\n",
         ),
         Valid(
             "import torch\n\n\ndef fit(model, loader, val_loader, epochs):\n"
@@ -329,12 +323,13 @@ class _Events:
                     inner = _arguments(model, helper, call, mapping)
                     events += self.of_statements(helper.body, inner, depth + 1, active | {id(helper)}, at)
                 continue
-            if isinstance(func, ast.Name) and model.bindings_reaching(func.id, func) is None:
+            if isinstance(func, ast.Name) and func.id in _BUILTINS and model.bindings_reaching(func.id, func) is None:
                 continue  # a builtin (`print(model)`, `len(loader)`)
             # A function the file does not show (`set_train_mode(model)`, a callback given the trainer) may call
             # train() on what it is given: it counts as one, so the rule stays quiet where the file is not clear.
             for arg in [*call.args, *(k.value for k in call.keywords)]:
-                given = _translate(arg.value if isinstance(arg, ast.Starred) else arg, mapping)
+                arg = arg.value if isinstance(arg, ast.Starred) else arg
+                given = _translate(arg, mapping) if self._module_like(arg) else None  # not `model.training`
                 if given is not None:
                     events.append(_Event("maybe-train", given, at))
         return events

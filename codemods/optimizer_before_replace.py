@@ -373,7 +373,7 @@ def _build(move: Move, tree) -> Fix | None:
             fix = build_move(move, tree, Effect.REPAIRING)
         else:
             shifted = moved.with_changes(leading_lines=())
-            inherited = lambda s: s.with_changes(leading_lines=(*moved.leading_lines, *s.leading_lines))  # noqa: E731
+            inherited = lambda s: s.with_changes(leading_lines=(*moved.leading_lines, *s.leading_lines))
             edits = [Edit(moved, cst.RemovalSentinel.REMOVE)]
             if after is anchor:
                 edits.append(Edit(anchor, cst.FlattenSentinel([inherited(anchor), shifted])))

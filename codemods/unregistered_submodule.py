@@ -6,17 +6,7 @@ import re
 from dataclasses import dataclass
 
 from autofix.lazy import libcst as cst
-from autofix.rule import (
-    AddImport,
-    Applicability,
-    Edit,
-    Effect,
-    Fix,
-    Invalid,
-    Rule,
-    Scenario,
-    Valid,
-)
+from autofix.rule import AddImport, Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel
 from codemods._gf6 import REGISTERING_METHODS, fresh_state, module_name, self_name
 from codemods._steps import own_nodes
