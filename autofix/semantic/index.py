@@ -47,34 +47,6 @@ def module_name(path: Path) -> tuple[str, Path, bool]:
     return ".".join(parts), folder, is_package
 
 
-def value_to_json(value: Value | None, module: str) -> object:
-    """A Value as plain data; classes of the summarised file get its module name instead of `<local>.`."""
-    if value is None or value.kind is Kind.UNKNOWN:
-        return None
-    data: dict = {"k": value.kind.value, "g": value.grad.value}
-    if value.cls:
-        data["c"] = module + "." + value.cls[len(_LOCAL):] if value.cls.startswith(_LOCAL) else value.cls
-    if value.element is not None:
-        data["e"] = value_to_json(value.element, module)
-    if value.mapped is not None:
-        data["m"] = value_to_json(value.mapped, module)
-    if value.items is not None:
-        data["i"] = [value_to_json(v, module) for v in value.items]
-    return data
-
-
-def value_from_json(data: object) -> Value:
-    if not isinstance(data, dict):
-        return UNKNOWN
-    items = data.get("i")
-    return Value(
-        Kind(data["k"]), Grad(data["g"]), cls=data.get("c"),
-        element=value_from_json(data["e"]) if "e" in data else None,
-        mapped=value_from_json(data["m"]) if "m" in data else None,
-        items=tuple(value_from_json(v) for v in items) if items is not None else None,
-    )
-
-
 def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
     """The summary of one file (see the module docstring). Structural only: one pass over the top level and the
     methods' assignments, names resolved through the module-level imports, no scopes and no value inference,
@@ -314,7 +286,7 @@ class ProjectIndex:
         classes by what torch knows, the project's through the index), so that a summary depends on its own
         file's content only."""
         if not (isinstance(data, dict) and "new" in data):
-            return value_from_json(data)
+            return UNKNOWN
         qualified = data["new"]
         known = torch_instance(qualified)
         if known is not None:

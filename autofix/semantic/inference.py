@@ -294,25 +294,6 @@ class SemanticModel(Scopes):
                     return found
         return None
 
-    def assigned_attributes(self, cls: ast.ClassDef) -> dict[str, list[tuple[ast.AST, ast.AST]]]:
-        """`self.<name> = value` in the class's own methods: name -> [(value, method)]."""
-        return self._class_attributes.get(id(cls), {})
-
-    def registered_attributes(self, cls: ast.ClassDef) -> list[tuple[str, str]]:
-        """(name, qualified class) of `self.register_parameter("name", ...)` / `self.register_buffer(...)` in
-        the class: a Parameter, or a buffer (a plain tensor)."""
-        found = []
-        for call in self.calls_to_method("register_parameter", "register_buffer"):
-            receiver = call.func.value
-            if not (call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)
-                    and isinstance(receiver, ast.Name) and self._self_class(receiver) is cls):
-                continue
-            if len(call.args) >= 2 and _is_constant(call.args[1], None):
-                continue
-            made = "torch.nn.Parameter" if call.func.attr == "register_parameter" else "torch.nn.UninitializedBuffer"
-            found.append((call.args[0].value, made))
-        return found
-
     def attribute_names(self, cls: ast.ClassDef) -> list[str]:
         """The names a class assigns to `self.<name>` in its methods, and in its body."""
         names = list(self._class_attributes.get(id(cls), {}))
@@ -333,9 +314,6 @@ class SemanticModel(Scopes):
                                                          for t in statement.targets):
                 return self.value(statement.value)
         return UNKNOWN
-
-    def is_optimizer_class_def(self, cls: ast.ClassDef) -> bool:
-        return self.class_extends(cls, _OPTIMIZER_BASE)
 
     def class_attribute(self, cls: ast.ClassDef, attribute: str, _depth: int = 0) -> list[tuple[ast.AST, ast.AST]]:
         """The (value, method) pairs of every `self.<attribute> = value` in the class (or its local bases)."""
