@@ -150,9 +150,9 @@ def score(labels: list[Label], outcomes: dict[str, Outcome], half: str) -> dict:
 
 
 def summary_table(results: list[dict]) -> str:
-    lines = ["| half | snippets | labelled bugs | reported at the line | with the expected code | correct snippets "
-             "| findings on correct snippets | findings elsewhere on bug snippets | errors |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    header = ("| half | snippets | labelled bugs | reported at the line | with the expected code | correct snippets "
+              "| findings on correct snippets | findings elsewhere on bug snippets | errors |")
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(
             f"| {r['half']} | {r['snippets']} | {r['bugs']} "
