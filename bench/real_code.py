@@ -7,7 +7,13 @@ triage list made by reading each one.
 
 Trees: the pinned wheels of bench/corpora.py (downloaded on first use), plus local copies of public repositories
 given by path (`--tree NAME=PATH`, repeatable; the commits used are in corpora.REPOSITORIES). Rows of a tree not
-run this time are kept and not compared.
+run this time are kept and not compared. `--unseen` adds the unseen wheels (corpora.UNSEEN_WHEELS); the unseen
+repositories (corpora.UNSEEN_REPOSITORIES) come by `--tree` like the others.
+
+Halves: every tree is `visible` (the trees the rules were developed on), `development` or `held-out`
+(corpora.HALVES, drawn at random before any rule work). Each table totals the three halves separately. The
+held-out trees are run but never read until the end: the table of misses leaves their rows out, and only counts
+them.
 
 Precision: `autofix --no-cache --format json` runs with the default rule set and, separately, with `--preview`.
 Each finding has a row (kind `finding`) with verdict `true` (a real problem the rule is right to report) or
@@ -39,8 +45,18 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from candidates import FAMILIES, Candidate, candidates, cell_path  # noqa: E402
-from corpora import CORPORA, DEFAULT_CACHE, REPOSITORIES, corpus  # noqa: E402
+from candidates import FAMILIES, Candidate, candidates, cell_path
+from corpora import (
+    CORPORA,
+    DEFAULT_CACHE,
+    REPOSITORIES,
+    UNSEEN_REPOSITORIES,
+    UNSEEN_WHEELS,
+    corpus,
+    half,
+)
+
+HALF_ORDER = ("visible", "development", "held-out")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = ("corpus", "path", "line", "code", "tier", "verdict", "reason", "kind", "hidden_by")
@@ -103,26 +119,37 @@ def write_triage(path: Path, rows: list[dict]) -> None:
 
 def precision_table(rows: list[dict]) -> str:
     by_rule: dict[tuple[str, str, str], collections.Counter] = collections.defaultdict(collections.Counter)
+    by_half: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
     for row in rows:
         by_rule[(row["code"], row["tier"], row["corpus"])][row["verdict"]] += 1
-    lines = ["| rule | tier | tree | findings | true | false | precision |", "|---|---|---|---:|---:|---:|---:|"]
-    for (code, tier, tree), counts in sorted(by_rule.items()):
-        total = sum(counts.values())
+        by_half[(half(row["corpus"]), row["tier"])][row["verdict"]] += 1
+
+    def line(first: str, tier: str, tree: str, counts: collections.Counter) -> str:
         judged = counts["true"] + counts["false"]
         precision = f"{counts['true'] / judged:.0%}" if judged else "-"
-        lines.append(f"| {code} | {tier} | {tree} | {total} | {counts['true']} | {counts['false']} | {precision} |")
+        return f"| {first} | {tier} | {tree} | {sum(counts.values())} | {counts['true']} | {counts['false']} | {precision} |"
+
+    lines = ["| rule | tier | tree | findings | true | false | precision |", "|---|---|---|---:|---:|---:|---:|"]
+    for (code, tier, tree), counts in sorted(by_rule.items(), key=lambda kv: (HALF_ORDER.index(half(kv[0][2])), kv[0])):
+        lines.append(line(code, tier, tree, counts))
+    for (part, tier), counts in sorted(by_half.items(), key=lambda kv: (HALF_ORDER.index(kv[0][0]), kv[0][1])):
+        lines.append(line("**all**", tier, f"**{part} half**", counts))
     return "\n".join(lines)
 
 
 def recall_rows(outcome: dict[Key, str], names: list[str]) -> list[tuple[str, str, collections.Counter]]:
-    """(family, tree or 'all', counts of reported / should-report / correctly-silent / out-of-scope / untriaged)."""
+    """(family, tree or a half's total, counts of reported / should-report / correctly-silent / out-of-scope /
+    untriaged). A half's total is named `<half> half`; `all` totals every tree run."""
     counts: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
     for key, state in outcome.items():
         counts[(key[3], key[0])][state] += 1
+        counts[(key[3], f"{half(key[0])} half")][state] += 1
         counts[(key[3], "all")][state] += 1
+    halves = [f"{part} half" for part in HALF_ORDER if any(half(name) == part for name in names)] + ["all"]
+    ordered = sorted(names, key=lambda name: HALF_ORDER.index(half(name)))
     rows = []
     for family in FAMILIES:
-        for tree in [*names, "all"]:
+        for tree in [*ordered, *halves]:
             rows.append((family, tree, counts.get((family, tree), collections.Counter())))
     return rows
 
@@ -138,7 +165,7 @@ def recall_table(outcome: dict[Key, str], names: list[str], finding_counts: dict
         recall = f"{c['reported'] / denominator:.0%}" if denominator else "-"
         if c["untriaged"] and denominator:
             recall = f"≤ {recall}"  # an upper bound until the untriaged candidates are read
-        name = f"**{tree}**" if tree == "all" else tree
+        name = f"**{tree}**" if tree.endswith(" half") or tree == "all" else tree
         lines.append(f"| {family} | {name} | {sum(found.values())} | {found['true']} | {total} | {c['reported']} "
                      f"| {c['should-report']} | {c['out-of-scope']} | {c['correctly-silent']} | {c['untriaged']} "
                      f"| {recall} |")
@@ -146,16 +173,22 @@ def recall_table(outcome: dict[Key, str], names: list[str], finding_counts: dict
 
 
 def misses_table(rows: list[dict], outcome: dict[Key, str]) -> str:
-    """Silent should-report candidates grouped by the shape that hides them."""
+    """Silent should-report candidates grouped by the shape that hides them; the held-out half's only counted."""
     groups: dict[tuple[str, str], list[dict]] = collections.defaultdict(list)
+    held_out = 0
     for row in rows:
         key = (row["corpus"], row["path"], row["line"], row["code"], row["tier"])
         if row["kind"] == "candidate" and row["verdict"] == "should-report" and outcome.get(key) == "should-report":
+            if half(row["corpus"]) == "held-out":
+                held_out += 1
+                continue
             groups[(row["code"], row["hidden_by"] or "?")].append(row)
     lines = ["| family | hidden by | misses | for example |", "|---|---|---:|---|"]
     for (family, shape), members in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]), kv[0][1])):
         examples = ", ".join(f"{r['corpus']} `{r['path']}:{r['line']}`" for r in members[:2])
         lines.append(f"| {family} | {shape.replace('|', chr(92) + '|')} | {len(members)} | {examples} |")
+    if held_out:
+        lines.append(f"| all | held-out half (not shown) | {held_out} | - |")
     return "\n".join(lines)
 
 
@@ -177,12 +210,17 @@ def main() -> int:
                         help="also run on a local copy of a repository (repeatable)")
     parser.add_argument("--only", action="append", metavar="NAME", help="run on these trees only (repeatable)")
     parser.add_argument("--update", action="store_true", help="add new rows as untriaged, drop vanished ones")
+    parser.add_argument("--unseen", action="store_true",
+                        help="also the unseen wheels of both halves (the unseen repositories come by --tree)")
+    parser.add_argument("--half", action="append", choices=HALF_ORDER, help="run on this half's trees only (repeatable)")
     options = parser.parse_args()
 
-    trees = {name: None for name in CORPORA}
+    trees = {name: None for name in [*CORPORA, *(UNSEEN_WHEELS if options.unseen else ())]}
     trees.update(dict(options.tree))
     if options.only:
         trees = {name: path for name, path in trees.items() if name in options.only}
+    if options.half:
+        trees = {name: path for name, path in trees.items() if half(name) in options.half}
     names = list(trees)
 
     listed = read_triage(options.triage)
@@ -253,7 +291,7 @@ def main() -> int:
     finding_counts: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
     for row in here:
         if row["kind"] == "finding":
-            for tree in (row["corpus"], "all"):
+            for tree in (row["corpus"], f"{half(row['corpus'])} half", "all"):
                 finding_counts[(row["code"][:3], tree)][row["verdict"]] += 1
     judged = [r for r in here if r["kind"] == "finding" and r["verdict"] in FINDING_VERDICTS]
     precision = precision_table(judged)
@@ -279,15 +317,16 @@ def write_docs(path: Path, names: list[str], rows: list[dict], precision: str, r
     total = sum(1 for r in rows if r["kind"] == "finding")
     sources = []
     for name in names:
-        if name in CORPORA:
-            sources.append(f"`{CORPORA[name]}` (wheel)")
-        elif name in REPOSITORIES:
-            repository, commit = REPOSITORIES[name]
-            sources.append(f"{repository} at {commit[:12]} (`{name}`)")
+        if name in CORPORA or name in UNSEEN_WHEELS:
+            sources.append(f"`{CORPORA.get(name) or UNSEEN_WHEELS[name]}` (wheel, {half(name)})")
+        elif name in REPOSITORIES or name in UNSEEN_REPOSITORIES:
+            repository, commit = REPOSITORIES.get(name) or UNSEEN_REPOSITORIES[name]
+            sources.append(f"{repository} at {commit[:12]} (`{name}`, {half(name)})")
         else:
-            sources.append(f"`{name}` (local tree)")
+            sources.append(f"`{name}` (local tree, {half(name)})")
     command = "python bench/real_code.py " + " ".join(
-        f"--tree {name}=PATH" for name in names if name not in CORPORA) + " --docs docs/real-code.md"
+        f"--tree {name}=PATH" for name in names if name not in CORPORA and name not in UNSEEN_WHEELS) + (
+        " --unseen" if any(name in UNSEEN_WHEELS for name in names) else "") + " --docs docs/real-code.md"
     path.write_text(
         "# Precision and recall on real code\n\n"
         f"`{command}` runs autofix (default rules, then `--preview`) on {', '.join(sources)}. The wheels are "
@@ -298,6 +337,10 @@ def write_docs(path: Path, names: list[str], rows: list[dict], precision: str, r
         "alarm), with a one-line reason, and does the same for every candidate statement of `bench/candidates.py` "
         "that no finding matches. The run fails on any finding or silent candidate that is new or vanished, and on "
         "any row not yet triaged.\n\n"
+        "Each tree belongs to a half (`bench/corpora.py`): `visible`, the trees the rules were developed on; "
+        "`development` and `held-out`, trees nobody here had read when they were added, split at random before any "
+        "rule work. Rules are developed on the visible and development trees only; the held-out trees are run but "
+        "not read until the end, so their misses are only counted. Each table totals the halves separately.\n\n"
         "## Precision\n\n"
         f"{total} findings; false alarms in the default set: **{stable_false}**.\n\n{precision}\n\n"
         "## Recall\n\n"
