@@ -94,6 +94,7 @@ class Observer:
         self.running: list = []  # the modules whose forward is running, innermost last
         self.owners: dict[int, object] = {}  # id(param) -> the module it was registered on
         self.mode_layers: dict[int, dict] = {}  # id(Dropout/BatchNorm layer) -> {"train": {calls}, "eval": {calls}}
+        self.plain_names: dict[int, str] = {}  # id(tensor) -> `Class.attr` of a trainable tensor kept unregistered
 
     # --- installation -----------------------------------------------------------------------------
     def install(self) -> None:
@@ -244,10 +245,23 @@ class Observer:
         self.backward_calls += 1
         if not self.started:
             self.started = True
+            self._track_plain_attributes()
             for key, record in self.params.items():
                 record["theta0"] = self.tensors[key].detach().clone()
         if tensor.numel() == 1:
             self.losses.append(float(tensor.detach().double()))
+
+    def _track_plain_attributes(self) -> None:
+        """A leaf tensor that requires grad, kept as a plain attribute of a module (`self.w = torch.randn(...,
+        requires_grad=True)`), is a tensor the script meant to train that no `parameters()` yields: tracked like a
+        parameter from the first backward call, so the report shows whether anything ever updates it."""
+        parameter = self.torch.nn.Parameter
+        for module in list(self.modules):
+            for attr, value in vars(module).items():
+                if isinstance(value, self.torch.Tensor) and not isinstance(value, parameter) \
+                        and value.requires_grad and value.is_leaf and id(value) not in self.params:
+                    self._track(value, None)
+                    self.plain_names[id(value)] = f"{type(module).__name__}.{attr}"
 
     def _before_forward(self, module, args):
         # Only the outermost call counts (the model the training loop calls): inside it, layers such as
@@ -373,6 +387,8 @@ class Observer:
                     label = f"{type(module).__name__}#{copy}.{name}"
                 names[id(p)] = label
                 taken.add(label)
+        for key, label in self.plain_names.items():
+            names.setdefault(key, f"{label} (plain attribute)")
         for index, key in enumerate(self.params):
             names.setdefault(key, f"parameter{index}")
         return names
