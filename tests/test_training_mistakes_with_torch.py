@@ -112,3 +112,84 @@ def test_gf609_fix_makes_the_tensor_train_and_be_saved(tmp_path):
     before, after = _execute(tmp_path, GF609_PROGRAM), _execute(tmp_path, fixed)
     assert before.strip() == "['fc.bias', 'fc.weight'] [1.0, 1.0]"
     assert after.startswith("['fc.bias', 'fc.weight', 'scale'] ") and "[1.0, 1.0]" not in after
+
+
+# --- GF608 ------------------------------------------------------------------------------------------------------
+
+def _graph_nodes(tensor) -> int:
+    seen, stack = set(), [tensor.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        stack.extend(next_fn for next_fn, _ in node.next_functions)
+    return len(seen)
+
+
+def _accumulate(iterations: int, detach: bool):
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    running_loss = 0.0
+    for _ in range(iterations):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(torch.randn(8, 4)), torch.randn(8, 1))
+        loss.backward()
+        optimizer.step()
+        running_loss += loss.detach() if detach else loss
+    return running_loss, model
+
+
+def test_running_loss_keeps_every_graph_alive_even_after_backward():
+    # GF608's documentation: backward() frees the saved tensors, not the nodes; the total still grows per iteration.
+    kept10, _ = _accumulate(10, detach=False)
+    kept100, _ = _accumulate(100, detach=False)
+    assert kept100.requires_grad and _graph_nodes(kept100) > 8 * _graph_nodes(kept10)
+    detached, _ = _accumulate(100, detach=True)
+    assert not detached.requires_grad and detached.grad_fn is None
+
+
+def test_accumulating_detach_gives_the_same_numbers_and_the_same_training():
+    # GF608's fix-safety note: the same float32 additions, bitwise; training unchanged.
+    kept, model_kept = _accumulate(50, detach=False)
+    detached, model_detached = _accumulate(50, detach=True)
+    assert torch.equal(kept.detach(), detached) and kept.dtype == detached.dtype == torch.float32
+    assert torch.equal(model_kept.weight, model_detached.weight)
+    assert f"{kept / 50:.6f}" == f"{detached / 50:.6f}" and kept.item() == detached.item()
+    as_float = 0.0
+    torch.manual_seed(0)
+    # .item() adds in float64 instead: not always the same number as the float32 total.
+    kept_values = [float(v) for v in torch.rand(1000) * 10]
+    total32 = torch.zeros(())
+    for v in kept_values:
+        total32 += torch.tensor(v)
+        as_float += torch.tensor(v).item()
+    assert total32.item() != as_float
+
+
+GF608_PROGRAM = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+running_loss = 0.0
+for step in range(30):
+    optimizer.zero_grad()
+    loss = F.mse_loss(model(torch.randn(8, 4)), torch.randn(8, 1))
+    loss.backward()
+    optimizer.step()
+    running_loss += loss
+print(f"{running_loss / 30:.6f}", running_loss.requires_grad, model.weight.detach().tolist())
+"""
+
+
+def test_gf608_fix_keeps_the_output_and_drops_the_graph(tmp_path):
+    fixed = _fixed(tmp_path, GF608_PROGRAM)  # safe: --fix applies it
+    assert "running_loss += loss.detach()" in fixed
+    before, after = _execute(tmp_path, GF608_PROGRAM).split(), _execute(tmp_path, fixed).split()
+    assert before[0] == after[0] and before[2:] == after[2:]  # the same mean loss and the same trained weights
+    assert (before[1], after[1]) == ("True", "False")  # and the total no longer holds a graph
