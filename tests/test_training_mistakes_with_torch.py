@@ -193,3 +193,62 @@ def test_gf608_fix_keeps_the_output_and_drops_the_graph(tmp_path):
     before, after = _execute(tmp_path, GF608_PROGRAM).split(), _execute(tmp_path, fixed).split()
     assert before[0] == after[0] and before[2:] == after[2:]  # the same mean loss and the same trained weights
     assert (before[1], after[1]) == ("True", "False")  # and the total no longer holds a graph
+
+
+# --- GF607 ------------------------------------------------------------------------------------------------------
+
+def test_view_to_a_reordered_shape_scrambles_and_permute_does_not():
+    x = torch.arange(120.0).view(2, 3, 4, 5)  # (b, c, h, w), every value distinct
+    b, c, h, w = x.shape
+    viewed, permuted = x.view(b, h, w, c), x.permute(0, 2, 3, 1)
+    assert viewed.shape == permuted.shape
+    assert (viewed != permuted).float().mean() > 0.9  # GF607's "most elements land elsewhere"
+    assert torch.equal(permuted[1, 2, 3], x[1, :, 2, 3])  # permute keeps each pixel's channels together
+    # Merged dimensions: view(b, h*w, c) is not the tokens either; permute then reshape is.
+    tokens = x.permute(0, 2, 3, 1).reshape(b, h * w, c)
+    assert not torch.equal(x.view(b, h * w, c), tokens) and torch.equal(tokens[0, 7], x[0, :, 1, 2])
+    # In order, a view only regroups: the Valid examples.
+    assert torch.equal(x.view(b, c, h * w), x.flatten(2))
+
+
+def test_an_rnn_output_keeps_its_inputs_first_two_dimensions_in_either_layout():
+    seq, batch = 5, 3
+    for batch_first in (False, True):
+        rnn = nn.LSTM(4, 6, batch_first=batch_first)
+        x = torch.randn(batch, seq, 4) if batch_first else torch.randn(seq, batch, 4)
+        out, _ = rnn(x)
+        assert out.shape[:2] == x.shape[:2] and out.shape[2] == 6
+    rnn = nn.LSTM(4, 6)
+    out, _ = rnn(torch.randn(seq, batch, 4))
+    # Read as (batch, seq, -1), one "sequence" mixes time steps of different batch items.
+    assert not torch.equal(out.reshape(batch, seq, -1)[0], out[:, 0])
+    assert torch.equal(out.transpose(0, 1)[0], out[:, 0])
+
+
+def test_a_permuted_tensor_cannot_be_viewed_again():
+    # GF607's unsafe case: the fixed result is not contiguous, so a later view() raises.
+    y = torch.randn(2, 3, 4).transpose(1, 2)
+    with pytest.raises(RuntimeError, match="view size is not compatible with input tensor's size and stride"):
+        y.view(8, 3)
+    assert y.reshape(8, 3).shape == (8, 3)
+
+
+GF607_PROGRAM = """\
+import torch
+
+
+def to_pixels(x: torch.Tensor):
+    b, c, h, w = x.shape
+    return x.view(b, h, w, c)
+
+
+x = torch.arange(24.0).view(1, 2, 3, 4)
+print(to_pixels(x)[0, 1, 2].tolist(), x[0, :, 1, 2].tolist())
+"""
+
+
+def test_gf607_fix_keeps_each_pixels_channels_together(tmp_path):
+    fixed = _fixed(tmp_path, GF607_PROGRAM)
+    assert "return x.permute(0, 2, 3, 1)" in fixed
+    assert _execute(tmp_path, GF607_PROGRAM).strip() == "[12.0, 13.0] [6.0, 18.0]"
+    assert _execute(tmp_path, fixed).strip() == "[6.0, 18.0] [6.0, 18.0]"

@@ -91,6 +91,7 @@ class Observer:
         self.scalers: list = []
         self.double_activations = {name: 0 for name in ACTIVATING_LOSSES}
         self.eval_dropouts = 0
+        self.transposing_views = 0
         self.running: list = []  # the modules whose forward is running, innermost last
         self.owners: dict[int, object] = {}  # id(param) -> the module it was registered on
         self.mode_layers: dict[int, dict] = {}  # id(Dropout/BatchNorm layer) -> {"train": {calls}, "eval": {calls}}
@@ -144,6 +145,7 @@ class Observer:
         torch.Tensor.backward = backward
         self._install_clipping()
         self._install_losses()
+        self._install_views()
 
     def _install_clipping(self) -> None:
         """Gradient clipping is seen where scripts call it (`torch.nn.utils.clip_grad_norm_`, imported by name or
@@ -208,6 +210,24 @@ class Observer:
                 return _original(*args, **kwargs)
 
             setattr(functional, name, functools.wraps(original)(dropout))
+
+    def _install_views(self) -> None:
+        """`view`/`reshape` asked for the shape of a transpose of the tensor (the same sizes, all distinct, in
+        another order): the elements stay in memory order, so they are scrambled into that shape."""
+        torch = self.torch
+        observer = self
+        for name in ("view", "reshape"):
+            original = getattr(torch.Tensor, name)
+
+            def reshaped(tensor, *shape, _original=original):
+                result = _original(tensor, *shape)
+                if isinstance(result, torch.Tensor):
+                    old, new = tuple(tensor.shape), tuple(result.shape)
+                    if new != old and sorted(new) == sorted(old) and len(set(old)) == len(old) > 1:
+                        observer.transposing_views += 1
+                return result
+
+            setattr(torch.Tensor, name, functools.wraps(original)(reshaped))
 
     # --- hooks --------------------------------------------------------------------------------------
     def _on_parameter(self, module, name, param):
@@ -446,6 +466,7 @@ class Observer:
             "clips": self._clip_outcomes(),
             "double_activations": dict(self.double_activations),
             "eval_dropouts": self.eval_dropouts,
+            "transposing_views": self.transposing_views,
             "modes": self.mode_switches(),
         }
 
