@@ -252,3 +252,89 @@ def test_gf607_fix_keeps_each_pixels_channels_together(tmp_path):
     assert "return x.permute(0, 2, 3, 1)" in fixed
     assert _execute(tmp_path, GF607_PROGRAM).strip() == "[12.0, 13.0] [6.0, 18.0]"
     assert _execute(tmp_path, fixed).strip() == "[6.0, 18.0] [6.0, 18.0]"
+
+
+# --- GF604's table ----------------------------------------------------------------------------------------------
+
+def _minimise(loss_of, shape, steps=300):
+    torch.manual_seed(0)
+    free = torch.randn(shape, requires_grad=True)
+    optimizer = torch.optim.Adam([free], lr=0.1)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss_of(free).backward()
+        optimizer.step()
+    with torch.no_grad():
+        return loss_of(free).item(), free.detach()
+
+
+def test_log_softmax_into_cross_entropy_is_harmless():
+    # The table's "right" pair: log_softmax is idempotent.
+    x, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+    assert torch.allclose(F.cross_entropy(F.log_softmax(x, dim=1), y), F.cross_entropy(x, y))
+
+
+def test_sigmoid_into_cross_entropy_has_the_documented_floor():
+    import math
+
+    classes = torch.randint(0, 4, (16,))
+    floored, _ = _minimise(lambda z: F.cross_entropy(torch.sigmoid(z), classes), (16, 4), steps=600)
+    assert math.log(1 + 3 / math.e) - 1e-3 < floored < math.log(1 + 3 / math.e) + 0.02
+
+
+def test_log_probabilities_into_the_logits_bce_cost_each_positive_at_least_log_2():
+    import math
+
+    onehot = F.one_hot(torch.randint(0, 4, (16,)), 4).float()
+    floored, _ = _minimise(lambda z: F.binary_cross_entropy_with_logits(F.log_softmax(z, dim=1), onehot), (16, 4))
+    raw, _ = _minimise(lambda z: F.binary_cross_entropy_with_logits(z, onehot), (16, 4))
+    assert floored >= math.log(2) / 4 - 1e-3 and raw < 0.05  # a quarter of the targets are positive
+
+
+def test_kl_div_on_probabilities_puts_all_mass_on_the_largest_class():
+    torch.manual_seed(1)
+    target = F.softmax(torch.randn(4, 5), dim=1)
+    _, wrong = _minimise(lambda z: F.kl_div(F.softmax(z, dim=1), target, reduction="batchmean"), (4, 5), steps=500)
+    _, right = _minimise(lambda z: F.kl_div(F.log_softmax(z, dim=1), target, reduction="batchmean"), (4, 5), steps=500)
+    assert (F.softmax(wrong, dim=1).max(dim=1).values > 0.99).all()
+    assert torch.equal(F.softmax(wrong, dim=1).argmax(dim=1), target.argmax(dim=1))
+    assert (F.softmax(right, dim=1) - target).abs().max() < 1e-4
+
+
+def test_log_softmax_into_binary_cross_entropy_raises():
+    with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+        F.binary_cross_entropy(F.log_softmax(torch.randn(4, 3), dim=1), torch.ones(4, 3))
+
+
+def test_the_fixes_give_the_documented_inputs():
+    # exp(log_softmax) without exp, and softmax renamed log_softmax, are exactly the log-probabilities.
+    x = torch.randn(6, 4)
+    assert torch.allclose(torch.log(torch.exp(F.log_softmax(x, dim=1))), F.log_softmax(x, dim=1), atol=1e-6)
+    assert torch.equal(x.log_softmax(-1), F.log_softmax(x, dim=-1))
+    assert torch.equal(torch.log_softmax(x, 1), F.log_softmax(x, 1))
+
+
+GF604_PROGRAM = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+x = torch.randn(64, 10)
+y = (x[:, :3]).argmax(dim=1)
+model = nn.Linear(10, 3)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+for step in range(100):
+    optimizer.zero_grad()
+    loss = F.nll_loss(torch.exp(F.log_softmax(model(x), dim=1)), y)
+    loss.backward()
+    optimizer.step()
+print(round(F.cross_entropy(model(x), y).item(), 3))
+"""
+
+
+def test_gf604_fix_of_nll_on_probabilities_trains_better(tmp_path):
+    fixed = _fixed(tmp_path, GF604_PROGRAM)
+    assert "F.nll_loss(F.log_softmax(model(x), dim=1), y)" in fixed
+    before, after = float(_execute(tmp_path, GF604_PROGRAM)), float(_execute(tmp_path, fixed))
+    assert after < before, (before, after)  # the true cross-entropy after the same 100 steps

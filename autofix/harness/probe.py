@@ -92,6 +92,7 @@ class Observer:
         self.double_activations = {name: 0 for name in ACTIVATING_LOSSES}
         self.eval_dropouts = 0
         self.transposing_views = 0
+        self.not_log_probabilities = 0  # nll_loss inputs whose rows are not log-probabilities
         self.running: list = []  # the modules whose forward is running, innermost last
         self.owners: dict[int, object] = {}  # id(param) -> the module it was registered on
         self.mode_layers: dict[int, dict] = {}  # id(Dropout/BatchNorm layer) -> {"train": {calls}, "eval": {calls}}
@@ -196,6 +197,18 @@ class Observer:
                 return _original(*args, **kwargs)
 
             setattr(functional, name, functools.wraps(original)(loss))
+        original_nll = functional.nll_loss
+
+        def nll_loss(*args, _original=original_nll, **kwargs):
+            given = args[0] if args else kwargs.get("input")
+            if isinstance(given, observer.torch.Tensor) and given.dim() == 2 and given.is_floating_point():
+                # Log-probabilities over the classes: each row's logsumexp is 0.
+                rows = observer.torch.logsumexp(given.detach().double(), dim=1)
+                if float(rows.abs().max()) > 1e-3:
+                    observer.not_log_probabilities += 1
+            return _original(*args, **kwargs)
+
+        functional.nll_loss = functools.wraps(original_nll)(nll_loss)
         for name in DROPOUTS:
             original = getattr(functional, name)
             signature = inspect.signature(original)
@@ -467,6 +480,7 @@ class Observer:
             "double_activations": dict(self.double_activations),
             "eval_dropouts": self.eval_dropouts,
             "transposing_views": self.transposing_views,
+            "not_log_probabilities": self.not_log_probabilities,
             "modes": self.mode_switches(),
         }
 

@@ -3,9 +3,9 @@
 repairing: the original is broken (it raised, a trainable parameter got no gradient, a parameter that got
 one never moved, a forward() changed its input, torch warned about the order of calls, a gradient clip
 measured gradients no step used or gradients still scaled by a GradScaler, a loss was given the output of
-the activation it applies itself, a view()/reshape() gave a tensor the shape of its own transpose, a dropout
-dropped in eval() mode, or a Dropout or BatchNorm layer that had trained in training mode carried gradients in
-eval mode later) and the fixed one is healthy (no error, a
+the activation it applies itself, nll_loss was given something other than log-probabilities, a view()/reshape()
+gave a tensor the shape of its own transpose, a dropout dropped in eval() mode, or a Dropout or BatchNorm layer
+that had trained in training mode carried gradients in eval mode later) and the fixed one is healthy (no error, a
 gradient reached every trainable parameter, each of them moved, the loss fell).
 preserving: the two runs are identical (per-step losses and every parameter's final value; bitwise on CPU,
 within a relative tolerance on CUDA).
@@ -106,6 +106,8 @@ def problems(run: dict) -> list[str]:
     for loss, count in sorted(run.get("double_activations", {}).items()):
         if count:
             found.append(f"{loss} was given {_ACTIVATION_OF[loss]} output {count}x (it applies that itself)")
+    if run.get("not_log_probabilities"):
+        found.append(f"nll_loss was given rows that are not log-probabilities {run['not_log_probabilities']}x")
     if run.get("transposing_views"):
         found.append(f"view()/reshape() gave a tensor the shape of its own transpose {run['transposing_views']}x "
                      "(the elements stay in memory order: scrambled)")
