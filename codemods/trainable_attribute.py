@@ -7,7 +7,7 @@ import re
 from autofix.lazy import libcst as cst
 from autofix.rule import AddImport, Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import FUNCTIONS, Grad, Kind, SemanticModel, is_true, keyword
-from codemods._gf5 import GRAD_FACTORIES, optimized_tensors, optimizer_calls, torch_factory
+from codemods._gf5 import GRAD_FACTORIES, optimizer_calls, torch_factory
 from codemods._gf6 import module_name, self_name
 from codemods._torch import ScopeNode
 from codemods._torch import Imports, scope_chain, without_argument
@@ -178,7 +178,7 @@ class TrainableAttribute(Rule):
             "import torch\nimport torch.nn as nn\n\n\nclass Probe(nn.Module):\n    def __init__(self):\n"
             "        super().__init__()\n        self.w = torch.randn(3, requires_grad=True)\n\n"
             "    def forward(self, x):\n        return x * self.w\n\n\nprobe = Probe()\n"
-            "optimizer = torch.optim.SGD([probe.w], lr=0.1)\n",
+            "optimizer = torch.optim.SGD(list(probe.parameters()) + [probe.w], lr=0.1)\n",
             "the file hands the tensor to an optimizer itself",
         ),
         Valid(
@@ -303,14 +303,14 @@ def _uses(cls: ast.ClassDef) -> tuple[set[str], set[str]]:
 
 
 def _hand_trained(model: SemanticModel) -> set[str]:
-    """Attribute names whose tensor the file trains by hand: read as `<x>.<name>.grad`, or handed to an optimizer
-    as `<x>.<name>` (the receiver may be `self` or an instance; either way the tensor is trained explicitly)."""
+    """Attribute names whose tensor the file trains by hand: read as `<x>.<name>.grad`, or named anywhere in an
+    optimizer's arguments (`SGD([m.w])`, `list(m.parameters()) + [m.w]`): the receiver may be `self` or an instance;
+    either way the tensor is trained explicitly. By name on purpose: a false match only keeps the rule silent."""
     names: set[str] = set()
     for node in model.nodes(ast.Attribute):
         if node.attr == "grad" and isinstance(node.value, ast.Attribute):
             names.add(node.value.attr)
     for optimizer in optimizer_calls(model):
-        for tensor in optimized_tensors(model, optimizer):
-            if isinstance(tensor, ast.Attribute):
-                names.add(tensor.attr)
+        for argument in [*optimizer.args, *(k.value for k in optimizer.keywords)]:
+            names.update(n.attr for n in ast.walk(argument) if isinstance(n, ast.Attribute))
     return names

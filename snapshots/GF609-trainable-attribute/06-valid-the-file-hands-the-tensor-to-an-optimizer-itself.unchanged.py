@@ -12,4 +12,4 @@ class Probe(nn.Module):
 
 
 probe = Probe()
-optimizer = torch.optim.SGD([probe.w], lr=0.1)
+optimizer = torch.optim.SGD(list(probe.parameters()) + [probe.w], lr=0.1)
