@@ -4,11 +4,11 @@ nll_loss or kl_div, ...), or raw logits into nll_loss. One table of loss/activat
 from __future__ import annotations
 
 import ast
-import re
 
 from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel, keyword
+from codemods._torch import AnyWord
 from codemods._activations import LOG_SOFTMAX, RAW, SIGMOID, SOFTMAX, activation_of, input_of_activation
 
 CE, BCE_LOGITS, NLL, KL_DIV, BCE = "cross_entropy", "bce_with_logits", "nll_loss", "kl_div", "bce"
@@ -33,38 +33,39 @@ TWICE, WRONG = "twice", "wrong"
 # as it expects; whether they should be exclusive is the author's design).
 _TABLE = {
     CE: {
-        SOFTMAX: (TWICE, "applies log_softmax itself: the softmax is applied twice, the loss has a floor and the "
-                         "gradients shrink several-fold; give it the logits"),
-        SIGMOID: (WRONG, "expects logits and applies log_softmax itself: sigmoid outputs lie in (0, 1), so the loss "
-                         "cannot fall below log(1 + (K-1)/e) for K classes; give it the logits"),
+        SOFTMAX: (TWICE, ("applies log_softmax itself: the softmax is applied twice, the loss has a floor and the "
+                          "gradients shrink several-fold; give it the logits")),
+        SIGMOID: (WRONG, ("expects logits and applies log_softmax itself: sigmoid outputs lie in (0, 1), so the loss "
+                          "cannot fall below log(1 + (K-1)/e) for K classes; give it the logits")),
     },
     BCE_LOGITS: {
-        SIGMOID: (TWICE, "applies a sigmoid itself: it is applied twice, and the gradients shrink several-fold; "
-                         "give it the logits"),
-        SOFTMAX: (WRONG, "applies a sigmoid itself: softmax outputs lie in [0, 1], so its sigmoid stays within "
-                         "[0.5, 0.73] and the loss has a floor; give it the logits"),
-        LOG_SOFTMAX: (WRONG, "applies a sigmoid itself: log-probabilities are at most 0, so its sigmoid is at most 0.5 "
-                             "and a positive target's loss never falls below log 2; give it the logits"),
+        SIGMOID: (TWICE, ("applies a sigmoid itself: it is applied twice, and the gradients shrink several-fold; "
+                          "give it the logits")),
+        SOFTMAX: (WRONG, ("applies a sigmoid itself: softmax outputs lie in [0, 1], so its sigmoid stays within "
+                          "[0.5, 0.73] and the loss has a floor; give it the logits")),
+        LOG_SOFTMAX: (WRONG, ("applies a sigmoid itself: log-probabilities are at most 0, so its sigmoid is at most 0.5 "
+                              "and a positive target's loss never falls below log 2; give it the logits")),
     },
     NLL: {
-        SOFTMAX: (WRONG, "expects log-probabilities (it returns -input[target]): given probabilities it minimises "
-                         "-p, whose gradient vanishes on confidently wrong samples; give it log_softmax"),
-        SIGMOID: (WRONG, "expects log-probabilities (it returns -input[target]): given sigmoid outputs it minimises "
-                         "-sigmoid, with no log and no normalisation; give it log_softmax of the logits"),
-        RAW: (WRONG, "expects log-probabilities (it returns -input[target]): given raw logits it has no floor, so the "
-                     "loss falls forever while the true cross-entropy rises; use cross_entropy, or log_softmax first"),
+        SOFTMAX: (WRONG, ("expects log-probabilities (it returns -input[target]): given probabilities it minimises "
+                          "-p, whose gradient vanishes on confidently wrong samples; give it log_softmax")),
+        SIGMOID: (WRONG, ("expects log-probabilities (it returns -input[target]): given sigmoid outputs it minimises "
+                          "-sigmoid, with no log and no normalisation; give it log_softmax of the logits")),
+        RAW: (WRONG, ("expects log-probabilities (it returns -input[target]): given raw logits it has no floor, so the "
+                      "loss falls forever while the true cross-entropy rises; use cross_entropy, or log_softmax first")),
     },
     KL_DIV: {
-        SOFTMAX: (WRONG, "expects log-probabilities as its input: given probabilities it pushes all mass onto the "
-                         "target's largest class instead of matching the target; give it log_softmax"),
-        SIGMOID: (WRONG, "expects log-probabilities as its input: given sigmoid outputs it optimises the wrong "
-                         "objective; give it log_softmax of the logits"),
+        SOFTMAX: (WRONG, ("expects log-probabilities as its input: given probabilities it pushes all mass onto the "
+                          "target's largest class instead of matching the target; give it log_softmax")),
+        SIGMOID: (WRONG, ("expects log-probabilities as its input: given sigmoid outputs it optimises the wrong "
+                          "objective; give it log_softmax of the logits")),
     },
     BCE: {
-        LOG_SOFTMAX: (WRONG, "expects probabilities in [0, 1]: log-probabilities are negative, so it raises \"all "
-                             "elements of input should be between 0 and 1\"; give it sigmoid or softmax output"),
+        LOG_SOFTMAX: (WRONG, ("expects probabilities in [0, 1]: log-probabilities are negative, so it raises \"all "
+                              "elements of input should be between 0 and 1\"; give it sigmoid or softmax output")),
     },
 }
+
 _SCENARIO = """\
 import os
 
@@ -184,8 +185,8 @@ class DoubleActivation(Rule):
     runtime = "silent: gradients shrink several-fold, or the loss has a floor (or none); slower, worse training"
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"cross_entropy|CrossEntropyLoss|BCEWithLogitsLoss|nll_loss|NLLLoss|kl_div|KLDivLoss"
-                           r"|BCELoss")
+    prefilter = AnyWord("cross_entropy", "CrossEntropyLoss", "BCEWithLogitsLoss", "nll_loss", "NLLLoss", "kl_div",
+                        "KLDivLoss", "BCELoss")
 
     examples = (
         Invalid(

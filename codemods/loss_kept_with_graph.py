@@ -7,7 +7,7 @@ import re
 from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import FUNCTIONS, Grad, SemanticModel
-from codemods._torch import receiver
+from codemods._torch import AllOf, AnyWord, receiver
 
 # Calls whose arguments (or receiver) are differentiated: a value that reaches one is backpropagated as a whole.
 # Matched by method name on purpose: a false match only keeps the rule silent.
@@ -19,7 +19,6 @@ _LOSS_ORIGIN = re.compile(
     r"^torch\.nn\.(functional\.(\w+_loss|cross_entropy|binary_cross_entropy(_with_logits)?|kl_div|\w+_embedding_loss"
     r"|triplet_margin\w*)|(modules\.loss\.)?\w+Loss)$"
 )
-_REDUCTIONS = frozenset({"Tensor.mean", "Tensor.sum", "torch.mean", "torch.sum"})
 _APPENDS = frozenset({"append", "extend", "insert"})
 _FOLLOW_DEPTH = 3
 
@@ -54,8 +53,7 @@ class LossKeptWithGraph(Rule):
     Finds a loss that requires grad accumulated across the iterations of a loop into something that lives
     longer than one iteration: `running_loss += loss`, `epoch_loss = epoch_loss + loss`, `history.append(loss)`,
     where the accumulated value is never backpropagated as a whole and autograd is on. A loss is what a torch loss
-    (`F.cross_entropy`, `nn.MSELoss()`, ...) or a full reduction (`.mean()`, `.sum()`) returned, or what the loop
-    calls `.backward()` on. "Never backpropagated as a whole" is either proved by the loop itself (it calls
+    (`F.cross_entropy`, `nn.MSELoss()`, ...) returned, or what the loop calls `.backward()` on. "Never backpropagated as a whole" is either proved by the loop itself (it calls
     `loss.backward()` without `retain_graph`, so the graph cannot be run through again), or read from the total's
     uses: each one is printed, logged, converted (`.item()`, `float()`), or feeds names and calls whose results are
     used the same way; none reaches `.backward()` or `autograd.grad`, is returned, or is stored on an object.
@@ -110,7 +108,8 @@ class LossKeptWithGraph(Rule):
     runtime = "silent: memory grows by one autograd graph per iteration"
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.PRESERVING
-    prefilter = re.compile(r"\+=|\.(?:append|extend|insert)\(|=\s*\(?\s*[\w.]+\s*\+")
+    # Both must match: an accumulation, and a loss (a torch loss's name, or a backward() the loss goes through).
+    prefilter = AllOf(AnyWord("+", ".append("), AnyWord("backward", "loss", "Loss", "cross_entropy", "kl_div"))
 
     examples = (
         Invalid(
@@ -125,10 +124,10 @@ class LossKeptWithGraph(Rule):
         Invalid(
             "import torch\nimport torch.nn as nn\n\nnet = nn.Linear(8, 1)\n\n\ndef evaluate(loader):\n"
             "    epoch_loss = 0\n    for x, y in loader:\n        pred = net(x)\n"
-            "        epoch_loss = epoch_loss + (pred - y).pow(2).mean() * len(x)\n    return float(epoch_loss)\n",
+            "        epoch_loss = epoch_loss + nn.functional.mse_loss(pred, y) * len(x)\n    return float(epoch_loss)\n",
             "import torch\nimport torch.nn as nn\n\nnet = nn.Linear(8, 1)\n\n\ndef evaluate(loader):\n"
             "    epoch_loss = 0\n    for x, y in loader:\n        pred = net(x)\n"
-            "        epoch_loss = epoch_loss + ((pred - y).pow(2).mean() * len(x)).detach()\n    return float(epoch_loss)\n",
+            "        epoch_loss = epoch_loss + (nn.functional.mse_loss(pred, y) * len(x)).detach()\n    return float(epoch_loss)\n",
             "epoch_loss = epoch_loss + ... in an evaluation loop outside no_grad (returned only as a float)",
         ),
         Invalid(
@@ -254,15 +253,13 @@ def _graph(model: SemanticModel, added: ast.AST, loop: ast.AST) -> str | None:
 
 
 def _is_loss(model: SemanticModel, expr: ast.AST) -> bool:
-    """What `expr` holds (or the tensor it scales) was made by a torch loss (functional or module), or is a
-    full reduction (`.mean()`, `.sum()` with no dimension) of a graph: a scalar, as a loss is."""
+    """What `expr` holds (or the tensor it scales) was made by a torch loss (functional or module). A hand-written
+    loss (`(pred - y).pow(2).mean()`) counts only through a backward() call on it (see `_graph`)."""
     if isinstance(expr, ast.BinOp):
         return any(_is_loss(model, side) for side in (expr.left, expr.right))
     origin = model.value(expr).origin or ""
     if _LOSS_ORIGIN.match(origin):
         return True
-    if origin in _REDUCTIONS and isinstance(expr, ast.Call) and not expr.keywords:
-        return len(expr.args) == (1 if origin.startswith("torch.") else 0)
     if isinstance(expr, ast.Name):
         bindings = model.bindings_reaching(expr.id, expr) or []
         return bool(bindings) and all(b.kind == "assign" and not b.path and b.value is not None
@@ -356,7 +353,7 @@ class _NameUses:
             if isinstance(parent, (ast.For, ast.AsyncFor)) and child is parent.iter:
                 targets = _names(parent.target)
                 return targets is not None and all(self._follow(t, depth) for t in targets)
-            if isinstance(parent, ast.stmt) or isinstance(parent, FUNCTIONS):
+            if isinstance(parent, (ast.stmt, *FUNCTIONS)):
                 return True  # an expression statement (its value discarded), a test, ...
             child = parent
         return True

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import ast
-import re
 
 from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Binding, Kind, SemanticModel
-from codemods._torch import receiver
+from codemods._torch import AllOf, AnyWord, receiver
 
 _RNNS = frozenset({"torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN", "torch.nn.modules.rnn.LSTM",
                    "torch.nn.modules.rnn.GRU", "torch.nn.modules.rnn.RNN"})
@@ -107,7 +106,8 @@ class ViewAsTranspose(Rule):
     runtime = "silent: the values are scrambled into the new shape"
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"\.(?:view|reshape)\(")
+    # A view or reshape (`torch.reshape` may be imported by name), and a size read from a tensor.
+    prefilter = AllOf(AnyWord(".view(", "reshape("), AnyWord(".size(", ".shape"))
 
     examples = (
         Invalid(

@@ -8,5 +8,5 @@ def evaluate(loader):
     epoch_loss = 0
     for x, y in loader:
         pred = net(x)
-        epoch_loss = epoch_loss + (pred - y).pow(2).mean() * len(x)
+        epoch_loss = epoch_loss + nn.functional.mse_loss(pred, y) * len(x)
     return float(epoch_loss)
