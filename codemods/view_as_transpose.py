@@ -93,8 +93,9 @@ class ViewAsTranspose(Rule):
     own (NumPy's `.view` takes a dtype).
 
     Not reported: merging or splitting dimensions in order (`x.view(b, c, h * w)`, `x.view(b, -1)`), a view after
-    `permute(...).contiguous()` that lists the permuted order, and any size the file does not tie to the tensor
-    (`c // heads`, a constant, an argument).
+    `permute(...).contiguous()` that lists the permuted order, any size the file does not tie to the tensor
+    (`c // heads`, a constant, an argument), and a reordered view whose result is sliced and viewed again: the
+    relative-position shift of Transformer-XL (and Funnel, XLNet, ...) reads memory in another order on purpose.
 
     ## Effect
     Repairing: each element goes where the target's dimensions say.
@@ -169,6 +170,11 @@ class ViewAsTranspose(Rule):
             "import torch\n\n\ndef batch_rows(x: torch.Tensor):\n    b = x.size(0)\n    return x.view(b, -1)\n",
             "flattening all but the first dimension",
         ),
+        Valid(
+            "import torch\n\n\ndef rel_shift(scores: torch.Tensor):\n    b, h, q, k = scores.shape\n"
+            "    scores = scores.reshape(b, h, k, q)[:, :, 1:]\n    return scores.reshape(b, h, q, k - 1)\n",
+            "the relative-position shift: memory read in another order, sliced, and viewed again on purpose",
+        ),
     )
 
     scenarios = (Scenario("per-pixel-classifier-viewed-as-transpose", _SCENARIO),)
@@ -184,6 +190,8 @@ class ViewAsTranspose(Rule):
             order = shapes.order(viewed, target)
             if order is None or order == sorted(order):
                 continue
+            if _reinterpreted(model, call):
+                continue  # sliced and viewed again: memory reinterpreted on purpose (the relative-shift trick)
             form = _fix_form(order, target)
             held = model.value(viewed).kind
             if held in (Kind.OBJECT, Kind.CONTAINER, Kind.MODULE):
@@ -264,6 +272,51 @@ def _view_call(model: SemanticModel, call: ast.Call) -> tuple[ast.AST | None, li
             and isinstance(call.args[1], (ast.Tuple, ast.List)):
         return call.args[0], list(call.args[1].elts)
     return None, []
+
+
+def _reinterpreted(model: SemanticModel, call: ast.Call, depth: int = 0) -> bool:
+    """The result is sliced and then viewed or reshaped again (`x = x.reshape(b, h, k, q)[:, :, 1:]`, then
+    `x.reshape(b, h, q, k - 1)`): the relative-position shift of Transformer-XL and its descendants reads memory in
+    another order on purpose, and restores a layout afterwards."""
+    parent = model.parent(call)
+    if isinstance(parent, ast.Subscript) and parent.value is call:
+        return _reshaped(model, parent, depth)
+    for use in _result_uses(model, call):
+        if isinstance(use, ast.Subscript) and _reshaped(model, use, depth):
+            return True
+    return False
+
+
+def _reshaped(model: SemanticModel, expr: ast.AST, depth: int) -> bool:
+    """`expr` (or a name bound to it, or a slice of it) is given to view/reshape."""
+    parent = model.parent(expr)
+    if isinstance(parent, ast.Attribute) and parent.attr in ("view", "reshape"):
+        return True
+    if isinstance(parent, ast.Call) and expr in parent.args and model.qualified_name(parent.func) == "torch.reshape":
+        return True
+    if depth > 2:
+        return False
+    if isinstance(parent, ast.Subscript) and parent.value is expr:
+        return _reshaped(model, parent, depth + 1)
+    return any(_reshaped(model, use, depth + 1) for use in _result_uses(model, expr))
+
+
+def _result_uses(model: SemanticModel, expr: ast.AST) -> list[ast.AST]:
+    """Where the value of `expr` goes: the expression around it when it is not bound, else the loads of the name it
+    is assigned to that this assignment reaches (in the same function), each with its subscript if it has one."""
+    parent = model.parent(expr)
+    if not (isinstance(parent, ast.Assign) and parent.value is expr and len(parent.targets) == 1
+            and isinstance(parent.targets[0], ast.Name)):
+        return [expr]
+    name = parent.targets[0].id
+    function = model.function(expr)
+    uses = []
+    for node in model.nodes(ast.Name):
+        if node.id == name and isinstance(node.ctx, ast.Load) and model.function(node) is function \
+                and any(b.node is parent for b in model.bindings_reaching(name, node) or ()):
+            around = model.parent(node)
+            uses.append(around if isinstance(around, ast.Subscript) and around.value is node else node)
+    return uses
 
 
 def _viewed_later(model: SemanticModel, call: ast.Call) -> bool:
