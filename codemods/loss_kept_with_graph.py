@@ -139,6 +139,17 @@ class LossKeptWithGraph(Rule):
             "        loss.backward()\n        opt.step()\n        history.append(loss.detach())\nplot(history)\n",
             "history.append(loss) in a list kept across epochs",
         ),
+        Invalid(
+            "import torch\n\n\ndef train_epoch(model, loader, optimizer, loss_fn):\n"
+            "    loss_sum = torch.zeros(())\n    for x, y in loader:\n        optimizer.zero_grad()\n"
+            "        loss = loss_fn(model(x), y)\n        loss.backward()\n        optimizer.step()\n"
+            "        loss *= len(x)\n        loss_sum += loss\n    return loss_sum.item()\n",
+            "import torch\n\n\ndef train_epoch(model, loader, optimizer, loss_fn):\n"
+            "    loss_sum = torch.zeros(())\n    for x, y in loader:\n        optimizer.zero_grad()\n"
+            "        loss = loss_fn(model(x), y)\n        loss.backward()\n        optimizer.step()\n"
+            "        loss *= len(x)\n        loss_sum += loss.detach()\n    return loss_sum.item()\n",
+            "the loss scaled in place after backward(), then added to a tensor total: it is still the backpropagated loss",
+        ),
         Valid(
             "import torch.nn.functional as F\n\nfor batch in loader:\n    total = 0\n    for micro in batch.chunks(4):\n"
             "        total = total + F.mse_loss(model(micro.x), micro.y) / 4\n    total.backward()\n    opt.step()\n",
@@ -237,19 +248,32 @@ def _graph(model: SemanticModel, added: ast.AST, loop: ast.AST) -> str | None:
     if held.grad in (Grad.CUT, Grad.OFF, Grad.LEAF):
         return None
     name = _graph_name(added)
-    reaching = {id(b) for b in model.bindings_reaching(name.id, name) or ()} if name is not None else set()
+    reaching = _origins(model, name) if name is not None else set()
     if reaching:
         for call in model.calls_to_method("backward"):
             backed = call.func.value
             if isinstance(backed, ast.Name) and backed.id == name.id and model.is_inside(call, loop) \
                     and not any(k.arg == "retain_graph" for k in call.keywords) and len(call.args) < 2 \
-                    and reaching & {id(b) for b in model.bindings_reaching(backed.id, backed) or ()}:
+                    and reaching & _origins(model, backed):
                 return "consumed"
     # The model's `data` is not trusted against a backward() call (it says `data` for the output of an
     # `nn.Sequential` given plain data, whatever its layers), but it is not taken as a graph either.
     if held.is_tensor and held.grad is Grad.CONNECTED and _is_loss(model, added):
         return "kept"
     return None
+
+
+def _origins(model: SemanticModel, name: ast.Name, depth: int = 0) -> set[int]:
+    """The bindings whose value `name` holds, looking through in-place updates (`loss *= n` after `loss = ...;
+    loss.backward()` is still that loss)."""
+    found: set[int] = set()
+    for binding in model.bindings_reaching(name.id, name) or ():
+        target = getattr(binding.node, "target", None)
+        if binding.kind == "aug" and isinstance(target, ast.Name) and depth < 4:
+            found |= {b for b in _origins(model, target, depth + 1) if b != id(binding)}
+        else:
+            found.add(id(binding))
+    return found
 
 
 def _is_loss(model: SemanticModel, expr: ast.AST) -> bool:
