@@ -319,6 +319,15 @@ class DoubleActivation(Rule):
             "NLLLoss on raw logits: forward ends in a Linear and no log_softmax is on the path",
         ),
         Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Net(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(10, 3)\n"
+            "        self.criterion = nn.NLLLoss()\n\n    def forward(self, x):\n"
+            "        return F.softmax(self.fc(x), dim=1)\n\n\nmodel = Net()\nfor x, y in loader:\n"
+            "    loss = model.criterion(model(x), y)\n",
+            None,
+            "softmax ending forward, into the model's own NLLLoss applied in the training loop: reported, no fix",
+        ),
+        Invalid(
             "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Tagger(nn.Module):\n"
             "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(16, 4)\n\n"
             "    def forward(self, x):\n        return F.softmax(self.fc(x), dim=-1)\n\n\nmodel = Tagger()\n"

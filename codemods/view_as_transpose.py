@@ -140,6 +140,17 @@ class ViewAsTranspose(Rule):
             "an LSTM's (seq, batch, hidden) output read as (batch, seq, hidden)",
         ),
         Invalid(
+            "import torch.nn as nn\n\n\nclass Encoder(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.lstm = nn.LSTM(8, 16)\n\n    def forward(self, inputs):\n"
+            "        batch_size, seq_len, _ = inputs.shape\n        out, _ = self.lstm(inputs.transpose(0, 1))\n"
+            "        return out.view(batch_size, seq_len, -1)\n",
+            "import torch.nn as nn\n\n\nclass Encoder(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.lstm = nn.LSTM(8, 16)\n\n    def forward(self, inputs):\n"
+            "        batch_size, seq_len, _ = inputs.shape\n        out, _ = self.lstm(inputs.transpose(0, 1))\n"
+            "        return out.transpose(0, 1)\n",
+            "batch-first data transposed into an LSTM: its (seq, batch) output viewed back as (batch, seq)",
+        ),
+        Invalid(
             "import torch\n\n\ndef heads(x: torch.Tensor):\n    b, c, t = x.shape\n    y = x.view(b, t, c)\n"
             "    return y.view(b * t, c)\n",
             None,
