@@ -93,7 +93,8 @@ class LossKeptWithGraph(Rule):
     (`.item()`, `float()`, formatting, arithmetic) still works; only the graph is gone, which nothing used, since
     the rule has checked that no backward pass reaches the total. Training is unchanged, step for step.
 
-    Not reported: accumulation under `torch.no_grad()`/`inference_mode()` or of a value already cut
+    Not reported: accumulation under `torch.no_grad()`/`inference_mode()` (in the function, or around a call of the
+    function in this file) or of a value already cut
     (`loss.item()`, `loss.detach()`); a sum that is backpropagated (gradient accumulation over micro-batches, a
     loss summed over heads then `total.backward()`), returned, or stored on an object; and a loss not known to
     require grad (the model must know it as graph-connected, or see `backward()` called on it).
@@ -177,6 +178,12 @@ class LossKeptWithGraph(Rule):
             "meta = torch.stack(losses).mean()\nmeta.backward()\n",
             "the list's contents are backpropagated as a whole later (through another name)",
         ),
+        Valid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\nnet = nn.Linear(8, 2)\n\n\n"
+            "def report(loader):\n    total = 0.0\n    for x, y in loader:\n        total += F.cross_entropy(net(x), y)\n"
+            "    print(total / len(loader))\n\n\nwith torch.no_grad():\n    report(val_loader)\n",
+            "the function that accumulates is called under no_grad",
+        ),
     )
 
     scenarios = (Scenario("running-loss-kept-with-graph", _SCENARIO),)
@@ -195,6 +202,8 @@ class LossKeptWithGraph(Rule):
             if not _bound_outside(model, target, loops[0]):
                 continue  # reset within the iteration: nothing lives across iterations
             if graph != "consumed":
+                if _called_without_grad(model, statement):
+                    continue  # a caller turns autograd off around this function: no graph is built
                 if uses is None:
                     uses = _NameUses(model)
                 if not uses.only_read(target, statement):
@@ -289,6 +298,17 @@ def _is_loss(model: SemanticModel, expr: ast.AST) -> bool:
         return bool(bindings) and all(b.kind == "assign" and not b.path and b.value is not None
                                       and b.value is not expr and _is_loss(model, b.value) for b in bindings)
     return False
+
+
+def _called_without_grad(model: SemanticModel, node: ast.AST) -> bool:
+    """The function holding `node` is called, somewhere in this file, where autograd is off (`with torch.no_grad():
+    evaluate(...)`): whatever it accumulates there carries no graph. (A backward() on the loss proves the opposite,
+    and is checked first.)"""
+    function = model.function(node)
+    if function is None:
+        return False
+    sites = model.call_sites.of(function) or ()
+    return any(site.call is not None and model.grad_enabled(site.call) is False for site in sites)
 
 
 def _graph_name(expr: ast.AST) -> ast.Name | None:

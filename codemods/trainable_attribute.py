@@ -101,7 +101,8 @@ class TrainableAttribute(Rule):
 
     Not reported: an attribute the class registers itself (`register_parameter`/`register_buffer` under the
     same name), a class that overrides `parameters()`, `state_dict()` or `__setattr__` (its own bookkeeping), a
-    tensor the file hands to an optimizer by itself or whose `.grad` it reads (trained by hand), a tensor moved
+    tensor the file hands to an optimizer or to `torch.autograd.grad` by itself, or whose `.grad` it reads (trained
+    by hand), a tensor moved
     after `requires_grad=True` (`.to(device)` makes a non-leaf: GF503's), and an attribute assigned anything else
     elsewhere in the class.
 
@@ -199,6 +200,13 @@ class TrainableAttribute(Rule):
             "    def forward(self, x):\n        return x * self.w\n\n    def sgd(self, lr):\n        with torch.no_grad():\n"
             "            self.w -= lr * self.w.grad\n            self.w.grad.zero_()\n",
             "trained by hand: the class reads its `.grad`",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\n\nclass Perturbation(nn.Module):\n    def __init__(self, shape):\n"
+            "        super().__init__()\n        self.delta = torch.zeros(shape, requires_grad=True)\n\n"
+            "    def forward(self, x):\n        return x + self.delta\n\n\ndef attack(model, noise, x, y, loss_fn):\n"
+            "    (grad,) = torch.autograd.grad(loss_fn(model(noise(x)), y), noise.delta)\n    return grad.sign()\n",
+            "an adversarial perturbation differentiated explicitly with torch.autograd.grad",
         ),
     )
 
@@ -304,13 +312,16 @@ def _uses(cls: ast.ClassDef) -> tuple[set[str], set[str]]:
 
 def _hand_trained(model: SemanticModel) -> set[str]:
     """Attribute names whose tensor the file trains by hand: read as `<x>.<name>.grad`, or named anywhere in an
-    optimizer's arguments (`SGD([m.w])`, `list(m.parameters()) + [m.w]`): the receiver may be `self` or an instance;
+    optimizer's arguments (`SGD([m.w])`, `list(m.parameters()) + [m.w]`) or of `torch.autograd.grad`: the receiver
+    may be `self` or an instance;
     either way the tensor is trained explicitly. By name on purpose: a false match only keeps the rule silent."""
     names: set[str] = set()
     for node in model.nodes(ast.Attribute):
         if node.attr == "grad" and isinstance(node.value, ast.Attribute):
             names.add(node.value.attr)
-    for optimizer in optimizer_calls(model):
-        for argument in [*optimizer.args, *(k.value for k in optimizer.keywords)]:
+    explicit = list(optimizer_calls(model))
+    explicit += [c for c in model.calls_to_method("grad") if model.qualified_name(c.func) == "torch.autograd.grad"]
+    for call in explicit:
+        for argument in [*call.args, *(k.value for k in call.keywords)]:
             names.update(n.attr for n in ast.walk(argument) if isinstance(n, ast.Attribute))
     return names
