@@ -6,7 +6,7 @@ import re
 
 from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from autofix.semantic import FUNCTIONS, Grad, SemanticModel
+from autofix.semantic import FUNCTIONS, Grad, Kind, SemanticModel
 from codemods._torch import AllOf, AnyWord, receiver
 
 # Calls whose arguments (or receiver) are differentiated: a value that reaches one is backpropagated as a whole.
@@ -244,15 +244,15 @@ def _accumulations(model: SemanticModel):
         owner = call.func.value
         statement = model.parent(call)
         if isinstance(owner, ast.Name) and isinstance(statement, ast.Expr) and len(call.args) == 1 \
-                and not call.keywords and model.value(owner).kind.value == "container":
+                and not call.keywords and model.value(owner).kind is Kind.CONTAINER:
             yield statement, owner, call.args[0]
 
 
 def _graph(model: SemanticModel, added: ast.AST, loop: ast.AST) -> str | None:
     """Whether `added` holds a tensor with an autograd graph: "consumed" when it is (a product or quotient of) a
     name the loop calls `.backward()` on without `retain_graph` (only a graph-connected tensor allows that, and
-    its graph cannot be backpropagated again, so no later sum of it can be either), "kept" when the model knows
-    it as graph-connected, None when neither is known."""
+    backward() frees the saved tensors of its graph, so no later sum of it can be backpropagated through them
+    again), "kept" when the model knows it as graph-connected, None when neither is known."""
     held = model.value(added)
     if held.grad in (Grad.CUT, Grad.OFF, Grad.LEAF):
         return None
