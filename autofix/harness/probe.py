@@ -232,8 +232,8 @@ class Observer:
         for name in ("view", "reshape"):
             original = getattr(torch.Tensor, name)
 
-            def reshaped(tensor, *shape, _original=original):
-                result = _original(tensor, *shape)
+            def reshaped(tensor, *args, _original=original, **kwargs):
+                result = _original(tensor, *args, **kwargs)
                 if isinstance(result, torch.Tensor):
                     old, new = tuple(tensor.shape), tuple(result.shape)
                     if new != old and sorted(new) == sorted(old) and len(set(old)) == len(old) > 1:
