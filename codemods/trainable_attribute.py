@@ -9,8 +9,7 @@ from autofix.rule import AddImport, Applicability, Edit, Effect, Fix, Invalid, R
 from autofix.semantic import FUNCTIONS, Grad, Kind, SemanticModel, is_true, keyword
 from codemods._gf5 import GRAD_FACTORIES, optimizer_calls, torch_factory
 from codemods._gf6 import module_name, self_name
-from codemods._torch import ScopeNode
-from codemods._torch import Imports, scope_chain, without_argument
+from codemods._torch import Imports, ScopeNode, scope_chain, without_argument
 
 # Methods that, overridden, let a class decide what it registers or saves: its own bookkeeping may cover the tensor.
 _OWN_BOOKKEEPING = frozenset({"parameters", "named_parameters", "state_dict", "_apply", "__setattr__",
