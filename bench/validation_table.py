@@ -34,8 +34,10 @@ def describe(run: dict) -> str:
     eval_mode = (f"; {modes['eval_after_train']} of {modes['through_mode_layers']} passes in eval mode after training "
                  "mode" if modes.get("eval_after_train") else "")
     moves = f", {moved} of them moved" if got else ""
-    # The training-quality evidence (clips, activations applied twice, dropout in eval), in the verdict's words.
-    quality = "".join(f"; {p}" for p in problems(run) if "clip" in p or "was given" in p or "eval()" in p)
+    # The training-quality evidence (clips, activations applied twice or of the wrong kind, views to a transposed
+    # shape, tensors that got gradients and never moved, dropout in eval), in the verdict's words.
+    quality = "".join(f"; {p}" for p in problems(run)
+                      if "clip" in p or "was given" in p or "eval()" in p or "transpose" in p or "plain attribute" in p)
     return f"{got}/{len(params)} params got grads{moves}, {trend}{warned}{mutated}{eval_mode}{quality}"
 
 

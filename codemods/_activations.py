@@ -1,4 +1,6 @@
-"""Which activation (softmax, sigmoid) produced a tensor, as the GF604 rule asks it of the semantic model.
+"""Which activation (softmax, log_softmax, sigmoid; exp of log_softmax counts as softmax) produced a tensor, or that
+an affine layer (`nn.Linear`, `nn.Conv2d`, ...) produced it with nothing after it (raw logits), as the GF604 rule
+asks it of the semantic model.
 
 The model's `Value.origin` names the operation that made a tensor; this module follows it a little further than
 one expression: through shape-only operations (`.view()`, `.float()`, ...), names bound once, the last layer of an
@@ -13,17 +15,28 @@ from dataclasses import dataclass
 from autofix.semantic import MOVERS, FUNCTIONS, Kind, SemanticModel, keyword
 
 SOFTMAX = "softmax"
+LOG_SOFTMAX = "log_softmax"
 SIGMOID = "sigmoid"
+RAW = "raw logits"  # the output of an affine layer, with no activation after it
+_CLASS_DIM = frozenset({SOFTMAX, LOG_SOFTMAX})  # activations over a dimension: only the class dimension counts
 
 _FUNCTIONS = {
     "torch.softmax": SOFTMAX, "torch.nn.functional.softmax": SOFTMAX, "torch.special.softmax": SOFTMAX,
     "torch.sigmoid": SIGMOID, "torch.nn.functional.sigmoid": SIGMOID, "torch.special.expit": SIGMOID,
+    "torch.log_softmax": LOG_SOFTMAX, "torch.nn.functional.log_softmax": LOG_SOFTMAX,
+    "torch.special.log_softmax": LOG_SOFTMAX,
 }
-_METHODS = {"Tensor.softmax": SOFTMAX, "Tensor.sigmoid": SIGMOID}
+_METHODS = {"Tensor.softmax": SOFTMAX, "Tensor.sigmoid": SIGMOID, "Tensor.log_softmax": LOG_SOFTMAX}
 _MODULES = {
     "torch.nn.Softmax": SOFTMAX, "torch.nn.modules.activation.Softmax": SOFTMAX,
     "torch.nn.Sigmoid": SIGMOID, "torch.nn.modules.activation.Sigmoid": SIGMOID,
+    "torch.nn.LogSoftmax": LOG_SOFTMAX, "torch.nn.modules.activation.LogSoftmax": LOG_SOFTMAX,
 }
+# Affine layers: what they output, with nothing after them, is raw logits (not log-probabilities).
+_AFFINE = {f"torch.nn.{name}" for name in ("Linear", "LazyLinear", "Bilinear", "Conv1d", "Conv2d", "Conv3d")} | {
+    f"torch.nn.modules.{module}.{name}" for module, name in (("linear", "Linear"), ("linear", "LazyLinear"),
+    ("linear", "Bilinear"), ("conv", "Conv1d"), ("conv", "Conv2d"), ("conv", "Conv3d"))}
+_EXP = frozenset({"torch.exp", "torch.special.exp"})
 _SEQUENTIAL = frozenset({"torch.nn.Sequential", "torch.nn.modules.container.Sequential"})
 # Tensor methods that change a tensor's shape, dtype or device but not its values.
 _SHAPE_ONLY = MOVERS | frozenset({"view", "reshape", "view_as", "reshape_as", "flatten", "squeeze", "unsqueeze",
@@ -33,14 +46,15 @@ _DEPTH = 8
 
 @dataclass(frozen=True)
 class Activation:
-    kind: str  # SOFTMAX or SIGMOID
+    kind: str  # SOFTMAX, LOG_SOFTMAX, SIGMOID or RAW
     node: ast.AST  # the call that applies it (or, for a layer of a Sequential, the layer's construction)
     inline: bool  # reached from the starting expression through its own syntax only (no name, no forward)
     forward: ast.AST | None = None  # the `forward` whose return applies it, when reached through a model call
+    exp: bool = False  # a softmax computed as exp(log_softmax(...)); `node` is the exp call
 
 
 def activation_of(model: SemanticModel, expr: ast.AST, _depth: int = 0, _inline: bool = True) -> Activation | None:
-    """The softmax or sigmoid that produced the tensor `expr` holds, where the file shows it; else None.
+    """The activation (or affine layer) that produced the tensor `expr` holds, where the file shows it; else None.
 
     A softmax over a dimension other than 1 or -1 (or one this file does not show) is not the class softmax a
     loss would repeat, and is not returned."""
@@ -54,18 +68,22 @@ def activation_of(model: SemanticModel, expr: ast.AST, _depth: int = 0, _inline:
     qualified = model.qualified_name(func)
     if qualified in _FUNCTIONS:
         kind = _FUNCTIONS[qualified]
-        if kind == SOFTMAX and not _class_dimension(_argument(expr, 1, "dim")):
+        if kind in _CLASS_DIM and not _class_dimension(_argument(expr, 1, "dim")):
             return None
         return Activation(kind, expr, _inline)
+    if qualified in _EXP and len(expr.args) == 1 and not expr.keywords:
+        return _exp_of(model, expr, expr.args[0], _depth, _inline)
     if qualified is not None:
         return None
     if isinstance(func, ast.Attribute):
         origin = model.value(expr).origin
-        if func.attr in (SOFTMAX, SIGMOID) and origin in _METHODS and model.is_tensor(func.value):
+        if func.attr in (SOFTMAX, SIGMOID, LOG_SOFTMAX) and origin in _METHODS and model.is_tensor(func.value):
             kind = _METHODS[origin]
-            if kind == SOFTMAX and not _class_dimension(_argument(expr, 0, "dim")):
+            if kind in _CLASS_DIM and not _class_dimension(_argument(expr, 0, "dim")):
                 return None
             return Activation(kind, expr, _inline)
+        if func.attr == "exp" and not expr.args and not expr.keywords and model.is_tensor(func.value):
+            return _exp_of(model, expr, func.value, _depth, _inline)
         if func.attr in _SHAPE_ONLY and model.is_tensor(func.value):
             return activation_of(model, func.value, _depth + 1, _inline)
     callee = model.value(func)
@@ -73,14 +91,27 @@ def activation_of(model: SemanticModel, expr: ast.AST, _depth: int = 0, _inline:
         return None
     if callee.cls in _MODULES:
         return Activation(_MODULES[callee.cls], expr, _inline)
+    if callee.cls in _AFFINE:
+        return Activation(RAW, expr, _inline)
     if callee.cls in _SEQUENTIAL:
         last = _last_layer(model, func)
-        if last is not None and model.value(last).cls in _MODULES:
-            return Activation(_MODULES[model.value(last).cls], last, False)
+        layer = model.value(last).cls if last is not None else None
+        if layer in _MODULES:
+            return Activation(_MODULES[layer], last, False)
+        if layer in _AFFINE:
+            return Activation(RAW, last, False)
         return None
     if callee.cls and callee.cls.startswith("<local>."):
         return _through_forward(model, callee.cls.split(".", 1)[1], _depth)
     return None
+
+
+def _exp_of(model: SemanticModel, call: ast.Call, inner: ast.AST, depth: int, inline: bool) -> Activation | None:
+    """`exp(log_softmax(x))` is softmax(x): probabilities."""
+    found = activation_of(model, inner, depth + 1, inline)
+    if found is None or found.kind != LOG_SOFTMAX:
+        return None
+    return Activation(SOFTMAX, call, inline, found.forward, exp=True)
 
 
 def _through_bindings(model: SemanticModel, name: ast.Name, depth: int) -> Activation | None:
@@ -90,7 +121,7 @@ def _through_bindings(model: SemanticModel, name: ast.Name, depth: int) -> Activ
     found = [activation_of(model, b.value, depth + 1, False) for b in bindings]
     if any(f is None for f in found) or len({f.kind for f in found}) != 1:
         return None
-    return Activation(found[0].kind, found[0].node, False, found[0].forward)
+    return Activation(found[0].kind, found[0].node, False, found[0].forward, found[0].exp)
 
 
 def _through_forward(model: SemanticModel, class_name: str, depth: int) -> Activation | None:
@@ -108,7 +139,7 @@ def _through_forward(model: SemanticModel, class_name: str, depth: int) -> Activ
     found = [activation_of(model, r.value, depth + 1, False) for r in returns]
     if any(f is None for f in found) or len({f.kind for f in found}) != 1:
         return None
-    return Activation(found[0].kind, found[0].node, False, forward)
+    return Activation(found[0].kind, found[0].node, False, forward, found[0].exp)
 
 
 def _forward_of(model: SemanticModel, cls: ast.ClassDef, depth: int = 0) -> ast.AST | None:
@@ -176,7 +207,12 @@ def input_of_activation(model: SemanticModel, call: ast.Call) -> ast.AST | None:
         if call.args and not isinstance(call.args[0], ast.Starred):
             return call.args[0]
         return keyword(call, "input")
-    if isinstance(call.func, ast.Attribute) and call.func.attr in (SOFTMAX, SIGMOID) and model.value(call).origin in _METHODS:
+    if model.qualified_name(call.func) in _EXP:
+        return call.args[0] if len(call.args) == 1 else None
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "exp" and not call.args:
+        return call.func.value
+    if isinstance(call.func, ast.Attribute) and call.func.attr in (SOFTMAX, SIGMOID, LOG_SOFTMAX) \
+            and model.value(call).origin in _METHODS:
         return call.func.value
     if len(call.args) == 1 and not call.keywords and not isinstance(call.args[0], ast.Starred):
         return call.args[0]  # a layer call

@@ -16,6 +16,28 @@ from autofix.semantic import MOVERS
 ScopeNode: TypeAlias = "cst.CSTNode"  # cst.Module | cst.FunctionDef | cst.ClassDef
 
 
+class AnyWord:
+    """A rule's prefilter (or part of one) that admits a file when any of its words occurs in it: substring tests,
+    which are much cheaper than an alternation regex that is tried at every position of a file that lacks them."""
+
+    def __init__(self, *words: str):
+        self.words = words
+
+    def search(self, text: str) -> bool:
+        return any(word in text for word in self.words)
+
+
+class AllOf:
+    """A rule's prefilter that admits a file only when every one of its parts (patterns or `AnyWord`s) matches
+    somewhere in it: each is a plain search (a lookahead over the whole text would be tried from every position)."""
+
+    def __init__(self, *parts: "re.Pattern[str] | AnyWord"):
+        self.parts = parts
+
+    def search(self, text: str) -> bool:
+        return all(p.search(text) for p in self.parts)
+
+
 def dotted(expr: cst.BaseExpression) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
     parts: list[str] = []

@@ -1,24 +1,70 @@
-"""GF604: softmax output given to cross_entropy, sigmoid output given to binary_cross_entropy_with_logits."""
+"""GF604: a loss given the output of an activation that does not fit it: applied twice (softmax into cross_entropy,
+sigmoid into binary_cross_entropy_with_logits), the wrong kind (sigmoid into cross_entropy, probabilities into
+nll_loss or kl_div, ...), or raw logits into nll_loss. One table of loss/activation pairs."""
 from __future__ import annotations
 
 import ast
-import re
 
 from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel, keyword
-from codemods._activations import SIGMOID, SOFTMAX, activation_of, input_of_activation
+from codemods._torch import AnyWord
+from codemods._activations import LOG_SOFTMAX, RAW, SIGMOID, SOFTMAX, activation_of, input_of_activation
 
-# The losses that apply an activation themselves, and which one (torch 2.13).
+CE, BCE_LOGITS, NLL, KL_DIV, BCE = "cross_entropy", "bce_with_logits", "nll_loss", "kl_div", "bce"
 _FUNCTIONAL_LOSSES = {
-    "torch.nn.functional.cross_entropy": SOFTMAX,
-    "torch.nn.functional.binary_cross_entropy_with_logits": SIGMOID,
+    "torch.nn.functional.cross_entropy": CE,
+    "torch.nn.functional.binary_cross_entropy_with_logits": BCE_LOGITS,
+    "torch.nn.functional.nll_loss": NLL,
+    "torch.nn.functional.kl_div": KL_DIV,
+    "torch.nn.functional.binary_cross_entropy": BCE,
 }
 _LOSS_MODULES = {
-    "torch.nn.CrossEntropyLoss": SOFTMAX, "torch.nn.modules.loss.CrossEntropyLoss": SOFTMAX,
-    "torch.nn.BCEWithLogitsLoss": SIGMOID, "torch.nn.modules.loss.BCEWithLogitsLoss": SIGMOID,
+    f"torch.nn{module}.{name}": loss
+    for module in ("", ".modules.loss")
+    for name, loss in (("CrossEntropyLoss", CE), ("BCEWithLogitsLoss", BCE_LOGITS), ("NLLLoss", NLL),
+                       ("KLDivLoss", KL_DIV), ("BCELoss", BCE))
 }
-_APPLIES = {SOFTMAX: "log_softmax", SIGMOID: "a sigmoid"}
+TWICE, WRONG = "twice", "wrong"
+# The table (checked on torch 2.13, tests/test_training_mistakes_with_torch.py): for each loss, the activations
+# whose output it must not be given, and why. A pair not listed is right: log_softmax into cross_entropy
+# (log_softmax is idempotent), log_softmax into nll_loss or kl_div, sigmoid into binary_cross_entropy, logits into
+# cross_entropy or binary_cross_entropy_with_logits. Softmax into binary_cross_entropy is left alone (probabilities,
+# as it expects; whether they should be exclusive is the author's design).
+_TABLE = {
+    CE: {
+        SOFTMAX: (TWICE, ("applies log_softmax itself: the softmax is applied twice, the loss has a floor and the "
+                          "gradients shrink several-fold; give it the logits")),
+        SIGMOID: (WRONG, ("expects logits and applies log_softmax itself: sigmoid outputs lie in (0, 1), so the loss "
+                          "cannot fall below log(1 + (K-1)/e) for K classes; give it the logits")),
+    },
+    BCE_LOGITS: {
+        SIGMOID: (TWICE, ("applies a sigmoid itself: it is applied twice, and the gradients shrink several-fold; "
+                          "give it the logits")),
+        SOFTMAX: (WRONG, ("applies a sigmoid itself: softmax outputs lie in [0, 1], so its sigmoid stays within "
+                          "[0.5, 0.73] and the loss has a floor; give it the logits")),
+        LOG_SOFTMAX: (WRONG, ("applies a sigmoid itself: log-probabilities are at most 0, so its sigmoid is at most 0.5 "
+                              "and a positive target's loss never falls below log 2; give it the logits")),
+    },
+    NLL: {
+        SOFTMAX: (WRONG, ("expects log-probabilities (it returns -input[target]): given probabilities it minimises "
+                          "-p, whose gradient vanishes on confidently wrong samples; give it log_softmax")),
+        SIGMOID: (WRONG, ("expects log-probabilities (it returns -input[target]): given sigmoid outputs it minimises "
+                          "-sigmoid, with no log and no normalisation; give it log_softmax of the logits")),
+        RAW: (WRONG, ("expects log-probabilities (it returns -input[target]): given raw logits it has no floor, so the "
+                      "loss falls forever while the true cross-entropy rises; use cross_entropy, or log_softmax first")),
+    },
+    KL_DIV: {
+        SOFTMAX: (WRONG, ("expects log-probabilities as its input: given probabilities it pushes all mass onto the "
+                          "target's largest class instead of matching the target; give it log_softmax")),
+        SIGMOID: (WRONG, ("expects log-probabilities as its input: given sigmoid outputs it optimises the wrong "
+                          "objective; give it log_softmax of the logits")),
+    },
+    BCE: {
+        LOG_SOFTMAX: (WRONG, ("expects probabilities in [0, 1]: log-probabilities are negative, so it raises \"all "
+                              "elements of input should be between 0 and 1\"; give it sigmoid or softmax output")),
+    },
+}
 
 _SCENARIO = """\
 import os
@@ -44,71 +90,103 @@ for step in range(10):
     optimizer.step()
 """
 
+_NLL_SCENARIO = _SCENARIO.replace(
+    "loss = F.cross_entropy(F.softmax(model(x), dim=1), y)",
+    "loss = F.nll_loss(torch.exp(F.log_softmax(model(x), dim=1)), y)",
+)
+
 
 class DoubleActivation(Rule):
     """
     ## What it does
-    Finds a loss that applies an activation itself given a tensor that already went through it:
-    `softmax` output passed to `F.cross_entropy` or an `nn.CrossEntropyLoss`, and `sigmoid` output passed to
-    `F.binary_cross_entropy_with_logits` or an `nn.BCEWithLogitsLoss`. The activation may be inline, bound to a
-    name, behind shape-only operations (`.view()`, `.float()`), the last layer of an `nn.Sequential` built in
-    the file, or at the end of the `forward` of a module class of the same file whose output the loss receives.
+    Finds a loss given the output of an activation that does not fit it, from one table of pairs. The losses:
+    `cross_entropy`, `nll_loss`, `binary_cross_entropy`, `binary_cross_entropy_with_logits` and `kl_div`, as
+    functions or as modules (`nn.CrossEntropyLoss`, `nn.NLLLoss`, `nn.BCELoss`, `nn.BCEWithLogitsLoss`,
+    `nn.KLDivLoss`). The activations: softmax, log_softmax and sigmoid (functions, tensor methods and `nn` layers),
+    `exp` of a log_softmax (which is a softmax), and raw logits (an `nn.Linear`/`nn.Conv*d` output with nothing
+    after it). For each pair the table says right, applied twice, or the wrong kind:
+
+    | loss | reported | right |
+    |---|---|---|
+    | cross_entropy | softmax (twice), sigmoid (wrong) | logits; log_softmax (idempotent) |
+    | binary_cross_entropy_with_logits | sigmoid (twice), softmax, log_softmax (wrong) | logits |
+    | nll_loss | softmax, exp(log_softmax), sigmoid, raw logits (wrong) | log_softmax |
+    | kl_div (its input) | softmax, exp(log_softmax), sigmoid (wrong) | log_softmax |
+    | binary_cross_entropy | log_softmax (wrong: raises) | sigmoid; softmax (left to the author) |
+
+    The activation may be inline, bound to a name, behind shape-only operations (`.view()`, `.float()`), the last
+    layer of an `nn.Sequential` built in the file, or at the end of the `forward` of a module class of the same
+    file whose output the loss receives; the loss may be built anywhere the model sees (`self.criterion =
+    nn.NLLLoss()` in `__init__` and called in another method, or in the training loop).
 
     ## Why is this bad?
-    `cross_entropy` computes `log_softmax` of its input; given probabilities it computes the log-softmax of
-    values in [0, 1], whose differences are at most 1, so the loss can never get near 0 and its gradients
-    shrink several-fold (autograd fact "softmax before cross_entropy (which applies log_softmax itself)
-    shrinks the gradients several-fold"; 9.0x for random 10-class logits on torch 2.13). Training still
-    "works", slowly and to a worse optimum: a 10-class MLP trained 100 SGD steps (lr 0.1) reached 45% training
-    accuracy where the same run on logits reached 98% (how far behind depends on the learning rate and the
-    data). `binary_cross_entropy_with_logits` applies a sigmoid itself; given `sigmoid(x)` its input lies in
-    (0, 1), so the second sigmoid maps everything into (0.5, 0.73), and the gradients shrink about 5x for
-    standard-normal logits (autograd fact "sigmoid before binary_cross_entropy_with_logits shrinks the
-    gradients").
+    Each checked on torch 2.13 (tests/test_training_mistakes_with_torch.py and the autograd facts):
+
+    - `cross_entropy` computes `log_softmax` of its input. Given probabilities, the differences between its inputs
+      are at most 1, so the loss has a floor and its gradients shrink several-fold (autograd fact "softmax before
+      cross_entropy ... shrinks the gradients several-fold"; 9.0x for random 10-class logits). Given sigmoid output
+      the same floor holds: log(1 + (K-1)/e) for K classes (0.74 for 4 classes: "sigmoid into cross_entropy has a
+      loss floor too"). log_softmax before it is harmless: log_softmax of log-probabilities is the identity.
+    - `binary_cross_entropy_with_logits` applies a sigmoid itself. Given `sigmoid(x)` the second sigmoid maps
+      everything into (0.5, 0.73) and the gradients shrink about 5x; given softmax output the loss cannot go below
+      about 0.6 on one-hot targets, against 0.004 on logits ("softmax into binary_cross_entropy_with_logits has a
+      loss floor"); given log-probabilities (at most 0) the sigmoid is at most 0.5, so each positive target costs at
+      least log 2.
+    - `nll_loss` returns `-input[target]`: it expects log-probabilities. On probabilities (softmax, or
+      `exp(log_softmax)`) it minimises `-p`, whose gradient vanishes where the model is confidently wrong (2,983x
+      smaller than the log-probability gradient on such a sample: "nll_loss on probabilities ..."). On raw logits it
+      has no floor: the loss falls without end while the true cross-entropy rises ("nll_loss on raw logits is
+      unbounded below").
+    - `kl_div` expects its input as log-probabilities. Given probabilities, its minimum puts all the mass on the
+      target's largest class instead of matching the target distribution.
+    - `binary_cross_entropy` given log-probabilities raises "all elements of input should be between 0 and 1".
 
     ## Example
     ```python
     loss = F.cross_entropy(F.softmax(logits, dim=1), target)
+    loss = F.nll_loss(torch.exp(F.log_softmax(logits, dim=1)), target)
     ```
 
     ## Use instead
     ```python
     loss = F.cross_entropy(logits, target)
+    loss = F.nll_loss(F.log_softmax(logits, dim=1), target)
     ```
-    (and `F.nll_loss(F.log_softmax(x, 1), y)` or `F.binary_cross_entropy(torch.sigmoid(x), y)` where the
-    activation is wanted in the model).
 
     ## Runtime
-    Silent: gradients shrink several-fold, training is slow and converges worse.
+    Silent (except log-probabilities into binary_cross_entropy, which raises): gradients shrink several-fold, or the
+    loss has a floor, or (nll_loss on logits) no floor at all; training is slow, converges worse, or diverges.
 
     ## Fix safety
-    - Softmax or sigmoid applied inline in the loss's input (`F.cross_entropy(F.softmax(x, 1), y)`,
-      `loss_fn(torch.sigmoid(z), t)`): safe and repairing. The fix passes the activation's input instead; the
-      activation's value is used nowhere else (it has no name), so nothing but the loss changes. The loss's
-      values change too (they can now reach 0), which is what repairing means; a softmax with `dtype=` is not
-      rewritten (the cast would go with it).
-    - The activation bound to a name (`probs = F.softmax(x, 1)`): no fix. The probabilities are often also
-      used for metrics or logging, and the loss would need the logits under a name that still holds them.
-    - The activation at the end of a model's `forward` (or as the last layer of an `nn.Sequential`): no fix.
-      Removing it changes what every other caller of the model gets (inference code that reads probabilities,
-      an exported model); returning logits and applying softmax where probabilities are needed is a design
-      change for the author.
+    - An activation the loss applies itself, applied inline in the loss's input (`F.cross_entropy(F.softmax(x, 1),
+      y)`, `loss_fn(torch.sigmoid(z), t)`): safe and repairing. The fix passes the activation's input instead; the
+      activation's value is used nowhere else (it has no name), so nothing but the loss changes. A softmax with
+      `dtype=` is not rewritten (the cast would go with it).
+    - Probabilities inline in `nll_loss` or `kl_div`: safe and repairing. `exp(log_softmax(x))` loses its `exp`;
+      `F.softmax(x, 1)`, `torch.softmax(x, 1)` and `x.softmax(1)` become `log_softmax` with the same arguments,
+      which is exactly the input these losses document.
+    - Every other pair (the wrong kind: sigmoid into cross_entropy, softmax into the logits loss, raw logits into
+      nll_loss, ...), and an activation bound to a name or at the end of a model's `forward` (or as the last layer
+      of an `nn.Sequential`): no fix. Which loss or which activation was meant is the author's choice, and removing
+      an activation from a model changes what every other caller (inference code, an exported model) gets.
 
-    Only the loss's input is checked: softmax targets (distillation, label smoothing by hand) are fine. A
-    softmax over a dimension other than the class dimension (1, -1 or implicit) is not reported, and neither
-    is a `forward` that returns probabilities on some paths and logits on others (`if self.training:`).
+    Only the loss's input is checked: softmax targets (distillation, label smoothing by hand) are fine. A softmax
+    or log_softmax over a dimension other than the class dimension (1, -1 or implicit) is not reported, and
+    neither is a `forward` that returns one kind of output on some paths and another on others (`if
+    self.training:`).
 
     ## Effect
-    Repairing: full-size gradients; the accuracy gap closes.
+    Repairing: the loss gets the input it documents; full-size gradients, no floor.
     """
 
     code = "GF604"
     name = "double-activation"
-    message = "the loss applies this activation itself: it is applied twice and the gradients shrink several-fold"
-    runtime = "silent: gradients shrink several-fold (about 9x on 10 classes); slower, worse training"
+    message = "the loss is given the output of an activation that does not fit it (applied twice, or the wrong kind)"
+    runtime = "silent: gradients shrink several-fold, or the loss has a floor (or none); slower, worse training"
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(r"cross_entropy|CrossEntropyLoss|BCEWithLogitsLoss")
+    prefilter = AnyWord("cross_entropy", "CrossEntropyLoss", "BCEWithLogitsLoss", "nll_loss", "NLLLoss", "kl_div",
+                        "KLDivLoss", "BCELoss")
 
     examples = (
         Invalid(
@@ -208,39 +286,128 @@ class DoubleActivation(Rule):
             "    loss = F.cross_entropy(torch.log(F.softmax(model(x), 1)), y)\n",
             "log of the probabilities: log_softmax of log-probabilities is the identity, nothing is applied twice",
         ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\n\nfor x, y in loader:\n"
+            "    loss = F.cross_entropy(torch.sigmoid(model(x)), y)\n",
+            None,
+            "sigmoid into cross_entropy: the wrong kind, reported without a fix",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\n\nfor x, y in loader:\n"
+            "    loss = F.nll_loss(torch.exp(F.log_softmax(model(x), dim=1)), y)\n",
+            "import torch\nimport torch.nn.functional as F\n\nfor x, y in loader:\n"
+            "    loss = F.nll_loss(F.log_softmax(model(x), dim=1), y)\n",
+            "exp of log_softmax into nll_loss: the exp goes",
+        ),
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Classifier(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(20, 5)\n"
+            "        self.criterion = nn.NLLLoss()\n\n    def forward(self, x):\n        return self.fc(x)\n\n"
+            "    def training_loss(self, x, y):\n        return self.criterion(F.softmax(self(x), dim=1), y)\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Classifier(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(20, 5)\n"
+            "        self.criterion = nn.NLLLoss()\n\n    def forward(self, x):\n        return self.fc(x)\n\n"
+            "    def training_loss(self, x, y):\n        return self.criterion(F.log_softmax(self(x), dim=1), y)\n",
+            "softmax into an NLLLoss declared in __init__ and applied in another method: softmax becomes log_softmax",
+        ),
+        Invalid(
+            "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.hidden = nn.Linear(784, 128)\n        self.out = nn.Linear(128, 10)\n\n"
+            "    def forward(self, x):\n        return self.out(self.hidden(x).relu())\n\n\nmodel = Net()\n"
+            "criterion = nn.NLLLoss()\nfor x, y in loader:\n    loss = criterion(model(x), y)\n",
+            None,
+            "NLLLoss on raw logits: forward ends in a Linear and no log_softmax is on the path",
+        ),
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Net(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(10, 3)\n"
+            "        self.criterion = nn.NLLLoss()\n\n    def forward(self, x):\n"
+            "        return F.softmax(self.fc(x), dim=1)\n\n\nmodel = Net()\nfor x, y in loader:\n"
+            "    loss = model.criterion(model(x), y)\n",
+            None,
+            "softmax ending forward, into the model's own NLLLoss applied in the training loop: reported, no fix",
+        ),
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Tagger(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(16, 4)\n\n"
+            "    def forward(self, x):\n        return F.softmax(self.fc(x), dim=-1)\n\n\nmodel = Tagger()\n"
+            "criterion = nn.BCEWithLogitsLoss()\nfor x, t in loader:\n    loss = criterion(model(x), t)\n",
+            None,
+            "softmax ending forward into BCEWithLogitsLoss in the training loop: reported, no fix",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\n\n\ndef distill(student: torch.Tensor, teacher: torch.Tensor):\n"
+            "    return F.kl_div(student.softmax(-1), F.softmax(teacher, dim=-1), reduction='batchmean')\n",
+            "import torch\nimport torch.nn.functional as F\n\n\ndef distill(student: torch.Tensor, teacher: torch.Tensor):\n"
+            "    return F.kl_div(student.log_softmax(-1), F.softmax(teacher, dim=-1), reduction='batchmean')\n",
+            "probabilities as kl_div's input: the method softmax becomes log_softmax",
+        ),
+        Invalid(
+            "import torch.nn.functional as F\n\nfor x, t in loader:\n"
+            "    loss = F.binary_cross_entropy(F.log_softmax(model(x), dim=1), t)\n",
+            None,
+            "log_softmax into binary_cross_entropy (raises): reported without a fix",
+        ),
+        Valid(
+            "import torch.nn.functional as F\n\nfor x, y in loader:\n"
+            "    loss = F.cross_entropy(F.log_softmax(model(x), dim=1), y)\n",
+            "log_softmax into cross_entropy: log_softmax is idempotent, nothing changes",
+        ),
+        Valid(
+            "import torch\nimport torch.nn.functional as F\n\n\ndef distill(student: torch.Tensor, teacher: torch.Tensor):\n"
+            "    return F.kl_div(F.log_softmax(student, dim=-1), F.softmax(teacher, dim=-1), reduction='batchmean')\n",
+            "kl_div of log-probabilities against probabilities, as documented",
+        ),
+        Valid(
+            "import torch.nn.functional as F\n\nfor x, t in loader:\n"
+            "    loss = F.binary_cross_entropy(F.softmax(model(x), dim=1), t)\n",
+            "softmax into binary_cross_entropy: probabilities, as it expects",
+        ),
+        Valid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Net(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(784, 10)\n\n"
+            "    def forward(self, x):\n        return F.log_softmax(self.fc(x), dim=1)\n\n\nmodel = Net()\n"
+            "for x, y in loader:\n    loss = F.nll_loss(model(x), y)\n",
+            "nll_loss on a forward that ends in log_softmax (the MNIST example)",
+        ),
+        Valid(
+            "import torch.nn.functional as F\n\n\ndef step(model, x, y):\n    return F.nll_loss(model(x), y)\n",
+            "nll_loss on the output of a model the file does not show",
+        ),
     )
 
-    scenarios = (Scenario("ten-class-softmax-into-cross-entropy", _SCENARIO),)
+    scenarios = (
+        Scenario("ten-class-softmax-into-cross-entropy", _SCENARIO),
+        Scenario("exp-of-log-softmax-into-nll-loss", _NLL_SCENARIO),
+    )
 
     def check(self, model: SemanticModel) -> None:
         for call in model.nodes(ast.Call):
-            expected = self._loss_activation(model, call)
-            if expected is None:
+            loss_kind = self._loss_kind(model, call)
+            if loss_kind is None:
                 continue
             given = _loss_input(call)
             found = activation_of(model, given) if given is not None else None
-            if found is None or found.kind != expected:
+            if found is None or found.kind not in _TABLE[loss_kind]:
                 continue
+            verdict, why = _TABLE[loss_kind][found.kind]
             loss = model.source(call.func)
-            applied = f"`{loss}` applies {_APPLIES[expected]} itself"
+            what = "exp(log_softmax) output" if found.exp else "raw logits" if found.kind == RAW else f"{found.kind} output"
             if found.forward is not None:
                 owner = model.enclosing_class(found.forward)
-                message = (
-                    f"`{owner.name}.forward` returns {expected} output (line {found.node.lineno}), and {applied}: it "
-                    "is applied twice and the gradients shrink several-fold; return the logits"
-                )
+                where = f"`{owner.name}.forward` returns {what} (line {found.node.lineno})"
+            elif found.kind == RAW:
+                where = f"it is given raw logits (line {found.node.lineno}, no log_softmax after them)"
             else:
-                message = (
-                    f"{applied}: the {expected} at line {found.node.lineno} makes it apply twice and the gradients "
-                    "shrink several-fold; give it the logits"
-                )
-            form = _removable(model, found.node) if found.inline else None
-            self.report(call, message, fix=Applicability.SAFE if form else None,
+                where = f"it is given {what} (line {found.node.lineno})"
+            form = _fix_form(model, found, loss_kind, verdict)
+            self.report(call, f"`{loss}`: {where}; it {why}", fix=Applicability.SAFE if form else None,
                         data=(model.range(found.node), form) if form else None)
 
     @staticmethod
-    def _loss_activation(model: SemanticModel, call: ast.Call) -> str | None:
-        """The activation `call` applies to its input, when it is one of the losses above."""
+    def _loss_kind(model: SemanticModel, call: ast.Call) -> str | None:
+        """Which loss of the table `call` is: a torch.nn.functional loss, or a call of a loss module (built
+        anywhere the model can see: a name, `self.criterion` set in `__init__`, an attribute of an instance)."""
         qualified = model.qualified_name(call.func)
         if qualified is not None:
             return _FUNCTIONAL_LOSSES.get(qualified)
@@ -252,6 +419,10 @@ class DoubleActivation(Rule):
         node = tree.node_at(where, cst.Call)
         if node is None:
             return None
+        if form == "rename":  # softmax -> log_softmax, in the spelling the call uses
+            func = node.func
+            renamed = func.with_changes(attr=cst.Name(_LOG_NAMES[func.attr.value]))
+            return Fix((Edit(node, node.with_changes(func=renamed)),), Applicability.SAFE, Effect.REPAIRING)
         inner = _cst_input(node, form)
         if inner is None:
             return None
@@ -260,6 +431,26 @@ class DoubleActivation(Rule):
             if isinstance(parent, cst.Attribute):  # `F.softmax(a + b, 1).view(...)`: keep `(a + b).view(...)`
                 inner = inner.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         return Fix((Edit(node, inner),), Applicability.SAFE, Effect.REPAIRING)
+
+
+_LOG_NAMES = {"softmax": "log_softmax", "Softmax": "LogSoftmax"}
+
+
+def _fix_form(model: SemanticModel, found, loss_kind: str, verdict: str) -> str | None:
+    """How the inline activation is repaired: removed where the loss applies it itself ("method"/"call", see
+    `_removable`), an exp removed where nll_loss/kl_div were given exp(log_softmax), softmax renamed log_softmax
+    where they were given softmax ("rename"); None for the rest (no fix)."""
+    if not found.inline:
+        return None
+    if verdict == TWICE:
+        return _removable(model, found.node)
+    if loss_kind in (NLL, KL_DIV) and found.kind == SOFTMAX:
+        if found.exp:
+            return _removable(model, found.node)
+        func = found.node.func if isinstance(found.node, ast.Call) else None
+        if isinstance(func, ast.Attribute) and func.attr in _LOG_NAMES and keyword(found.node, "dtype") is None:
+            return "rename"
+    return None
 
 
 def _loss_input(call: ast.Call) -> ast.AST | None:

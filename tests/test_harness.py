@@ -8,7 +8,9 @@ import pytest
 
 from autofix.harness.launch import run_probe
 from autofix.harness.run import case_for, run_case
-from autofix.harness.verdict import ROUNDING_LEVEL, gradient_ratio, judge, largest_gradients, problems
+from autofix.harness.verdict import (
+    ROUNDING_LEVEL, gradient_ratio, judge, largest_gradients, problems, steady_evidence,
+)
 from autofix.registry import all_rules
 from conftest import ROOT, run
 
@@ -119,6 +121,21 @@ def test_moved_is_judged_bitwise_for_parameters_a_gradient_reached():
     run_["params"]["w"]["changed"] = True
     run_["losses"] = [2.0, 1.9]
     assert problems(run_) == ["1 of 2 parameters with gradients never moved (b)"]
+
+
+def test_deliberate_evidence_the_fix_left_unchanged_counts_in_neither_run():
+    # A program that reshapes to a transposed shape on purpose (a relative shift) while another rule's fix repairs
+    # something else: the same count before and after is the program's own, not a problem of either run.
+    healthy = {"exception": None, "losses": [2.0, 1.0], "params": {"w": _param([1.0], [1], True)}}
+    broken = {**healthy, "params": {"w": _param([1.0], [1], False)}, "losses": [2.0, 2.0]}
+    before, after = {**broken, "transposing_views": 4}, {**healthy, "transposing_views": 4}
+    assert judge("repairing", before, after, changed_source=True).ok
+    assert problems(after) and not problems(after, steady_evidence(before, after))
+    # A count the fix changed is evidence: GF607's fix removes the views, so before they count as a problem.
+    fixed = {**healthy, "transposing_views": 0}
+    assert judge("repairing", {**healthy, "transposing_views": 4}, fixed, changed_source=True).ok
+    assert not judge("repairing", {**healthy, "transposing_views": 4}, {**healthy, "transposing_views": 2},
+                     changed_source=True).ok
 
 
 def test_preserving_verdict_catches_a_numerical_difference():

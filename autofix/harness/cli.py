@@ -12,7 +12,7 @@ from autofix.config import ConfigError
 from autofix.harness import report
 from autofix.harness.project import ProjectError, check_size, fix
 from autofix.harness.run import run_cases, run_project, scenario_cases
-from autofix.harness.verdict import problems
+from autofix.harness.verdict import problems, steady_evidence
 
 USAGE = "autofix validate [OPTIONS] (SCRIPT | --scenarios [RULES ...]) [OPTIONS] [-- SCRIPT_ARGS ...]"
 
@@ -156,7 +156,7 @@ def _user_program(args, script_args: list[str]) -> int:
         return _error(str(error))
     report.parameters_table(outcome, env)
     _outputs(args, [outcome], env)
-    return 1 if problems(outcome.after) else 0
+    return 1 if problems(outcome.after, steady_evidence(outcome.before, outcome.after)) else 0
 
 
 def _shown(path: str) -> str:
@@ -176,7 +176,7 @@ def _notebook(args, script_args: list[str]) -> int:
         return outcome
     report.parameters_table(outcome, env)
     _outputs(args, [outcome], env)
-    return 1 if problems(outcome.after) else 0
+    return 1 if problems(outcome.after, steady_evidence(outcome.before, outcome.after)) else 0
 
 
 def _outputs(args, outcomes, env) -> None:

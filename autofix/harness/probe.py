@@ -91,9 +91,12 @@ class Observer:
         self.scalers: list = []
         self.double_activations = {name: 0 for name in ACTIVATING_LOSSES}
         self.eval_dropouts = 0
+        self.transposing_views = 0
+        self.not_log_probabilities = 0  # nll_loss inputs whose rows are not log-probabilities
         self.running: list = []  # the modules whose forward is running, innermost last
         self.owners: dict[int, object] = {}  # id(param) -> the module it was registered on
         self.mode_layers: dict[int, dict] = {}  # id(Dropout/BatchNorm layer) -> {"train": {calls}, "eval": {calls}}
+        self.plain_names: dict[int, str] = {}  # id(tensor) -> `Class.attr` of a trainable tensor kept unregistered
 
     # --- installation -----------------------------------------------------------------------------
     def install(self) -> None:
@@ -143,6 +146,7 @@ class Observer:
         torch.Tensor.backward = backward
         self._install_clipping()
         self._install_losses()
+        self._install_views()
 
     def _install_clipping(self) -> None:
         """Gradient clipping is seen where scripts call it (`torch.nn.utils.clip_grad_norm_`, imported by name or
@@ -193,6 +197,18 @@ class Observer:
                 return _original(*args, **kwargs)
 
             setattr(functional, name, functools.wraps(original)(loss))
+        original_nll = functional.nll_loss
+
+        def nll_loss(*args, _original=original_nll, **kwargs):
+            given = args[0] if args else kwargs.get("input")
+            if isinstance(given, observer.torch.Tensor) and given.dim() == 2 and given.is_floating_point():
+                # Log-probabilities over the classes: each row's logsumexp is 0.
+                rows = observer.torch.logsumexp(given.detach().double(), dim=1)
+                if float(rows.abs().max()) > 1e-3:
+                    observer.not_log_probabilities += 1
+            return _original(*args, **kwargs)
+
+        functional.nll_loss = functools.wraps(original_nll)(nll_loss)
         for name in DROPOUTS:
             original = getattr(functional, name)
             signature = inspect.signature(original)
@@ -207,6 +223,24 @@ class Observer:
                 return _original(*args, **kwargs)
 
             setattr(functional, name, functools.wraps(original)(dropout))
+
+    def _install_views(self) -> None:
+        """`view`/`reshape` asked for the shape of a transpose of the tensor (the same sizes, all distinct, in
+        another order): the elements stay in memory order, so they are scrambled into that shape."""
+        torch = self.torch
+        observer = self
+        for name in ("view", "reshape"):
+            original = getattr(torch.Tensor, name)
+
+            def reshaped(tensor, *args, _original=original, **kwargs):
+                result = _original(tensor, *args, **kwargs)
+                if isinstance(result, torch.Tensor):
+                    old, new = tuple(tensor.shape), tuple(result.shape)
+                    if new != old and sorted(new) == sorted(old) and len(set(old)) == len(old) > 1:
+                        observer.transposing_views += 1
+                return result
+
+            setattr(torch.Tensor, name, functools.wraps(original)(reshaped))
 
     # --- hooks --------------------------------------------------------------------------------------
     def _on_parameter(self, module, name, param):
@@ -244,10 +278,23 @@ class Observer:
         self.backward_calls += 1
         if not self.started:
             self.started = True
+            self._track_plain_attributes()
             for key, record in self.params.items():
                 record["theta0"] = self.tensors[key].detach().clone()
         if tensor.numel() == 1:
             self.losses.append(float(tensor.detach().double()))
+
+    def _track_plain_attributes(self) -> None:
+        """A leaf tensor that requires grad, kept as a plain attribute of a module (`self.w = torch.randn(...,
+        requires_grad=True)`), is a tensor the script meant to train that no `parameters()` yields: tracked like a
+        parameter from the first backward call, so the report shows whether anything ever updates it."""
+        parameter = self.torch.nn.Parameter
+        for module in list(self.modules):
+            for attr, value in vars(module).items():
+                if isinstance(value, self.torch.Tensor) and not isinstance(value, parameter) \
+                        and value.requires_grad and value.is_leaf and id(value) not in self.params:
+                    self._track(value, None)
+                    self.plain_names[id(value)] = f"{type(module).__name__}.{attr}"
 
     def _before_forward(self, module, args):
         # Only the outermost call counts (the model the training loop calls): inside it, layers such as
@@ -373,6 +420,8 @@ class Observer:
                     label = f"{type(module).__name__}#{copy}.{name}"
                 names[id(p)] = label
                 taken.add(label)
+        for key, label in self.plain_names.items():
+            names.setdefault(key, f"{label} (plain attribute)")
         for index, key in enumerate(self.params):
             names.setdefault(key, f"parameter{index}")
         return names
@@ -430,6 +479,8 @@ class Observer:
             "clips": self._clip_outcomes(),
             "double_activations": dict(self.double_activations),
             "eval_dropouts": self.eval_dropouts,
+            "transposing_views": self.transposing_views,
+            "not_log_probabilities": self.not_log_probabilities,
             "modes": self.mode_switches(),
         }
 

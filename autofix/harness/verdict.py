@@ -3,8 +3,9 @@
 repairing: the original is broken (it raised, a trainable parameter got no gradient, a parameter that got
 one never moved, a forward() changed its input, torch warned about the order of calls, a gradient clip
 measured gradients no step used or gradients still scaled by a GradScaler, a loss was given the output of
-the activation it applies itself, a dropout dropped in eval() mode, or a Dropout or BatchNorm layer that had
-trained in training mode carried gradients in eval mode later) and the fixed one is healthy (no error, a
+the activation it applies itself, nll_loss was given something other than log-probabilities, a view()/reshape()
+gave a tensor the shape of its own transpose, a dropout dropped in eval() mode, or a Dropout or BatchNorm layer
+that had trained in training mode carried gradients in eval mode later) and the fixed one is healthy (no error, a
 gradient reached every trainable parameter, each of them moved, the loss fell).
 preserving: the two runs are identical (per-step losses and every parameter's final value; bitwise on CPU,
 within a relative tolerance on CUDA).
@@ -65,8 +66,20 @@ def reached(run: dict) -> dict[str, bool]:
     return {name: gradient_ratio(record, largest) > ROUNDING_LEVEL for name, record in params.items()}
 
 
-def problems(run: dict) -> list[str]:
-    """Why a run is broken (empty when it is healthy)."""
+# Evidence of operations a program may also make on purpose (a reshape to a transposed shape in Transformer-XL's
+# relative shift, nll_loss on a custom score): a count that the fix left as it was is the program's own choice,
+# not evidence about the fix (`steady_evidence`).
+_DELIBERATE = ("transposing_views", "not_log_probabilities")
+
+
+def steady_evidence(before: dict, after: dict) -> frozenset[str]:
+    """The counts of `_DELIBERATE` evidence that are the same in both runs: left out of both runs' problems."""
+    return frozenset(key for key in _DELIBERATE if before.get(key, 0) == after.get(key, 0))
+
+
+def problems(run: dict, steady: frozenset[str] = frozenset()) -> list[str]:
+    """Why a run is broken (empty when it is healthy); `steady` names evidence to leave out (see
+    `steady_evidence`)."""
     found = []
     if run.get("exception"):
         e = run["exception"]
@@ -105,6 +118,11 @@ def problems(run: dict) -> list[str]:
     for loss, count in sorted(run.get("double_activations", {}).items()):
         if count:
             found.append(f"{loss} was given {_ACTIVATION_OF[loss]} output {count}x (it applies that itself)")
+    if run.get("not_log_probabilities") and "not_log_probabilities" not in steady:
+        found.append(f"nll_loss was given rows that are not log-probabilities {run['not_log_probabilities']}x")
+    if run.get("transposing_views") and "transposing_views" not in steady:
+        found.append(f"view()/reshape() gave a tensor the shape of its own transpose {run['transposing_views']}x "
+                     "(the elements stay in memory order: scrambled)")
     if run.get("eval_dropouts"):
         found.append(f"dropout dropped activations in a module in eval() mode {run['eval_dropouts']}x")
     return found
@@ -159,7 +177,8 @@ def judge(effect: str, before: dict, after: dict, changed_source: bool, device: 
     if effect == "preserving":
         diff = differences(before, after, device)
         return Verdict(not diff, "preserved" if not diff else "mismatch", tuple(diff))
-    broken_before, broken_after = problems(before), problems(after)
+    steady = steady_evidence(before, after)
+    broken_before, broken_after = problems(before, steady), problems(after, steady)
     reasons = []
     if not broken_before:
         reasons.append("the original looks healthy: nothing to repair")

@@ -1,0 +1,6 @@
+import torch
+
+
+def to_pixels(x: torch.Tensor):
+    b, c, h, w = x.shape
+    return x.permute(0, 2, 3, 1)
