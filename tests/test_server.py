@@ -366,7 +366,7 @@ def test_binary_huge_and_crashing_input_never_kill_the_server(tmp_path, server):
     model = client.open(tmp_path / "model.py")
     assert [d["code"] for d in client.diagnostics(model)] == ["GF101"]
     logs = client.logs()
-    assert any("blob.py" in line and "null bytes" in line for line in logs), logs
+    assert any("blob.py" in line and "contains a NUL byte at 1:1" in line for line in logs), logs
     assert any("huge.py" in line and "max-file-size" in line for line in logs), logs
     published = {n["params"]["uri"] for n in client.notifications if n["method"] == "textDocument/publishDiagnostics"}
     assert binary not in published and huge not in published
@@ -393,6 +393,50 @@ def test_binary_huge_and_crashing_input_never_kill_the_server(tmp_path, server):
     model = client.open(tmp_path / "model.py")
     assert [d["code"] for d in client.diagnostics(model)] == ["GF101"]
     assert [line for line in client.logs() if "GF999 crashed: ZeroDivisionError: boom" in line]
+    assert client.shutdown() == 0
+
+
+def test_undecodable_text_and_nul_bytes_are_one_log_line_each_and_the_last_diagnostics_stay(tmp_path, server):
+    path = tmp_path / "model.py"
+    path.write_text(MODEL)
+    client = server()
+    document = client.open(path)
+    assert [d["code"] for d in client.diagnostics(document, version=1)] == ["GF101"]
+    # Each text below would have no finding, were it checked: publishing anything for it would drop GF101.
+    fixed = MODEL.replace("self.linear.weight.detach().zero_()", "pass")
+
+    def change(version: int, text: str, raw: bytes = b"") -> None:
+        """A didChange to `text`, sent with each "\\u2603" in it as the bytes `raw` (not UTF-8, not JSON-escaped)."""
+        message = {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": document, "version": version}, "contentChanges": [{"text": text}]}}
+        client.send_body(json.dumps(message).encode().replace(b"\\u2603", raw))
+
+    # A client that sends latin-1 (a comment "café" as one byte 0xe9), twice, then a stray 0x8a byte.
+    change(2, fixed + "# caf\u2603\n", b"\xe9")
+    change(3, fixed + "# caf\u2603\n# again\n", b"\xe9")
+    change(4, fixed + "x = 1  # \u2603\n", b"\x8a")
+    # A NUL byte, twice; then half of a UTF-16 pair (a lone surrogate, which JSON can carry).
+    change(5, fixed + "# \0\n")
+    change(6, fixed + "# \0 again\n")
+    change(7, fixed + "# \ud800\n")
+    # An incremental change of the last good text's own line: the server's copy still matches the editor's.
+    change(8, MODEL + "# \u2603\n", b"\x8a")
+    client.notify("textDocument/didChange", {"textDocument": {"uri": document, "version": 9}, "contentChanges": [
+        {"range": {"start": {"line": 11, "character": 0}, "end": {"line": 12, "character": 0}}, "text": ""}]})
+    assert [d["code"] for d in client.diagnostics(document, version=9)] == ["GF101"]
+
+    published = [n["params"].get("version") for n in client.notifications
+                 if n["method"] == "textDocument/publishDiagnostics"]
+    assert published == [1, 9], published  # nothing replaced the last good diagnostics in between
+    logs = client.logs()
+    not_utf8 = [line for line in logs if "not UTF-8" in line]
+    assert len(not_utf8) == 2 and all(str(path) in line for line in not_utf8), logs
+    assert "byte 0xe9" in not_utf8[0] and "byte 0x8a" in not_utf8[1]
+    nul = [line for line in logs if "NUL byte" in line]
+    assert len(nul) == 1 and f"{path}: contains a NUL byte at 12:3" in nul[0], logs
+    assert len([line for line in logs if "lone surrogate at 12:3" in line]) == 1, logs
+    assert all("\n" not in line for line in logs)
+    assert not [n for n in client.notifications if n["method"] == "window/showMessage"]
     assert client.shutdown() == 0
 
 

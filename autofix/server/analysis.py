@@ -147,6 +147,9 @@ def analyse(parts: list[str], path: str, settings: Settings, notebook_document: 
     if project is not None and module is None:
         project.use_text(path, text)
     try:
+        problem = unreadable(text)
+        if problem is not None:
+            raise engine.ParseFailure(problem)
         result = engine.check(text, rules, path=path, apply=apply, max_size=settings.max_file_size, project=project)
     except engine.ParseFailure as failure:
         analysis.error = str(failure) if module is None else module.locate_message(str(failure))
@@ -159,6 +162,28 @@ def analyse(parts: list[str], path: str, settings: Settings, notebook_document: 
     for finding in result.findings:
         analysis.results.append(Result(finding, _place(finding, module)))
     return analysis
+
+
+def unreadable(text: str) -> str | None:
+    """Why an editor's text is no Python source at all (one line, with the position), or None.
+
+    A file on disk with a NUL byte is refused as binary before it is decoded (`autofix.source`); an editor's
+    buffer comes decoded, so it is refused here, and so is a lone surrogate (a client that sent UTF-16 halves),
+    which CPython's parser cannot encode and would report as a bare UnicodeEncodeError."""
+    if "\0" in text:
+        return f"contains a NUL byte at {_line_column(text, text.index(chr(0)))}, as binary files do: not checked"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return (f"is not valid Unicode: a lone surrogate at {_line_column(text, error.start)} "
+                    "(the editor sent half of a UTF-16 pair): not checked")
+    return None
+
+
+def _line_column(text: str, offset: int) -> str:
+    line, column = _position(text, offset)
+    return f"{line + 1}:{column + 1}"
 
 
 def _place(finding: Finding, module: notebook.Module | None) -> Place:

@@ -50,6 +50,7 @@ class Tracked:
     published: dict[str, list[types.Diagnostic]] = field(default_factory=dict)  # by file or cell URI
     task: asyncio.Task | None = None
     logged: set[str] = field(default_factory=set)  # lines logged about it, so that each keystroke does not repeat one
+    undecodable: bool = False  # the client sent bytes of it that are not UTF-8: read as U+FFFD, not checked
 
 
 class FixWorker:
@@ -110,6 +111,9 @@ class AutofixServer(LanguageServer):
         self.client_unsafe = False
         self.shut_down = False
         self.fixes = FixWorker()
+        # URI -> why: documents named by a message whose body was not UTF-8 (set by the stdin reader's thread).
+        self.undecodable: dict[str, str] = {}
+        self._reporting = False
 
     # --- what the client can do ---------------------------------------------------------------------------------
     @property
@@ -127,7 +131,27 @@ class AutofixServer(LanguageServer):
         return bool(value)
 
     def log(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
-        self.window_log_message(types.LogMessageParams(type=kind, message=f"autofix: {message}"))
+        # One line, and sendable: a lone surrogate from the client's text cannot be encoded as UTF-8.
+        line = " ".join(message.split("\n")).encode("utf-8", "backslashreplace").decode("utf-8")
+        self.window_log_message(types.LogMessageParams(type=kind, message=f"autofix: {line}"))
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """pygls's report of an error outside a request (a message it could not decode, a notification handler
+        that raised, a message it could not send): a log line, never an error pop-up about a document."""
+        if self._reporting:
+            return  # the log line itself could not be sent: nothing more to say
+        self._reporting = True
+        try:
+            self.log(f"internal error: {error.__class__.__name__}: {error}", types.MessageType.Error)
+        finally:
+            self._reporting = False
+
+    def undecodable_message(self, uris: list[str], reason: str) -> None:
+        """Called by the stdin reader (on its thread) for a message that was not UTF-8, with what it names."""
+        if not uris:
+            self.log(f"a message from the editor was not UTF-8 ({reason}); read with U+FFFD in its place")
+        for uri in uris:
+            self.undecodable[uri] = reason
 
     # --- configuration ------------------------------------------------------------------------------------------
     def root_of(self, path: str) -> Path:
@@ -227,8 +251,18 @@ class AutofixServer(LanguageServer):
         found = self.parts(tracked)
         if found is None:
             return False
-        texts, _ = found
+        texts, part_uris = found
         path = self.path_of(tracked)
+        reasons = [self.undecodable.pop(uri, None) for uri in {tracked.uri, *(uri for uri, _ in part_uris)}]
+        reason = next((r for r in reasons if r is not None), None)
+        if reason is not None:
+            tracked.undecodable = True
+            self._log_once(tracked, f"{path}: the editor sent text that is not UTF-8 ({reason}); it is read with U+FFFD "
+                                    "in its place and not checked until it is valid again: the last diagnostics stay")
+        if tracked.undecodable:
+            if any(text is not None and "\ufffd" in text for text in texts):
+                return False
+            tracked.undecodable = False  # the bad bytes were replaced or deleted
         # A document that is no file (an unsaved buffer) belongs to no project: the defaults, and no file read.
         settings = self.settings_for(path, tracked) if to_fs_path(tracked.uri) else Settings()
         if settings.is_excluded(path):
