@@ -411,14 +411,22 @@ def test_undecodable_text_and_nul_bytes_are_one_log_line_each_and_the_last_diagn
             "textDocument": {"uri": document, "version": version}, "contentChanges": [{"text": text}]}}
         client.send_body(json.dumps(message).encode().replace(b"\\u2603", raw))
 
+    def logged(words: str) -> None:  # changes closer together than a check are checked once: wait for each
+        client.wait(lambda m: m.get("method") == "window/logMessage" and words in m["params"]["message"],
+                    what=f"a log line with {words!r}")
+
     # A client that sends latin-1 (a comment "café" as one byte 0xe9), twice, then a stray 0x8a byte.
     change(2, fixed + "# caf\u2603\n", b"\xe9")
+    logged("byte 0xe9")
     change(3, fixed + "# caf\u2603\n# again\n", b"\xe9")
     change(4, fixed + "x = 1  # \u2603\n", b"\x8a")
+    logged("byte 0x8a")
     # A NUL byte, twice; then half of a UTF-16 pair (a lone surrogate, which JSON can carry).
     change(5, fixed + "# \0\n")
+    logged("NUL byte")
     change(6, fixed + "# \0 again\n")
     change(7, fixed + "# \ud800\n")
+    logged("lone surrogate")
     # An incremental change of the last good text's own line: the server's copy still matches the editor's.
     change(8, MODEL + "# \u2603\n", b"\x8a")
     client.notify("textDocument/didChange", {"textDocument": {"uri": document, "version": 9}, "contentChanges": [

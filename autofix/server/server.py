@@ -5,18 +5,24 @@ per finding, "fix all" (`source.fixAll.autofix`), "ignore on this line", and `au
 back as WorkspaceEdits: the server never writes a file, runs nothing from the project, and reads only the
 project's `pyproject.toml` files, inside the workspace.
 
-Speed: a change checks only the changed document, on the engine's fast path (CPython's parser and the semantic
-model). Each finding's own fix needs LibCST, which costs ten times a check: it is built on a worker thread once
-typing pauses and published again in the diagnostics' `data`, and built at once when a code action asks first.
+Speed: a change checks only the changed document, and in it only the chunks (top-level definitions) the edit can
+change (`incremental.py`); the others keep their findings, moved. Changes that come faster than a check takes
+are coalesced (debounced), and work for a text that has changed since is never started. Once typing pauses the
+whole document is checked again, on the engine's fast path (CPython's parser and the semantic model), which is
+what fixes are built from. Each finding's own fix needs LibCST, which costs ten times a check: it is built on a
+worker thread once typing pauses and published again in the diagnostics' `data`, and built at once when a code
+action asks first.
 """
 from __future__ import annotations
 
 import asyncio
 import gc
 import io
+import itertools
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,13 +35,18 @@ from autofix.config import ConfigError, Settings, find_config, load
 from autofix.registry import all_rules
 from autofix.rule import Applicability
 from autofix.server import noqa
-from autofix.server.analysis import Analysis, Place, Replacement, Result, analyse
+from autofix.server import incremental
+from autofix.server.analysis import Analysis, Place, Replacement, Result, analyse, analyse_edit, chunked
 
 SOURCE = "autofix"
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.autofix"
 # How long a document must stay unchanged before its quick fixes are built and the other open documents of its
 # workspace are checked again: long enough that typing never waits for LibCST.
 IDLE_SECONDS = 0.3
+# Debounce: a change that comes less than one check's time after the previous one (a paste, a burst of edits) waits
+# until the document has been quiet that long, and only the newest text is checked; never more than this long.
+MAX_DEBOUNCE_SECONDS = 0.1
+_serials = itertools.count(1)
 
 
 @dataclass
@@ -51,6 +62,10 @@ class Tracked:
     task: asyncio.Task | None = None
     logged: set[str] = field(default_factory=set)  # lines logged about it, so that each keystroke does not repeat one
     undecodable: bool = False  # the client sent bytes of it that are not UTF-8: read as U+FFFD, not checked
+    summaries: incremental.Summaries = field(default_factory=incremental.Summaries)  # of its chunks, by text
+    changed_at: float = 0.0  # time.monotonic() of the last change, and of the one before
+    previous_change_at: float = 0.0
+    check_seconds: float = 0.0  # how long its last check took
 
 
 class FixWorker:
@@ -206,6 +221,7 @@ class AutofixServer(LanguageServer):
 
     def changed(self, tracked: Tracked) -> None:
         tracked.generation += 1
+        tracked.previous_change_at, tracked.changed_at = tracked.changed_at, time.monotonic()
         if tracked.task is not None:
             tracked.task.cancel()
         tracked.task = asyncio.ensure_future(self._refresh(tracked, tracked.generation))
@@ -242,9 +258,14 @@ class AutofixServer(LanguageServer):
         return path if path else tracked.uri
 
     # --- checking -----------------------------------------------------------------------------------------------
-    def check(self, tracked: Tracked) -> bool:
-        """Check the document's current text, unless already done; True when a new analysis replaced the old."""
-        if tracked.checked == tracked.generation:
+    def check(self, tracked: Tracked, full: bool = False) -> bool:
+        """Check the document's current text, unless already done; True when a new analysis replaced the old.
+
+        Only the chunks the edit since the last analysis can change are checked (a partial analysis), unless
+        `full`: code actions, which need every finding's own fix, and what follows a pause of typing."""
+        current = tracked.analysis
+        partial_now = current is not None and current.partial and current.generation == tracked.generation
+        if tracked.checked == tracked.generation and not (full and partial_now):
             return False
         generation = tracked.generation
         tracked.checked = generation
@@ -265,11 +286,18 @@ class AutofixServer(LanguageServer):
             tracked.undecodable = False  # the bad bytes were replaced or deleted
         # A document that is no file (an unsaved buffer) belongs to no project: the defaults, and no file read.
         settings = self.settings_for(path, tracked) if to_fs_path(tracked.uri) else Settings()
+        started = time.perf_counter()
         if settings.is_excluded(path):
             analysis = Analysis(texts, path, settings)  # excluded: nothing to report, as on the command line
         else:
             try:
-                analysis = analyse(texts, path, settings, notebook_document=tracked.notebook)
+                analysis = None
+                if not full and current is not None and current.chunks is not None and not tracked.notebook:
+                    analysis = analyse_edit(current.chunks, texts[0], path, settings, tracked.summaries)
+                if analysis is None:
+                    analysis = analyse(texts, path, settings, notebook_document=tracked.notebook)
+                    if analysis.error is None and not tracked.notebook:
+                        analysis.chunks = chunked(analysis, tracked.summaries)
             except Exception as error:  # noqa: BLE001 - a bug of ours must cost this check, not the server
                 self._log_once(tracked, f"{path}: internal error: {error.__class__.__name__}: {error}; "
                                         "please report this autofix bug with the file", types.MessageType.Error)
@@ -281,7 +309,11 @@ class AutofixServer(LanguageServer):
             # Keep the last good diagnostics: a file that does not parse mid-edit has not lost its bugs.
             self._log_once(tracked, f"{path}: {analysis.error}")
             return False
+        tracked.check_seconds = time.perf_counter() - started
         analysis.generation = generation
+        analysis.serial = next(_serials)
+        if partial_now and self._keys(analysis) == self._keys(current):
+            analysis.serial = current.serial  # the same results in the same order: the published `data` holds
         tracked.analysis = analysis
         return True
 
@@ -291,16 +323,27 @@ class AutofixServer(LanguageServer):
             self.log(message, kind)
 
     async def _refresh(self, tracked: Tracked, generation: int) -> None:
+        # Cancelled by the next change (`changed`); each step also gives up once the text has changed since.
         try:
             await asyncio.sleep(0)  # let changes already queued land first: only the newest text is checked
             if generation != tracked.generation:
                 return
+            # Debounce: in a burst of changes closer together than a check takes, wait for a quiet moment.
+            quiet = min(MAX_DEBOUNCE_SECONDS, tracked.check_seconds)
+            if tracked.changed_at - tracked.previous_change_at < quiet:
+                await asyncio.sleep(max(0.0, tracked.changed_at + quiet - time.monotonic()))
+                if generation != tracked.generation:
+                    return
             if not self.pulls and self.check(tracked):
                 self.publish(tracked)  # (a text that does not parse publishes nothing: the last good ones stay)
             await asyncio.sleep(IDLE_SECONDS)
             if generation != tracked.generation:
                 return
-            self.check(tracked)  # a pulling client may not have asked yet
+            # Typing has paused: check the whole text, which fixes are built from (and which corrects a partial
+            # check, should one have missed a link between chunks).
+            before = tracked.analysis
+            if self.check(tracked, full=True) and not self.pulls and self._keys(tracked.analysis) != self._keys(before):
+                self.publish(tracked)
             analysis = tracked.analysis
             if analysis is not None and analysis.generation == generation:
                 errors = await self.fixes.run(self._quick_fixes_while_current, tracked, generation)
@@ -341,11 +384,12 @@ class AutofixServer(LanguageServer):
             # Its text is the same, but what it depends on may not be: check it again without a new generation,
             # which would cancel a refresh of its own still pending (an edit of it made a moment ago).
             other.checked = -1
-            if not self.check(other):
+            if not self.check(other, full=True):
                 continue
             if previous is not None and self._keys(other.analysis) == self._keys(previous):
-                previous.generation = other.generation  # nothing changed: keep the fixes already built
-                other.analysis = previous
+                if not previous.partial:
+                    previous.generation = other.generation  # nothing changed: keep the fixes already built
+                    other.analysis = previous
                 continue
             self.publish(other)
             self._ask_to_pull_again()
@@ -377,7 +421,7 @@ class AutofixServer(LanguageServer):
 
     def _diagnostic(self, tracked, analysis: Analysis, index: int, result: Result, uris) -> types.Diagnostic:
         finding = result.finding
-        data = {"uri": tracked.uri, "generation": analysis.generation, "index": index, "rule": finding.name}
+        data = {"uri": tracked.uri, "analysis": analysis.serial, "index": index, "rule": finding.name}
         if result.fix is not None:
             data["fix"] = {
                 "title": _fix_title(result),
@@ -449,7 +493,7 @@ class AutofixServer(LanguageServer):
         tracked = self.find(params.text_document.uri)
         if tracked is None:
             return []
-        self.check(tracked)  # a client that asks right after a change gets actions for the text it has
+        self.check(tracked, full=True)  # a client that asks right after a change gets actions for the text it has
         analysis = tracked.analysis
         found = self.parts(tracked)
         if analysis is None or found is None or analysis.generation != tracked.generation:
@@ -470,7 +514,7 @@ class AutofixServer(LanguageServer):
                     actions.append(ignore)
         if _wanted(only, FIX_ALL) and any(r.finding.fix for r in analysis.results):
             action = types.CodeAction(title="autofix: fix all auto-fixable problems", kind=FIX_ALL,
-                                      data={"uri": tracked.uri, "generation": analysis.generation})
+                                      data={"uri": tracked.uri, "analysis": analysis.serial})
             if not self._supports("text_document", "code_action", "resolve_support"):
                 action = self.resolve(action)  # a client that cannot resolve gets the edit at once
                 if action.edit is None:
@@ -484,7 +528,7 @@ class AutofixServer(LanguageServer):
             return None
         data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
         index = data.get("index")
-        if data.get("generation") == analysis.generation and isinstance(index, int) and 0 <= index < len(analysis.results):
+        if data.get("analysis") == analysis.serial and isinstance(index, int) and 0 <= index < len(analysis.results):
             return index
         # A client that drops `data`: match code and range instead.
         for index, result in enumerate(analysis.results):
@@ -499,7 +543,7 @@ class AutofixServer(LanguageServer):
                             and not (self.client_unsafe or analysis.settings.unsafe_fixes)):
             return []
         data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
-        fix = data.get("fix") if data.get("generation") == analysis.generation else None
+        fix = data.get("fix") if data.get("analysis") == analysis.serial else None
         if fix is not None:
             edits = _edits_from_data(fix["edits"])
         else:  # asked before the fixes were built: build this one now
@@ -532,7 +576,7 @@ class AutofixServer(LanguageServer):
         tracked = self.tracked.get(data.get("uri"))
         if tracked is None or action.kind != FIX_ALL:
             return action
-        self.check(tracked)
+        self.check(tracked, full=True)
         analysis, found = tracked.analysis, self.parts(tracked)
         if analysis is None or found is None or analysis.generation != tracked.generation:
             return action

@@ -1,0 +1,268 @@
+"""Re-analysing only what an edit can change, for the language server. No LSP types here.
+
+A module is cut into chunks at its top-level `def`, `class` and decorator lines: a chunk is one definition with
+the module-level statements that follow it, and the first chunk is whatever comes before the first definition
+(usually the imports). Each chunk is parsed on its own, once: its summary (the module-level names it binds,
+the names of the functions and classes it defines, and every name, attribute and identifier-like string it
+uses) is memoised by the chunk's text, so an edit parses only the chunks it changed.
+
+A finding in a chunk depends on the definitions that chunk uses (their values, what they return) and on the
+chunks that use what it defines (call sites give its parameters their values). So two chunks are linked when
+one binds a name the other uses, and the chunks an edit can change are those linked to the edited one,
+directly or through others, with the names the edited chunk bound or used before the edit counted too (a
+removed call changes its callee's parameters). A chunk made only of imports is linked to nothing: an import's
+value comes from outside the file. Names are matched by spelling, which over-approximates what the semantic
+model resolves: a link too many costs time, never a finding.
+
+Those chunks are checked together as one module, with every other chunk's lines blank (so every position holds),
+and every other chunk keeps its last findings, moved by the lines the edit added or removed. When a chunk does
+not parse alone, or the edit reaches most of the module, the caller checks the whole text instead.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, replace
+
+from autofix.semantic import Range
+
+# A top-level definition starts a chunk: its first decorator, or its `def`/`class` line.
+_DEFINITION = re.compile(r"^(?:@|class\b|def\b|async[ \t]+def\b)", re.MULTILINE)
+_DECORATED = re.compile(r"(?:class\b|def\b|async[ \t]+def\b)")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A message that names a line ("the optimizer on line 12"): when lines move, its chunk is checked again.
+LINE_REFERENCE = re.compile(r"\blines? \d+")
+# Past this share of the module's lines, checking the whole text costs about as much, and is exact.
+MOST = 0.5
+_SHORT_STRING = 100  # strings up to this long are read for names (annotations, getattr names, __all__)
+
+
+@dataclass(frozen=True)
+class Summary:
+    binds: frozenset[str]  # module-level names it binds, and the names of the functions and classes it defines
+    uses: frozenset[str]  # names, attributes and identifier-like short strings it reads
+    imports_only: bool  # only imports (and strings): links nothing
+
+
+@dataclass
+class Chunk:
+    start: int  # 0-based line of the module where it starts
+    text: str  # its lines, each with its "\n"
+    summary: Summary
+
+    @property
+    def lines(self) -> int:
+        return self.text.count("\n")
+
+
+@dataclass
+class Checked:
+    """A text that was checked, cut into chunks, with the results that lie in each chunk.
+
+    `results` are the server's `Result`s (anything with `finding` and `place`), positioned in the module."""
+
+    chunks: list[Chunk]
+    results: list[list]
+    owner: object  # what the results were computed under (the settings): a change of it means a full check
+
+
+@dataclass
+class Plan:
+    """How to check a new text: `text_to_check` (the chunks in `checked`, every other line blank); the results
+    of the other chunks are `kept`, already moved to their new lines."""
+
+    chunks: list[Chunk]
+    checked: list[int]  # indexes into `chunks`
+    text_to_check: str
+    kept: list[list]  # per chunk: the kept results (empty for a checked chunk)
+
+
+class Summaries:
+    """Chunk summaries memoised by text, for one document (dropped when the chunk leaves the document)."""
+
+    def __init__(self):
+        self._by_text: dict[str, Summary | None] = {}
+
+    def of(self, text: str) -> Summary | None:
+        if text not in self._by_text:
+            self._by_text[text] = summarise(text)
+        return self._by_text[text]
+
+    def keep_only(self, chunks: list[Chunk]) -> None:
+        wanted = {chunk.text for chunk in chunks}
+        self._by_text = {text: summary for text, summary in self._by_text.items() if text in wanted}
+
+
+def cut(text: str, summaries: Summaries) -> list[Chunk] | None:
+    """The chunks of `text`, or None when one of them does not parse on its own (a `def` line inside a
+    triple-quoted string, a syntax error): the caller then checks the whole text."""
+    starts = [0]
+    decorated = False  # the chunk begun by a decorator runs to its definition's end, not to its `def` line
+    for match in _DEFINITION.finditer(text):
+        at = match.start()
+        if at == 0:
+            decorated = match.group() == "@"
+            continue
+        if decorated and match.group() != "@":
+            decorated = False
+            continue
+        if decorated:
+            continue  # a second decorator of the same definition
+        starts.append(at)
+        decorated = match.group() == "@"
+    starts.append(len(text))
+    chunks, line = [], 0
+    for begin, end in zip(starts, starts[1:]):
+        if begin == end:
+            continue
+        part = text[begin:end]
+        summary = summaries.of(part)
+        if summary is None:
+            return None
+        chunks.append(Chunk(line, part, summary))
+        line += part.count("\n")
+    return chunks
+
+
+def summarise(text: str) -> Summary | None:
+    """What one chunk binds and uses, from its own parse; None when it does not parse alone."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    binds: set[str] = set()
+    uses: set[str] = set()
+    imports_only = all(isinstance(s, (ast.Import, ast.ImportFrom)) or _is_string(s) for s in tree.body)
+    stack: list[tuple[ast.AST, bool]] = [(statement, True) for statement in tree.body]
+    while stack:
+        node, module_level = stack.pop()
+        inside = module_level
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if module_level or not _dunder(node.name):
+                binds.add(node.name)
+            inside = False
+        elif isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            inside = False
+        elif isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                if module_level:
+                    binds.add(node.id)
+            else:
+                uses.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            if not _dunder(node.attr):
+                uses.add(node.attr)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if module_level:
+                binds.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Global):
+            binds.update(node.names)
+        elif _is_string(node):
+            continue  # a docstring, or a string statement: prose, not names
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= _SHORT_STRING:
+            uses.update(_IDENTIFIER.findall(node.value))
+        stack.extend((child, inside) for child in ast.iter_child_nodes(node))
+    return Summary(frozenset(binds), frozenset(uses), imports_only)
+
+
+def _is_string(node: ast.AST) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _dunder(name: str) -> bool:
+    # `super().__init__()`, `x.__class__`: dunders are reached through the class's own name, which links.
+    return name.startswith("__") and name.endswith("__")
+
+
+def plan(before: Checked, text: str, summaries: Summaries) -> Plan | None:
+    """How to check `text`, an edit of the text `before` describes; None when the whole text must be checked."""
+    chunks = cut(text, summaries)
+    if chunks is None:
+        return None
+    old = before.chunks
+    # The edit lies between the chunks that are unchanged at the start and those unchanged at the end.
+    head = 0
+    while head < min(len(old), len(chunks)) and old[head].text == chunks[head].text:
+        head += 1
+    tail = 0
+    while (tail < min(len(old), len(chunks)) - head
+           and old[len(old) - 1 - tail].text == chunks[len(chunks) - 1 - tail].text):
+        tail += 1
+    edited_old = old[head:len(old) - tail]
+    edited_new = list(range(head, len(chunks) - tail))
+    shift = sum(c.lines for c in chunks[head:len(chunks) - tail]) - sum(c.lines for c in edited_old)
+
+    # Kept chunks: the new index of each unchanged chunk and its results, moved.
+    kept: list[list] = [[] for _ in chunks]
+    seeds = set(edited_new)
+    for index in range(len(chunks)):
+        if head <= index < len(chunks) - tail:
+            continue
+        old_index = index if index < head else index - len(chunks) + len(old)
+        moved = shift if index >= head else 0
+        results = before.results[old_index]
+        if moved and any(LINE_REFERENCE.search(result.finding.message) for result in results):
+            seeds.add(index)  # its message names a line, which may have moved
+            continue
+        kept[index] = [_moved(result, moved) for result in results] if moved else list(results)
+
+    # Every chunk linked to the edit: through the names the edited text binds and uses now, and those it bound
+    # and used before the edit (a removed call changes its callee's parameters; a removed chunk had links too).
+    binders: dict[str, list[int]] = {}
+    users: dict[str, list[int]] = {}
+    for index, chunk in enumerate(chunks):
+        if chunk.summary.imports_only:
+            continue  # reached from its users, but links no further
+        for name in chunk.summary.binds:
+            binders.setdefault(name, []).append(index)
+        for name in chunk.summary.uses:
+            users.setdefault(name, []).append(index)
+    reached = set(seeds)
+    frontier = list(seeds)
+
+    def link(bound, used) -> None:
+        for names, index in ((used, binders), (bound, users)):
+            for name in names:
+                for other in index.get(name, ()):
+                    if other not in reached:
+                        reached.add(other)
+                        frontier.append(other)
+
+    link({n for c in edited_old for n in c.summary.binds}, {n for c in edited_old for n in c.summary.uses})
+    while frontier:
+        summary = chunks[frontier.pop()].summary
+        link(summary.binds, summary.uses)
+    checked = sorted(reached)
+    total = max(1, sum(c.lines for c in chunks))
+    if sum(chunks[i].lines for i in checked) > MOST * total:
+        return None
+    for index in checked:
+        kept[index] = []
+    included = set(checked) | {i for i, c in enumerate(chunks) if c.summary.imports_only}
+    text_to_check = "".join(c.text if i in included else "\n" * c.lines for i, c in enumerate(chunks))
+    return Plan(chunks, checked, text_to_check, kept)
+
+
+def _moved(result, lines: int):
+    """A result of a kept chunk, `lines` further down (a copy: the old analysis keeps its own)."""
+    where = result.finding.range
+    finding = replace(result.finding, range=Range(where.line + lines, where.column, where.end_line + lines,
+                                                  where.end_column))
+    place = result.place
+    return replace(result, finding=finding, fix=None,
+                   place=replace(place, line=place.line + lines, end_line=place.end_line + lines))
+
+
+def assign(chunks: list[Chunk], results: list) -> list[list]:
+    """`results` (positioned in the module) grouped by the chunk their first line lies in."""
+    grouped: list[list] = [[] for _ in chunks]
+    ends, line = [], 0
+    for chunk in chunks:
+        line += chunk.lines
+        ends.append(line)
+    import bisect
+
+    for result in results:
+        index = min(bisect.bisect_right(ends, result.place.line), len(chunks) - 1)
+        grouped[index].append(result)
+    return grouped
