@@ -448,6 +448,92 @@ def test_undecodable_text_and_nul_bytes_are_one_log_line_each_and_the_last_diagn
     assert client.shutdown() == 0
 
 
+EDITED = textwrap.dedent("""\
+    import torch
+    import torch.nn as nn
+
+
+    def reset(m):
+        m.weight.detach().zero_()
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(4, 2)
+            self.linear.bias.detach().zero_()
+
+        def forward(self, x):
+            return self.linear(x)
+
+
+    def prepare():
+        net = Net()
+        reset(net.linear)
+        return net
+
+
+    def make():
+        return nn.Linear(4, 2)
+
+
+    def use():
+        layer = make()
+        layer.weight.detach().zero_()
+""") + "".join(textwrap.dedent(f"""\
+
+
+    class Head{i}(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(8, 2)
+            self.proj.weight.detach().zero_()
+
+        def forward(self, x):
+            return self.proj(x)
+""") for i in range(6))
+
+
+def test_each_edit_publishes_what_autofix_reports_though_only_what_it_can_change_is_checked(tmp_path, server):
+    # `reset`'s finding exists only because `prepare` passes it a layer (call-site inference), and `use`'s only
+    # because `make` returns one, so an edit of `prepare` or `make` changes a finding in another function; lines
+    # added or removed move the findings below them.
+    path = tmp_path / "model.py"
+    path.write_text(EDITED)
+    client = server()
+    client.notify("$/setTrace", {"value": "messages"})
+    document = client.open(path)
+    client.diagnostics(document, version=1)
+    edits = [  # each applied to the text the one before left
+        lambda text: text.replace("reset(net.linear)", "reset(object())"),  # the callee's finding goes
+        lambda text: text.replace("def reset(m):\n", "def reset(m):\n    # moved down\n\n"),  # all below move
+        lambda text: text.replace("reset(object())", "reset(net.linear)"),  # the callee's finding is back
+        lambda text: text.replace("    reset(net.linear)\n", ""),  # the call is deleted
+        lambda text: text.replace("return nn.Linear(4, 2)", "return object()"),  # the caller's finding goes
+        lambda text: text.replace("return object()", "return nn.Linear(4, 2)"),  # and is back
+        lambda text: text.replace("        self.proj = nn.Linear(8, 2)\n", "        self.proj = nn.Linear(8, 2)\n"
+                                  "        self.proj.bias.detach().zero_()\n", 3),  # new findings, in three heads
+        lambda text: text[:text.index("def prepare")],  # `prepare` and every head deleted
+    ]
+    text = EDITED
+    for version, edit in enumerate(edits, start=2):
+        text = edit(text)
+        client.change(document, version, text)
+        published = client.diagnostics(document, version=version)  # the first publish: the partial check's
+        (tmp_path / "cli.py").write_text(text)
+        done = run(["--no-cache", "--output-format", "json", "cli.py"], cwd=tmp_path)
+        expected = [(f["code"], f["message"], f["line"] - 1, f["column"] - 1, f["end_line"] - 1, f["end_column"] - 1)
+                    for f in json.loads(done.stdout)]
+        got = [(d["code"], d["message"], d["range"]["start"]["line"], d["range"]["start"]["character"],
+                d["range"]["end"]["line"], d["range"]["end"]["character"]) for d in published]
+        assert got == expected, f"version {version}"
+    traces = [n["params"]["message"] for n in client.notifications if n["method"] == "$/logTrace"]
+    partial = [line for line in traces if " chunks in " in line]
+    # Every edit but the last (which deletes most of the module) was checked in part.
+    assert len([line for line in partial if any(f"(version {v})" in line for v in range(2, 9))]) == 7, "\n".join(traces)
+    assert client.shutdown() == 0
+
+
 def test_a_client_that_pulls_gets_diagnostics_when_it_asks_and_none_pushed(tmp_path, server):
     path = tmp_path / "model.py"
     path.write_text(MODEL)

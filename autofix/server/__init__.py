@@ -22,6 +22,8 @@ def create() -> AutofixServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: AutofixServer, params: types.InitializeParams):
         ls.client_unsafe = _unsafe_setting(params.initialization_options)
+        if params.trace is not None:
+            ls.protocol.trace = params.trace  # pygls follows `$/setTrace` only
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: AutofixServer, params: types.InitializedParams):

@@ -193,7 +193,7 @@ def analyse_edit(before: incremental.Checked, text: str, path: str, settings: Se
     per_chunk = [found[i] if i in wanted else planned.kept[i] for i in range(len(planned.chunks))]
     analysis.results = sorted((r for results in per_chunk for r in results),
                               key=lambda r: (r.finding.line, r.finding.column, r.finding.code))
-    analysis.chunks = incremental.Checked(planned.chunks, per_chunk, settings)
+    analysis.chunks = incremental.Checked(planned.chunks, per_chunk, settings, planned.checked)
     summaries.keep_only(planned.chunks)
     return analysis
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from autofix.semantic import Range
 
@@ -64,6 +64,7 @@ class Checked:
     chunks: list[Chunk]
     results: list[list]
     owner: object  # what the results were computed under (the settings): a change of it means a full check
+    checked: list[int] = field(default_factory=list)  # the chunks this text's check looked at (all: a full one)
 
 
 @dataclass

@@ -150,6 +150,11 @@ class AutofixServer(LanguageServer):
         line = " ".join(message.split("\n")).encode("utf-8", "backslashreplace").decode("utf-8")
         self.window_log_message(types.LogMessageParams(type=kind, message=f"autofix: {line}"))
 
+    def trace(self, message: str) -> None:
+        """A `$/logTrace` line, for a client that asked for traces (`trace` in initialize, or `$/setTrace`)."""
+        if self.protocol.trace in (types.TraceValue.Messages, types.TraceValue.Verbose):
+            self.log_trace(types.LogTraceParams(message=f"autofix: {message}"))
+
     def report_server_error(self, error: Exception, source) -> None:
         """pygls's report of an error outside a request (a message it could not decode, a notification handler
         that raised, a message it could not send): a log line, never an error pop-up about a document."""
@@ -310,6 +315,13 @@ class AutofixServer(LanguageServer):
             self._log_once(tracked, f"{path}: {analysis.error}")
             return False
         tracked.check_seconds = time.perf_counter() - started
+        version = found[1][0][1] if not tracked.notebook else None
+        if analysis.partial and analysis.chunks is not None:
+            chunks = analysis.chunks.chunks
+            self.trace(f"{path} (version {version}): checked {len(analysis.chunks.checked)} of {len(chunks)} chunks "
+                       f"in {tracked.check_seconds * 1000:.0f} ms")
+        else:
+            self.trace(f"{path} (version {version}): checked the whole text in {tracked.check_seconds * 1000:.0f} ms")
         analysis.generation = generation
         analysis.serial = next(_serials)
         if partial_now and self._keys(analysis) == self._keys(current):
