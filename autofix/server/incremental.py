@@ -39,10 +39,11 @@ _SHORT_STRING = 100  # strings up to this long are read for names (annotations, 
 
 @dataclass(frozen=True)
 class Summary:
-    binds: frozenset[str]  # module-level names it binds, and the names of the functions and classes it defines
-    uses: frozenset[str]  # names, attributes and identifier-like short strings it reads
+    binds: frozenset[str]  # the module-level names it binds (definitions, assignments, imports, `global`s)
+    defines: frozenset[str]  # the names of the functions and classes it defines, methods included
+    names: frozenset[str]  # the names it reads that are not local to one of its functions, and short strings' words
+    attributes: frozenset[str]  # the attribute names it reads or writes (`obj.step(x)` may call any `step`)
     imports_only: bool  # only imports (and strings): links nothing
-
 
 @dataclass
 class Chunk:
@@ -129,41 +130,127 @@ def summarise(text: str) -> Summary | None:
     """What one chunk binds and uses, from its own parse; None when it does not parse alone."""
     try:
         tree = ast.parse(text)
+        scan = _Scan()
+        for statement in tree.body:
+            scan.visit(statement, frozenset(), True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    binds: set[str] = set()
-    uses: set[str] = set()
     imports_only = all(isinstance(s, (ast.Import, ast.ImportFrom)) or _is_string(s) for s in tree.body)
-    stack: list[tuple[ast.AST, bool]] = [(statement, True) for statement in tree.body]
-    while stack:
-        node, module_level = stack.pop()
-        inside = module_level
+    return Summary(frozenset(scan.binds), frozenset(scan.defines), frozenset(scan.names), frozenset(scan.attributes),
+                   imports_only)
+
+
+class _Scan:
+    """One walk of a chunk. A name read inside a function where it is local (a parameter, or assigned there and
+    not declared `global`) is that function's own and no use of a module-level name: Python decides that from
+    the function's text alone. Getting a local wrong the other way (a use too many) only costs a link."""
+
+    def __init__(self):
+        self.binds: set[str] = set()
+        self.defines: set[str] = set()
+        self.names: set[str] = set()
+        self.attributes: set[str] = set()
+
+    def visit(self, node: ast.AST, local: frozenset[str], module: bool) -> None:
+        """`local`: the names local to the enclosing functions; `module`: a store here binds a module-level name."""
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if module_level or not _dunder(node.name):
-                binds.add(node.name)
-            inside = False
-        elif isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            inside = False
-        elif isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Store):
-                if module_level:
-                    binds.add(node.id)
-            else:
-                uses.add(node.id)
+            if module or not _dunder(node.name):
+                self.defines.add(node.name)
+            if module:
+                self.binds.add(node.name)
+            # Decorators, defaults, annotations and bases are evaluated where the definition stands.
+            outside = [*node.decorator_list]
+            if isinstance(node, ast.ClassDef):
+                outside += [*node.bases, *(k.value for k in node.keywords)]
+                for child in outside:
+                    self.visit(child, local, module)
+                for statement in node.body:  # a class body's names are not visible in its methods
+                    self.visit(statement, local, False)
+                return
+            arguments = node.args
+            outside += [d for d in (*arguments.defaults, *arguments.kw_defaults) if d is not None]
+            outside += [a.annotation for a in _parameters(arguments) if a.annotation is not None]
+            if node.returns is not None:
+                outside.append(node.returns)
+            for child in outside:
+                self.visit(child, local, module)
+            inner = local | _locals_of(node)
+            for statement in node.body:
+                self.visit(statement, inner, False)
+            return
+        if isinstance(node, ast.Lambda):
+            for default in (*node.args.defaults, *node.args.kw_defaults):
+                if default is not None:
+                    self.visit(default, local, module)
+            self.visit(node.body, local | {a.arg for a in _parameters(node.args)}, False)
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            self.visit(node.generators[0].iter, local, module)  # evaluated outside the comprehension
+            inner = local | {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            for number, generator in enumerate(node.generators):
+                if number:
+                    self.visit(generator.iter, inner, False)
+                for condition in generator.ifs:
+                    self.visit(condition, inner, False)
+            for part in ((node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)):
+                self.visit(part, inner, False)
+            return
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                if node.id not in local:
+                    self.names.add(node.id)
+            elif module:
+                self.binds.add(node.id)
+            return
+        if isinstance(node, ast.NamedExpr):
+            self.binds.add(node.target.id)  # may bind a module-level name even inside a comprehension
         elif isinstance(node, ast.Attribute):
             if not _dunder(node.attr):
-                uses.add(node.attr)
+                self.attributes.add(node.attr)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            if module_level:
-                binds.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+            if module:
+                self.binds.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+            return
         elif isinstance(node, ast.Global):
-            binds.update(node.names)
+            self.binds.update(node.names)
+            return
         elif _is_string(node):
-            continue  # a docstring, or a string statement: prose, not names
+            return  # a docstring, or a string statement: prose, not names
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= _SHORT_STRING:
-            uses.update(_IDENTIFIER.findall(node.value))
-        stack.extend((child, inside) for child in ast.iter_child_nodes(node))
-    return Summary(frozenset(binds), frozenset(uses), imports_only)
+            self.names.update(_IDENTIFIER.findall(node.value))  # "Net" annotations, getattr(m, "step")
+            self.attributes.update(_IDENTIFIER.findall(node.value))
+        for child in ast.iter_child_nodes(node):
+            self.visit(child, local, module)
+
+
+def _parameters(arguments: ast.arguments) -> list[ast.arg]:
+    found = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    return found + [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+
+
+def _locals_of(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """The names local to `function`: its parameters and what its own body binds, less its `global`s (the bodies
+    of functions, classes and comprehensions inside it are their own scopes)."""
+    names = {a.arg for a in _parameters(function.args)}
+    declared_global: set[str] = set()
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.Global):
+            declared_global.update(node.names)
+        stack.extend(ast.iter_child_nodes(node))
+    return frozenset(names - declared_global)
 
 
 def _is_string(node: ast.AST) -> bool:
@@ -209,30 +296,37 @@ def plan(before: Checked, text: str, summaries: Summaries) -> Plan | None:
 
     # Every chunk linked to the edit: through the names the edited text binds and uses now, and those it bound
     # and used before the edit (a removed call changes its callee's parameters; a removed chunk had links too).
-    binders: dict[str, list[int]] = {}
-    users: dict[str, list[int]] = {}
+    by_name: dict[str, list[int]] = {}  # a module-level name -> the chunks that bind it
+    by_definition: dict[str, list[int]] = {}  # a function or class name -> the chunks that define one so named
+    name_users: dict[str, list[int]] = {}
+    attribute_users: dict[str, list[int]] = {}
     for index, chunk in enumerate(chunks):
-        if chunk.summary.imports_only:
+        summary = chunk.summary
+        if summary.imports_only:
             continue  # reached from its users, but links no further
-        for name in chunk.summary.binds:
-            binders.setdefault(name, []).append(index)
-        for name in chunk.summary.uses:
-            users.setdefault(name, []).append(index)
+        for names, table in ((summary.binds, by_name), (summary.defines, by_definition),
+                             (summary.names, name_users), (summary.attributes, attribute_users)):
+            for name in names:
+                table.setdefault(name, []).append(index)
     reached = set(seeds)
     frontier = list(seeds)
 
-    def link(bound, used) -> None:
-        for names, index in ((used, binders), (bound, users)):
+    def link(summary: Summary) -> None:
+        # A name read may be any module-level binding of it; an attribute read, any function or class so named
+        # (a method); and the other way round.
+        for names, table in ((summary.names, by_name), (summary.names, by_definition),
+                             (summary.attributes, by_definition), (summary.binds, name_users),
+                             (summary.defines, name_users), (summary.defines, attribute_users)):
             for name in names:
-                for other in index.get(name, ()):
+                for other in table.get(name, ()):
                     if other not in reached:
                         reached.add(other)
                         frontier.append(other)
 
-    link({n for c in edited_old for n in c.summary.binds}, {n for c in edited_old for n in c.summary.uses})
+    for chunk in edited_old:
+        link(chunk.summary)
     while frontier:
-        summary = chunks[frontier.pop()].summary
-        link(summary.binds, summary.uses)
+        link(chunks[frontier.pop()].summary)
     checked = sorted(reached)
     total = max(1, sum(c.lines for c in chunks))
     if sum(chunks[i].lines for i in checked) > MOST * total:
