@@ -314,14 +314,16 @@ class AutofixServer(LanguageServer):
             # Keep the last good diagnostics: a file that does not parse mid-edit has not lost its bugs.
             self._log_once(tracked, f"{path}: {analysis.error}")
             return False
-        tracked.check_seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        if not full:
+            tracked.check_seconds = seconds  # what a check while typing costs: the debounce waits that long
         version = found[1][0][1] if not tracked.notebook else None
         if analysis.partial and analysis.chunks is not None:
             chunks = analysis.chunks.chunks
             self.trace(f"{path} (version {version}): checked {len(analysis.chunks.checked)} of {len(chunks)} chunks "
-                       f"in {tracked.check_seconds * 1000:.0f} ms")
+                       f"in {seconds * 1000:.0f} ms")
         else:
-            self.trace(f"{path} (version {version}): checked the whole text in {tracked.check_seconds * 1000:.0f} ms")
+            self.trace(f"{path} (version {version}): checked the whole text in {seconds * 1000:.0f} ms")
         analysis.generation = generation
         analysis.serial = next(_serials)
         if partial_now and self._keys(analysis) == self._keys(current):
@@ -354,8 +356,11 @@ class AutofixServer(LanguageServer):
             # Typing has paused: check the whole text, which fixes are built from (and which corrects a partial
             # check, should one have missed a link between chunks).
             before = tracked.analysis
-            if self.check(tracked, full=True) and not self.pulls and self._keys(tracked.analysis) != self._keys(before):
-                self.publish(tracked)
+            if self.check(tracked, full=True) and self._keys(tracked.analysis) != self._keys(before):
+                if not self.pulls:
+                    self.publish(tracked)
+                elif before is not None and before.partial and before.generation == generation:
+                    self._ask_to_pull_again()  # what the client pulled was the partial check's
             analysis = tracked.analysis
             if analysis is not None and analysis.generation == generation:
                 errors = await self.fixes.run(self._quick_fixes_while_current, tracked, generation)
