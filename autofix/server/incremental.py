@@ -283,6 +283,8 @@ def plan(before: Checked, text: str, summaries: Summaries) -> Plan | None:
     # Kept chunks: the new index of each unchanged chunk and its results, moved.
     kept: list[list] = [[] for _ in chunks]
     seeds = set(edited_new)
+    edited_from = old[head].start if head < len(old) else sum(c.lines for c in old)  # the old text's edited lines
+    edited_to = edited_from + sum(c.lines for c in edited_old)
     for index in range(len(chunks)):
         if head <= index < len(chunks) - tail:
             continue
@@ -292,7 +294,8 @@ def plan(before: Checked, text: str, summaries: Summaries) -> Plan | None:
         if moved and any(LINE_REFERENCE.search(result.finding.message) for result in results):
             seeds.add(index)  # its message names a line, which may have moved
             continue
-        kept[index] = [_moved(result, moved) for result in results] if moved else list(results)
+        kept[index] = [_moved(result, moved) if moved else _unmoved(result, edited_from, edited_to, shift)
+                       for result in results]
 
     # Every chunk linked to the edit: through the names the edited text binds and uses now, and those it bound
     # and used before the edit (a removed call changes its callee's parameters; a removed chunk had links too).
@@ -336,6 +339,16 @@ def plan(before: Checked, text: str, summaries: Summaries) -> Plan | None:
     included = set(checked) | {i for i, c in enumerate(chunks) if c.summary.imports_only}
     text_to_check = "".join(c.text if i in included else "\n" * c.lines for i, c in enumerate(chunks))
     return Plan(chunks, checked, text_to_check, kept)
+
+
+def _unmoved(result, edited_from: int, edited_to: int, shift: int):
+    """A result of a kept chunk that did not move, copied (the fix worker may still be filling in the old
+    analysis's own). Its quick fix (replacements of the old text, computed from the whole module) stays only while
+    every replacement lies in text the edit left where it was."""
+    fix = result.fix
+    if fix is not None and any(r.end_line >= edited_from and (shift or r.line <= edited_to) for r in fix):
+        fix = None
+    return replace(result, fix=fix)
 
 
 def _moved(result, lines: int):
