@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from autofix.config import Settings  # noqa: E402
-from autofix.registry import all_rules  # noqa: E402
-from autofix.server import analysis, incremental  # noqa: E402
+from autofix.config import Settings
+from autofix.registry import all_rules
+from autofix.server import analysis, incremental
 
 
 def repository_texts() -> list[tuple[str, str]]:

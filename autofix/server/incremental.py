@@ -21,6 +21,8 @@ not parse alone, or the edit reaches most of the module, the caller checks the w
 from __future__ import annotations
 
 import ast
+import bisect
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 
@@ -114,7 +116,7 @@ def cut(text: str, summaries: Summaries) -> list[Chunk] | None:
         decorated = match.group() == "@"
     starts.append(len(text))
     chunks, line = [], 0
-    for begin, end in zip(starts, starts[1:]):
+    for begin, end in itertools.pairwise(starts):
         if begin == end:
             continue
         part = text[begin:end]
@@ -368,8 +370,6 @@ def assign(chunks: list[Chunk], results: list) -> list[list]:
     for chunk in chunks:
         line += chunk.lines
         ends.append(line)
-    import bisect
-
     for result in results:
         index = min(bisect.bisect_right(ends, result.place.line), len(chunks) - 1)
         grouped[index].append(result)

@@ -34,9 +34,16 @@ from autofix import __version__, render
 from autofix.config import ConfigError, Settings, find_config, load
 from autofix.registry import all_rules
 from autofix.rule import Applicability
-from autofix.server import noqa
-from autofix.server import incremental
-from autofix.server.analysis import Analysis, Place, Replacement, Result, analyse, analyse_edit, chunked
+from autofix.server import incremental, noqa
+from autofix.server.analysis import (
+    Analysis,
+    Place,
+    Replacement,
+    Result,
+    analyse,
+    analyse_edit,
+    chunked,
+)
 
 SOURCE = "autofix"
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.autofix"

@@ -10,7 +10,8 @@ their last good diagnostics until their text is valid again.
 from __future__ import annotations
 
 import json
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import BinaryIO
 
 
 class RepairingReader:
