@@ -5,7 +5,8 @@
 For each file (by default: the examples, snapshots, real-bug reproductions and test data of this repository,
 every rule's examples and scenarios, and two generated modules of bench/lsp_latency.py; with PATHS, the .py files
 under them, only the `--half` of them whose path hashes even or odd, so that a held-out half is never read), it
-checks the text in full, then makes --edits random one-line edits (delete, duplicate, insert a blank line, swap
+checks the text in full (and in pieces, as the server does after a pause: the same findings and quick fixes?),
+then makes --edits random one-line edits (delete, duplicate, insert a blank line, swap
 two lines), and compares the server's partial check of each edited text (`analysis.analyse_edit`, which checks
 only the chunks the edit can change) with a full check of it (`analysis.analyse`). `--always-partial` lifts the
 limit past which the server checks the whole text anyway, so that every edit goes through the partial path.
@@ -75,6 +76,19 @@ def edits(text: str, count: int, rng: random.Random):
         yield f"{kind} line {n + 1}", "\n".join(new)
 
 
+def fixed_texts(text: str, checked: analysis.Analysis) -> list:
+    """Each finding's own fix (safe and unsafe), as the text it gives."""
+    from autofix import engine
+    from autofix.rule import Applicability
+
+    try:
+        fixed, errors = engine.fix_each(text, [r.finding for r in checked.results], "/nonexistent/module.py",
+                                        frozenset({Applicability.SAFE, Applicability.UNSAFE}))
+    except engine.ParseFailure:
+        return ["LibCST cannot parse it"]
+    return [(finding.code, finding.line, new) for finding, new in fixed] + errors
+
+
 def keys(checked: analysis.Analysis) -> list:
     return [(r.finding.code, r.finding.message, r.place) for r in checked.results]
 
@@ -118,6 +132,30 @@ def main() -> int:
                 only_partial = [k for k in keys(edited) if k not in keys(full)]
                 only_full = [k for k in keys(full) if k not in keys(edited)]
                 print(f"DISAGREE {name}, {what}: partial only {only_partial[:2]}, full only {only_full[:2]}")
+    # The whole check after a pause, made of pieces (groups of linked chunks): the same findings, and the same
+    # quick fix for each, as one check of the whole text.
+    pieces = pieces_wrong = 0
+    for name, text in texts:
+        path = "/nonexistent/module.py"
+        whole = analysis.analyse([text], path, settings)
+        if whole.error is not None:
+            continue
+        made = analysis.Pieces(text, path, settings, incremental.Summaries())
+        made.LINES = 1  # as many pieces as the file has groups of linked chunks
+        made.groups = incremental.pieces(made.chunks, 1) if made.chunks is not None else None
+        for _ in made.steps():
+            pass
+        result = made.result()
+        if result is None:
+            continue
+        pieces += 1
+        fixes = [fixed_texts(text, checked) for checked in (result, whole)]
+        if keys(result) != keys(whole) or fixes[0] != fixes[1]:
+            pieces_wrong += 1
+            print(f"DISAGREE {name}, checked in {len(made.groups)} pieces: findings "
+                  f"{'differ' if keys(result) != keys(whole) else 'agree'}, fixes differ: {fixes[0] != fixes[1]}")
+    print(f"{pieces} files checked whole in pieces, {pieces_wrong} disagreements")
+    wrong += pieces_wrong
     share = checked_lines / all_lines if all_lines else 0.0
     print(f"{len(texts)} files, {total} edits that parse, {partial} checked in part "
           f"({share:.0%} of their lines checked), {wrong} disagreements")

@@ -176,8 +176,8 @@ def analyse_edit(before: incremental.Checked, text: str, path: str, settings: Se
                  summaries: incremental.Summaries) -> Analysis | None:
     """Check a file's new text where an edit of the text `before` describes can change findings (see
     `incremental.py`): a partial analysis, or None when the whole text must be checked (`analyse`)."""
-    if before.owner is not settings:
-        return None  # the configuration changed: every finding may have
+    if before.owner is not settings or len(text) > settings.max_file_size:
+        return None  # the configuration changed (every finding may have), or the whole text's check must refuse
     planned = incremental.plan(before, text, summaries)
     if planned is None:
         return None
@@ -196,6 +196,50 @@ def analyse_edit(before: incremental.Checked, text: str, path: str, settings: Se
     analysis.chunks = incremental.Checked(planned.chunks, per_chunk, settings, planned.checked)
     summaries.keep_only(planned.chunks)
     return analysis
+
+
+class Pieces:
+    """A check of a whole file one piece at a time (groups of linked chunks, `incremental.pieces`), so that the
+    server can give way to a newer change between two pieces. Once every step has run, `result()` is what
+    `analyse()` gives for the text (None when a piece could not be checked alone, or the text is over
+    max-file-size: `analyse()` then says why)."""
+
+    LINES = 250  # a piece's lines, at least (a few milliseconds of checking)
+
+    def __init__(self, text: str, path: str, settings: Settings, summaries: incremental.Summaries):
+        self.text, self.path, self.settings = text, path, settings
+        self.chunks = incremental.cut(text, summaries) if len(text) <= settings.max_file_size else None
+        self.groups = incremental.pieces(self.chunks, self.LINES) if self.chunks is not None else None
+        self._found: list[list[Result]] = [[] for _ in self.chunks or ()]
+        self._errors: list[str] = []
+        self._failed = self.chunks is None
+
+    def steps(self):
+        """Check the pieces, yielding after each."""
+        if self._failed:
+            return
+        imports = [i for i, chunk in enumerate(self.chunks) if chunk.summary.imports_only]
+        for number, group in enumerate(self.groups or [[]]):  # a file of imports only: one check of them
+            checked = analyse([self.text], self.path, self.settings,
+                              checked_text=incremental.text_of(self.chunks, group))
+            if checked.error is not None:
+                self._failed = True
+                return
+            self._errors += checked.internal_errors
+            found = incremental.assign(self.chunks, checked.results)
+            for index in group + (imports if number == 0 else []):  # every piece has the imports: once
+                self._found[index] = found[index]
+            yield True
+
+    def result(self) -> Analysis | None:
+        if self._failed:
+            return None
+        analysis = Analysis([self.text], self.path, self.settings, module_text=self.text)
+        analysis.results = sorted((r for results in self._found for r in results),
+                                  key=lambda r: (r.finding.line, r.finding.column, r.finding.code))
+        analysis.internal_errors = list(dict.fromkeys(self._errors))
+        analysis.chunks = incremental.Checked(self.chunks, self._found, self.settings, list(range(len(self.chunks))))
+        return analysis
 
 
 def chunked(analysis: Analysis, summaries: incremental.Summaries) -> incremental.Checked | None:

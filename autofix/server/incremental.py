@@ -301,46 +301,87 @@ def plan(before: Checked, text: str, summaries: Summaries) -> Plan | None:
 
     # Every chunk linked to the edit: through the names the edited text binds and uses now, and those it bound
     # and used before the edit (a removed call changes its callee's parameters; a removed chunk had links too).
-    by_name: dict[str, list[int]] = {}  # a module-level name -> the chunks that bind it
-    by_definition: dict[str, list[int]] = {}  # a function or class name -> the chunks that define one so named
-    name_users: dict[str, list[int]] = {}
-    attribute_users: dict[str, list[int]] = {}
-    for index, chunk in enumerate(chunks):
-        summary = chunk.summary
-        if summary.imports_only:
-            continue  # reached from its users, but links no further
-        for names, table in ((summary.binds, by_name), (summary.defines, by_definition),
-                             (summary.names, name_users), (summary.attributes, attribute_users)):
-            for name in names:
-                table.setdefault(name, []).append(index)
-    reached = set(seeds)
-    frontier = list(seeds)
-
-    def link(summary: Summary) -> None:
-        # A name read may be any module-level binding of it; an attribute read, any function or class so named
-        # (a method); and the other way round.
-        for names, table in ((summary.names, by_name), (summary.names, by_definition),
-                             (summary.attributes, by_definition), (summary.binds, name_users),
-                             (summary.defines, name_users), (summary.defines, attribute_users)):
-            for name in names:
-                for other in table.get(name, ()):
-                    if other not in reached:
-                        reached.add(other)
-                        frontier.append(other)
-
-    for chunk in edited_old:
-        link(chunk.summary)
-    while frontier:
-        link(chunks[frontier.pop()].summary)
+    reached = _Links(chunks).closure(seeds, [chunk.summary for chunk in edited_old])
     checked = sorted(reached)
     total = max(1, sum(c.lines for c in chunks))
     if sum(chunks[i].lines for i in checked) > MOST * total:
         return None
     for index in checked:
         kept[index] = []
+    return Plan(chunks, checked, text_of(chunks, checked), kept)
+
+
+def text_of(chunks: list[Chunk], checked: list[int]) -> str:
+    """The module with only `checked` and the chunks of imports in it: every other line blank."""
     included = set(checked) | {i for i, c in enumerate(chunks) if c.summary.imports_only}
-    text_to_check = "".join(c.text if i in included else "\n" * c.lines for i, c in enumerate(chunks))
-    return Plan(chunks, checked, text_to_check, kept)
+    return "".join(c.text if i in included else "\n" * c.lines for i, c in enumerate(chunks))
+
+
+class _Links:
+    """Which chunks link to which, by the names they bind, define and read."""
+
+    def __init__(self, chunks: list[Chunk]):
+        self.chunks = chunks
+        self.by_name: dict[str, list[int]] = {}  # a module-level name -> the chunks that bind it
+        self.by_definition: dict[str, list[int]] = {}  # a function or class name -> the chunks defining one so named
+        self.name_users: dict[str, list[int]] = {}
+        self.attribute_users: dict[str, list[int]] = {}
+        for index, chunk in enumerate(chunks):
+            summary = chunk.summary
+            if summary.imports_only:
+                continue  # reached from its users, but links no further
+            for names, table in ((summary.binds, self.by_name), (summary.defines, self.by_definition),
+                                 (summary.names, self.name_users), (summary.attributes, self.attribute_users)):
+                for name in names:
+                    table.setdefault(name, []).append(index)
+
+    def closure(self, seeds, extra: list[Summary] = ()) -> set[int]:
+        """`seeds` and every chunk linked to them or to the `extra` summaries (the edited text's old ones),
+        directly or through other chunks."""
+        reached = set(seeds)
+        frontier = list(seeds)
+
+        def link(summary: Summary) -> None:
+            # A name read may be any module-level binding of it; an attribute read, any function or class so
+            # named (a method); and the other way round.
+            for names, table in ((summary.names, self.by_name), (summary.names, self.by_definition),
+                                 (summary.attributes, self.by_definition), (summary.binds, self.name_users),
+                                 (summary.defines, self.name_users), (summary.defines, self.attribute_users)):
+                for name in names:
+                    for other in table.get(name, ()):
+                        if other not in reached:
+                            reached.add(other)
+                            frontier.append(other)
+
+        for summary in extra:
+            link(summary)
+        while frontier:
+            link(self.chunks[frontier.pop()].summary)
+        return reached
+
+
+def pieces(chunks: list[Chunk], lines: int) -> list[list[int]]:
+    """The chunks in groups that can be checked one at a time, each closed under links (so that a check of it
+    alone finds what a check of the whole text finds in it), packed in order to about `lines` lines or more.
+    Chunks of imports only are in no group: the text of every group has them."""
+    links = _Links(chunks)
+    groups: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    done: set[int] = set()
+    for index, chunk in enumerate(chunks):
+        if index in done or chunk.summary.imports_only:
+            continue
+        component = links.closure([index])
+        done |= component
+        current += component
+        size += sum(chunks[i].lines for i in component)
+        if size >= lines:
+            groups.append(sorted(current))
+            current, size = [], 0
+    if current:
+        groups.append(sorted(current))
+    return groups
 
 
 def _unmoved(result, edited_from: int, edited_to: int, shift: int):

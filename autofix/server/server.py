@@ -37,6 +37,7 @@ from autofix.rule import Applicability
 from autofix.server import incremental, noqa
 from autofix.server.analysis import (
     Analysis,
+    Pieces,
     Place,
     Replacement,
     Result,
@@ -314,6 +315,15 @@ class AutofixServer(LanguageServer):
                 self._log_once(tracked, f"{path}: internal error: {error.__class__.__name__}: {error}; "
                                         "please report this autofix bug with the file", types.MessageType.Error)
                 return False
+        seconds = time.perf_counter() - started
+        if not full:
+            tracked.check_seconds = seconds  # what a check while typing costs: the debounce waits that long
+        return self._install(tracked, analysis, generation, seconds, found)
+
+    def _install(self, tracked: Tracked, analysis: Analysis, generation: int, seconds: float, found,
+                 how: str = "") -> bool:
+        """Make `analysis` of the text of `generation` the document's, unless its text could not be checked."""
+        path = analysis.path
         for message in analysis.internal_errors:
             self._log_once(tracked, f"{path}: internal error: {message}; please report this autofix bug with the file",
                            types.MessageType.Error)
@@ -321,16 +331,13 @@ class AutofixServer(LanguageServer):
             # Keep the last good diagnostics: a file that does not parse mid-edit has not lost its bugs.
             self._log_once(tracked, f"{path}: {analysis.error}")
             return False
-        seconds = time.perf_counter() - started
-        if not full:
-            tracked.check_seconds = seconds  # what a check while typing costs: the debounce waits that long
         version = found[1][0][1] if not tracked.notebook else None
         if analysis.partial and analysis.chunks is not None:
             chunks = analysis.chunks.chunks
-            self.trace(f"{path} (version {version}): checked {len(analysis.chunks.checked)} of {len(chunks)} chunks "
-                       f"in {seconds * 1000:.0f} ms")
-        else:
-            self.trace(f"{path} (version {version}): checked the whole text in {seconds * 1000:.0f} ms")
+            how = f"{len(analysis.chunks.checked)} of {len(chunks)} chunks"
+        self.trace(f"{path} (version {version}): checked {how or 'the whole text'} in {seconds * 1000:.0f} ms")
+        current = tracked.analysis
+        partial_now = current is not None and current.partial and current.generation == generation
         analysis.generation = generation
         analysis.serial = next(_serials)
         if partial_now and self._keys(analysis) == self._keys(current):
@@ -342,6 +349,38 @@ class AutofixServer(LanguageServer):
         if message not in tracked.logged:
             tracked.logged.add(message)
             self.log(message, kind)
+
+    async def _check_in_pieces(self, tracked: Tracked, generation: int) -> bool | None:
+        """The whole check after a pause, of a text checked in part: one group of linked chunks at a time, giving
+        way to the event loop between two, so that a change (a keystroke) waits for one group at most. None when
+        the text changed meanwhile (the rest is not checked); otherwise whether the analysis was replaced."""
+        current, found = tracked.analysis, self.parts(tracked)
+        if (found is None or tracked.notebook or current is None or not current.partial
+                or current.generation != generation):
+            return self.check(tracked, full=True)
+        try:
+            whole = Pieces(found[0][0], current.path, current.settings, tracked.summaries)
+            spent = 0.0
+            steps = whole.steps()
+            while True:
+                started = time.perf_counter()
+                more = next(steps, False)
+                spent += time.perf_counter() - started
+                if not more:
+                    break
+                await asyncio.sleep(0)
+                if generation != tracked.generation:
+                    return None
+            analysis = whole.result()
+        except Exception as error:  # noqa: BLE001 - a bug of ours must cost this check, not the server
+            self._log_once(tracked, f"{current.path}: internal error: {error.__class__.__name__}: {error}; "
+                                    "please report this autofix bug with the file", types.MessageType.Error)
+            return False
+        if analysis is None:
+            return self.check(tracked, full=True)  # a piece could not be checked alone: the whole text says why
+        tracked.checked = generation
+        return self._install(tracked, analysis, generation, spent, found,
+                             f"the whole text, in {len(whole.groups or [()])} pieces,")
 
     async def _refresh(self, tracked: Tracked, generation: int) -> None:
         # Cancelled by the next change (`changed`); each step also gives up once the text has changed since.
@@ -363,7 +402,10 @@ class AutofixServer(LanguageServer):
             # Typing has paused: check the whole text, which fixes are built from (and which corrects a partial
             # check, should one have missed a link between chunks).
             before = tracked.analysis
-            if self.check(tracked, full=True) and self._keys(tracked.analysis) != self._keys(before):
+            replaced = await self._check_in_pieces(tracked, generation)
+            if replaced is None:
+                return  # changed meanwhile
+            if replaced and self._keys(tracked.analysis) != self._keys(before):
                 if not self.pulls:
                     self.publish(tracked)
                 elif before is not None and before.partial and before.generation == generation:
