@@ -204,7 +204,7 @@ class Pieces:
     `analyse()` gives for the text (None when a piece could not be checked alone, or the text is over
     max-file-size: `analyse()` then says why)."""
 
-    LINES = 250  # a piece's lines, at least (a few milliseconds of checking)
+    LINES = 120  # a piece's lines, at least (a few milliseconds of checking)
 
     def __init__(self, text: str, path: str, settings: Settings, summaries: incremental.Summaries):
         self.text, self.path, self.settings = text, path, settings

@@ -54,6 +54,8 @@ IDLE_SECONDS = 0.3
 # Debounce: a change that comes less than one check's time after the previous one (a paste, a burst of edits) waits
 # until the document has been quiet that long, and only the newest text is checked; never more than this long.
 MAX_DEBOUNCE_SECONDS = 0.1
+# Between two pieces of the whole check after a pause (see _check_in_pieces).
+PIECE_PAUSE_SECONDS = 0.005
 _serials = itertools.count(1)
 
 
@@ -368,7 +370,9 @@ class AutofixServer(LanguageServer):
                 spent += time.perf_counter() - started
                 if not more:
                     break
-                await asyncio.sleep(0)
+                # Long enough for the reader thread to bring in a message waiting on stdin (three hops through the
+                # loop: its header, the blank line, its body), which cancels this task if it is a change.
+                await asyncio.sleep(PIECE_PAUSE_SECONDS)
                 if generation != tracked.generation:
                     return None
             analysis = whole.result()
