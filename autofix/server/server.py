@@ -9,7 +9,7 @@ Speed: a change checks only the changed document, and in it only the chunks (top
 change (`incremental.py`); the others keep their findings, moved. Changes that come faster than a check takes
 are coalesced (debounced), and work for a text that has changed since is never started. Once typing pauses the
 whole document is checked again, on the engine's fast path (CPython's parser and the semantic model), which is
-what fixes are built from. Each finding's own fix needs LibCST, which costs ten times a check: it is built on a
+what fixes are built from: one group of linked chunks at a time, abandoned at the next change. Each finding's own fix needs LibCST, which costs ten times a check: it is built on a
 worker thread once typing pauses and published again in the diagnostics' `data`, and built at once when a code
 action asks first.
 """
