@@ -17,6 +17,9 @@ model resolves: a link too many costs time, never a finding.
 Those chunks are checked together as one module, with every other chunk's lines blank (so every position holds),
 and every other chunk keeps its last findings, moved by the lines the edit added or removed. When a chunk does
 not parse alone, or the edit reaches most of the module, the caller checks the whole text instead.
+
+The same links cut a whole text into `pieces`, groups closed under links, which the server checks one at a time
+after a pause of typing, giving way to the next keystroke between two.
 """
 from __future__ import annotations
 
@@ -30,7 +33,6 @@ from autofix.semantic import Range
 
 # A top-level definition starts a chunk: its first decorator, or its `def`/`class` line.
 _DEFINITION = re.compile(r"^(?:@|class\b|def\b|async[ \t]+def\b)", re.MULTILINE)
-_DECORATED = re.compile(r"(?:class\b|def\b|async[ \t]+def\b)")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A message that names a line ("the optimizer on line 12"): when lines move, its chunk is checked again.
 LINE_REFERENCE = re.compile(r"\blines? \d+")
@@ -46,6 +48,7 @@ class Summary:
     names: frozenset[str]  # the names it reads that are not local to one of its functions, and short strings' words
     attributes: frozenset[str]  # the attribute names it reads or writes (`obj.step(x)` may call any `step`)
     imports_only: bool  # only imports (and strings): links nothing
+
 
 @dataclass
 class Chunk:
@@ -100,6 +103,8 @@ class Summaries:
 def cut(text: str, summaries: Summaries) -> list[Chunk] | None:
     """The chunks of `text`, or None when one of them does not parse on its own (a `def` line inside a
     triple-quoted string, a syntax error): the caller then checks the whole text."""
+    if text.count("\r") != text.count("\r\n"):
+        return None  # a lone "\r" ends a line for Python's parser, and chunks count lines by "\n"
     starts = [0]
     decorated = False  # the chunk begun by a decorator runs to its definition's end, not to its `def` line
     for match in _DEFINITION.finditer(text):
