@@ -534,6 +534,36 @@ def test_each_edit_publishes_what_autofix_reports_though_only_what_it_can_change
     assert client.shutdown() == 0
 
 
+def test_after_an_edit_and_a_pause_the_quick_fixes_are_those_of_the_text_opened_as_it_is(tmp_path, server):
+    # After typing pauses, the server checks the edited text again one group of linked chunks at a time and builds
+    # every quick fix from that: they must be the fixes it builds for the same text checked whole, when opened.
+    more = EDITED + "".join(EDITED[EDITED.index("\n\nclass Head0"):].replace("Head", f"Head{n}_") for n in range(4))
+    edited = more.replace("reset(net.linear)", "reset(object())").replace(
+        "def reset(m):\n", "def reset(m):\n    # moved down\n\n")
+    (tmp_path / "opened.py").write_text(edited)
+    (tmp_path / "typed.py").write_text(more)
+    client = server()
+    client.notify("$/setTrace", {"value": "messages"})
+    opened = client.open(tmp_path / "opened.py")
+    typed = client.open(tmp_path / "typed.py")
+    client.diagnostics(typed, version=1)
+    client.change(typed, 2, more.replace("reset(net.linear)", "reset(object())"))
+    client.change(typed, 3, edited)
+
+    def fixes(document: str, version: int) -> list:
+        diagnostics = client.diagnostics(document, version=version, predicate=with_fixes)
+        return [(d["code"], d["range"], d["data"]["fix"]["title"],
+                 apply_edits(edited, d["data"]["fix"]["edits"][document])) for d in diagnostics]
+
+    from_whole = fixes(opened, 1)
+    assert len(from_whole) == 32  # Net's bias, `use`'s layer and the 30 heads; `reset` gets no layer any more
+    assert fixes(typed, 3) == from_whole
+    traces = [n["params"]["message"] for n in client.notifications if n["method"] == "$/logTrace"]
+    assert [line for line in traces if "typed.py (version 3): checked the whole text, in" in line
+            and " 1 pieces" not in line], traces
+    assert client.shutdown() == 0
+
+
 def test_a_client_that_pulls_gets_diagnostics_when_it_asks_and_none_pushed(tmp_path, server):
     path = tmp_path / "model.py"
     path.write_text(MODEL)
