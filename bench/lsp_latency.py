@@ -1,6 +1,6 @@
 """How long an editor waits for diagnostics: `autofix server`, from didChange to publishDiagnostics.
 
-    python bench/lsp_latency.py [--lines 2000] [--edits 200] [--pauses 10] [--shape model|loops]
+    python bench/lsp_latency.py [--lines 2000] [--edits 200] [--pauses 10] [--gaps 20] [--shape model|loops]
 
 Starts the installed `autofix server`, opens a generated module of --lines lines (attention layers, heads whose
 initialisation writes through `.detach()`, one training loop at the end: 16 GF101 findings at 2,000 lines; with
@@ -9,7 +9,10 @@ another, as typing does: each types one character into a line of the module, and
 the previous one's diagnostics arrive. It prints the median and p95 of the didChange -> publishDiagnostics
 latency (target p95 <= 100 ms), and, over --pauses edits each followed by a pause, how long after the edit the
 diagnostics carrying each finding's quick fix arrive (built once typing pauses: server.IDLE_SECONDS, then
-LibCST). This is a benchmark, not a test: the figures go into docs/performance.md.
+LibCST); and over --gaps edits, each sent a little longer after the previous one's diagnostics than the server
+waits before it checks the whole text again (typing that resumes after a short pause), the didChange ->
+publishDiagnostics latency of an edit that arrives while that check and the fixes' LibCST work run.
+This is a benchmark, not a test: the figures go into docs/performance.md.
 """
 from __future__ import annotations
 
@@ -127,6 +130,10 @@ def module(lines: int, shape: str = "model") -> str:
     return "".join(parts) + tail
 
 
+# Longer than the server's pause before it checks the whole text and builds fixes (server.IDLE_SECONDS, 0.3 s).
+GAP_SECONDS = 0.4
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -150,6 +157,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2000)
     parser.add_argument("--edits", type=int, default=200)
     parser.add_argument("--pauses", type=int, default=10)
+    parser.add_argument("--gaps", type=int, default=20)
     parser.add_argument("--shape", choices=("model", "loops"), default="model",
                         help="model: a modeling file with one training loop; loops: a training loop in every block")
     args = parser.parse_args()
@@ -196,6 +204,14 @@ def main() -> None:
             client.diagnostics(document, version=version,
                                predicate=lambda ds: ds and all("fix" in d["data"] for d in ds))
             with_fixes.append((time.perf_counter() - start) * 1000)
+        after_gap = []
+        for _ in range(args.gaps):
+            time.sleep(GAP_SECONDS)
+            version += 1
+            start = time.perf_counter()
+            edit(version)
+            client.diagnostics(document, version=version)
+            after_gap.append((time.perf_counter() - start) * 1000)
         peak_mb = server_peak_rss_mb(client)
         assert client.shutdown() == 0
 
@@ -210,6 +226,10 @@ def main() -> None:
           f"{percentile(latencies, 0.95):.1f} | {len(latencies)} |")
     print(f"| didChange -> diagnostics with quick fixes (after a pause) | {statistics.median(with_fixes):.1f} | "
           f"{percentile(with_fixes, 0.95):.1f} | {len(with_fixes)} |")
+    if after_gap:
+        print(f"| didChange {GAP_SECONDS:.2f} s after the last diagnostics -> publishDiagnostics (typing resumes "
+              f"during the check after a pause) | {statistics.median(after_gap):.1f} | "
+              f"{percentile(after_gap, 0.95):.1f} | {len(after_gap)} |")
 
 
 if __name__ == "__main__":

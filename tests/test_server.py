@@ -366,7 +366,7 @@ def test_binary_huge_and_crashing_input_never_kill_the_server(tmp_path, server):
     model = client.open(tmp_path / "model.py")
     assert [d["code"] for d in client.diagnostics(model)] == ["GF101"]
     logs = client.logs()
-    assert any("blob.py" in line and "null bytes" in line for line in logs), logs
+    assert any("blob.py" in line and "contains a NUL byte at 1:1" in line for line in logs), logs
     assert any("huge.py" in line and "max-file-size" in line for line in logs), logs
     published = {n["params"]["uri"] for n in client.notifications if n["method"] == "textDocument/publishDiagnostics"}
     assert binary not in published and huge not in published
@@ -393,6 +393,174 @@ def test_binary_huge_and_crashing_input_never_kill_the_server(tmp_path, server):
     model = client.open(tmp_path / "model.py")
     assert [d["code"] for d in client.diagnostics(model)] == ["GF101"]
     assert [line for line in client.logs() if "GF999 crashed: ZeroDivisionError: boom" in line]
+    assert client.shutdown() == 0
+
+
+def test_undecodable_text_and_nul_bytes_are_one_log_line_each_and_the_last_diagnostics_stay(tmp_path, server):
+    path = tmp_path / "model.py"
+    path.write_text(MODEL)
+    client = server()
+    document = client.open(path)
+    assert [d["code"] for d in client.diagnostics(document, version=1)] == ["GF101"]
+    # Each text below would have no finding, were it checked: publishing anything for it would drop GF101.
+    fixed = MODEL.replace("self.linear.weight.detach().zero_()", "pass")
+
+    def change(version: int, text: str, raw: bytes = b"") -> None:
+        """A didChange to `text`, sent with each "\\u2603" in it as the bytes `raw` (not UTF-8, not JSON-escaped)."""
+        message = {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": document, "version": version}, "contentChanges": [{"text": text}]}}
+        client.send_body(json.dumps(message).encode().replace(b"\\u2603", raw))
+
+    def logged(words: str) -> None:  # changes closer together than a check are checked once: wait for each
+        client.wait(lambda m: m.get("method") == "window/logMessage" and words in m["params"]["message"],
+                    what=f"a log line with {words!r}")
+
+    # A client that sends latin-1 (a comment "café" as one byte 0xe9), twice, then a stray 0x8a byte.
+    change(2, fixed + "# caf\u2603\n", b"\xe9")
+    logged("byte 0xe9")
+    change(3, fixed + "# caf\u2603\n# again\n", b"\xe9")
+    change(4, fixed + "x = 1  # \u2603\n", b"\x8a")
+    logged("byte 0x8a")
+    # A NUL byte, twice; then half of a UTF-16 pair (a lone surrogate, which JSON can carry).
+    change(5, fixed + "# \0\n")
+    logged("NUL byte")
+    change(6, fixed + "# \0 again\n")
+    change(7, fixed + "# \ud800\n")
+    logged("lone surrogate")
+    # An incremental change of the last good text's own line: the server's copy still matches the editor's.
+    change(8, MODEL + "# \u2603\n", b"\x8a")
+    client.notify("textDocument/didChange", {"textDocument": {"uri": document, "version": 9}, "contentChanges": [
+        {"range": {"start": {"line": 11, "character": 0}, "end": {"line": 12, "character": 0}}, "text": ""}]})
+    assert [d["code"] for d in client.diagnostics(document, version=9)] == ["GF101"]
+
+    published = [n["params"].get("version") for n in client.notifications
+                 if n["method"] == "textDocument/publishDiagnostics"]
+    assert published == [1, 9], published  # nothing replaced the last good diagnostics in between
+    logs = client.logs()
+    not_utf8 = [line for line in logs if "not UTF-8" in line]
+    assert len(not_utf8) == 2 and all(str(path) in line for line in not_utf8), logs
+    assert "byte 0xe9" in not_utf8[0] and "byte 0x8a" in not_utf8[1]
+    nul = [line for line in logs if "NUL byte" in line]
+    assert len(nul) == 1 and f"{path}: contains a NUL byte at 12:3" in nul[0], logs
+    assert len([line for line in logs if "lone surrogate at 12:3" in line]) == 1, logs
+    assert all("\n" not in line for line in logs)
+    assert not [n for n in client.notifications if n["method"] == "window/showMessage"]
+    assert client.shutdown() == 0
+
+
+EDITED = textwrap.dedent("""\
+    import torch
+    import torch.nn as nn
+
+
+    def reset(m):
+        m.weight.detach().zero_()
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(4, 2)
+            self.linear.bias.detach().zero_()
+
+        def forward(self, x):
+            return self.linear(x)
+
+
+    def prepare():
+        net = Net()
+        reset(net.linear)
+        return net
+
+
+    def make():
+        return nn.Linear(4, 2)
+
+
+    def use():
+        layer = make()
+        layer.weight.detach().zero_()
+""") + "".join(textwrap.dedent(f"""\
+
+
+    class Head{i}(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(8, 2)
+            self.proj.weight.detach().zero_()
+
+        def forward(self, x):
+            return self.proj(x)
+""") for i in range(6))
+
+
+def test_each_edit_publishes_what_autofix_reports_though_only_what_it_can_change_is_checked(tmp_path, server):
+    # `reset`'s finding exists only because `prepare` passes it a layer (call-site inference), and `use`'s only
+    # because `make` returns one, so an edit of `prepare` or `make` changes a finding in another function; lines
+    # added or removed move the findings below them.
+    path = tmp_path / "model.py"
+    path.write_text(EDITED)
+    client = server()
+    client.notify("$/setTrace", {"value": "messages"})
+    document = client.open(path)
+    client.diagnostics(document, version=1)
+    edits = [  # each applied to the text the one before left
+        lambda text: text.replace("reset(net.linear)", "reset(object())"),  # the callee's finding goes
+        lambda text: text.replace("def reset(m):\n", "def reset(m):\n    # moved down\n\n"),  # all below move
+        lambda text: text.replace("reset(object())", "reset(net.linear)"),  # the callee's finding is back
+        lambda text: text.replace("    reset(net.linear)\n", ""),  # the call is deleted
+        lambda text: text.replace("return nn.Linear(4, 2)", "return object()"),  # the caller's finding goes
+        lambda text: text.replace("return object()", "return nn.Linear(4, 2)"),  # and is back
+        lambda text: text.replace("        self.proj = nn.Linear(8, 2)\n", "        self.proj = nn.Linear(8, 2)\n"
+                                  "        self.proj.bias.detach().zero_()\n", 3),  # new findings, in three heads
+        lambda text: text[:text.index("def prepare")],  # `prepare` and every head deleted
+    ]
+    text = EDITED
+    for version, edit in enumerate(edits, start=2):
+        text = edit(text)
+        client.change(document, version, text)
+        published = client.diagnostics(document, version=version)  # the first publish: the partial check's
+        (tmp_path / "cli.py").write_text(text)
+        done = run(["--no-cache", "--output-format", "json", "cli.py"], cwd=tmp_path)
+        expected = [(f["code"], f["message"], f["line"] - 1, f["column"] - 1, f["end_line"] - 1, f["end_column"] - 1)
+                    for f in json.loads(done.stdout)]
+        got = [(d["code"], d["message"], d["range"]["start"]["line"], d["range"]["start"]["character"],
+                d["range"]["end"]["line"], d["range"]["end"]["character"]) for d in published]
+        assert got == expected, f"version {version}"
+    traces = [n["params"]["message"] for n in client.notifications if n["method"] == "$/logTrace"]
+    partial = [line for line in traces if " chunks in " in line]
+    # Every edit but the last (which deletes most of the module) was checked in part.
+    assert len([line for line in partial if any(f"(version {v})" in line for v in range(2, 9))]) == 7, "\n".join(traces)
+    assert client.shutdown() == 0
+
+
+def test_after_an_edit_and_a_pause_the_quick_fixes_are_those_of_the_text_opened_as_it_is(tmp_path, server):
+    # After typing pauses, the server checks the edited text again one group of linked chunks at a time and builds
+    # every quick fix from that: they must be the fixes it builds for the same text checked whole, when opened.
+    more = EDITED + "".join(EDITED[EDITED.index("\n\nclass Head0"):].replace("Head", f"Head{n}_") for n in range(4))
+    edited = more.replace("reset(net.linear)", "reset(object())").replace(
+        "def reset(m):\n", "def reset(m):\n    # moved down\n\n")
+    (tmp_path / "opened.py").write_text(edited)
+    (tmp_path / "typed.py").write_text(more)
+    client = server()
+    client.notify("$/setTrace", {"value": "messages"})
+    opened = client.open(tmp_path / "opened.py")
+    typed = client.open(tmp_path / "typed.py")
+    client.diagnostics(typed, version=1)
+    client.change(typed, 2, more.replace("reset(net.linear)", "reset(object())"))
+    client.change(typed, 3, edited)
+
+    def fixes(document: str, version: int) -> list:
+        diagnostics = client.diagnostics(document, version=version, predicate=with_fixes)
+        return [(d["code"], d["range"], d["data"]["fix"]["title"],
+                 apply_edits(edited, d["data"]["fix"]["edits"][document])) for d in diagnostics]
+
+    from_whole = fixes(opened, 1)
+    assert len(from_whole) == 32  # Net's bias, `use`'s layer and the 30 heads; `reset` gets no layer any more
+    assert fixes(typed, 3) == from_whole
+    traces = [n["params"]["message"] for n in client.notifications if n["method"] == "$/logTrace"]
+    assert [line for line in traces if "typed.py (version 3): checked the whole text, in" in line
+            and " 1 pieces" not in line], traces
     assert client.shutdown() == 0
 
 

@@ -1,7 +1,7 @@
 """`autofix server`: a language server over stdio (see `autofix/server/server.py`).
 
 This module wires the protocol's messages to the server's methods; `analysis.py` is the only part that talks to
-the engine, and `noqa.py` places suppression comments.
+the engine, `noqa.py` places suppression comments, and `wire.py` reads what the client sends.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 from lsprotocol import types
 
 from autofix.runner import tune_gc
+from autofix.server import wire
 from autofix.server.server import FIX_ALL, AutofixServer
 
 
@@ -21,6 +22,8 @@ def create() -> AutofixServer:
     @server.feature(types.INITIALIZE)
     def initialize(ls: AutofixServer, params: types.InitializeParams):
         ls.client_unsafe = _unsafe_setting(params.initialization_options)
+        if params.trace is not None:
+            ls.protocol.trace = params.trace  # pygls follows `$/setTrace` only
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: AutofixServer, params: types.InitializedParams):
@@ -140,5 +143,5 @@ def main(argv: list[str]) -> int:
     # Checking allocates many acyclic syntax-tree objects: let the cyclic collector run rarely, as workers do.
     tune_gc()
     server = create()
-    server.start_io()
+    server.start_io(stdin=wire.RepairingReader(sys.stdin.buffer, server.undecodable_message))
     return 0 if server.shut_down else 1

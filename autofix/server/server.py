@@ -5,18 +5,24 @@ per finding, "fix all" (`source.fixAll.autofix`), "ignore on this line", and `au
 back as WorkspaceEdits: the server never writes a file, runs nothing from the project, and reads only the
 project's `pyproject.toml` files, inside the workspace.
 
-Speed: a change checks only the changed document, on the engine's fast path (CPython's parser and the semantic
-model). Each finding's own fix needs LibCST, which costs ten times a check: it is built on a worker thread once
-typing pauses and published again in the diagnostics' `data`, and built at once when a code action asks first.
+Speed: a change checks only the changed document, and in it only the chunks (top-level definitions) the edit can
+change (`incremental.py`); the others keep their findings, moved. Changes that come faster than a check takes
+are coalesced (debounced), and work for a text that has changed since is never started. Once typing pauses the
+whole document is checked again, on the engine's fast path (CPython's parser and the semantic model), which is
+what fixes are built from: one group of linked chunks at a time, abandoned at the next change. Each finding's own fix needs LibCST, which costs ten times a check: it is built on a
+worker thread once typing pauses and published again in the diagnostics' `data`, and built at once when a code
+action asks first.
 """
 from __future__ import annotations
 
 import asyncio
 import gc
 import io
+import itertools
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,14 +34,29 @@ from autofix import __version__, render
 from autofix.config import ConfigError, Settings, find_config, load
 from autofix.registry import all_rules
 from autofix.rule import Applicability
-from autofix.server import noqa
-from autofix.server.analysis import Analysis, Place, Replacement, Result, analyse
+from autofix.server import incremental, noqa
+from autofix.server.analysis import (
+    Analysis,
+    Pieces,
+    Place,
+    Replacement,
+    Result,
+    analyse,
+    analyse_edit,
+    chunked,
+)
 
 SOURCE = "autofix"
 FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.autofix"
 # How long a document must stay unchanged before its quick fixes are built and the other open documents of its
 # workspace are checked again: long enough that typing never waits for LibCST.
 IDLE_SECONDS = 0.3
+# Debounce: a change that comes less than one check's time after the previous one (a paste, a burst of edits) waits
+# until the document has been quiet that long, and only the newest text is checked; never more than this long.
+MAX_DEBOUNCE_SECONDS = 0.1
+# Between two pieces of the whole check after a pause (see _check_in_pieces).
+PIECE_PAUSE_SECONDS = 0.005
+_serials = itertools.count(1)
 
 
 @dataclass
@@ -50,6 +71,11 @@ class Tracked:
     published: dict[str, list[types.Diagnostic]] = field(default_factory=dict)  # by file or cell URI
     task: asyncio.Task | None = None
     logged: set[str] = field(default_factory=set)  # lines logged about it, so that each keystroke does not repeat one
+    undecodable: bool = False  # the client sent bytes of it that are not UTF-8: read as U+FFFD, not checked
+    summaries: incremental.Summaries = field(default_factory=incremental.Summaries)  # of its chunks, by text
+    changed_at: float = 0.0  # time.monotonic() of the last change, and of the one before
+    previous_change_at: float = 0.0
+    check_seconds: float = 0.0  # how long its last check took
 
 
 class FixWorker:
@@ -110,6 +136,9 @@ class AutofixServer(LanguageServer):
         self.client_unsafe = False
         self.shut_down = False
         self.fixes = FixWorker()
+        # URI -> why: documents named by a message whose body was not UTF-8 (set by the stdin reader's thread).
+        self.undecodable: dict[str, str] = {}
+        self._reporting = False
 
     # --- what the client can do ---------------------------------------------------------------------------------
     @property
@@ -127,7 +156,32 @@ class AutofixServer(LanguageServer):
         return bool(value)
 
     def log(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
-        self.window_log_message(types.LogMessageParams(type=kind, message=f"autofix: {message}"))
+        # One line, and sendable: a lone surrogate from the client's text cannot be encoded as UTF-8.
+        line = " ".join(message.split("\n")).encode("utf-8", "backslashreplace").decode("utf-8")
+        self.window_log_message(types.LogMessageParams(type=kind, message=f"autofix: {line}"))
+
+    def trace(self, message: str) -> None:
+        """A `$/logTrace` line, for a client that asked for traces (`trace` in initialize, or `$/setTrace`)."""
+        if self.protocol.trace in (types.TraceValue.Messages, types.TraceValue.Verbose):
+            self.log_trace(types.LogTraceParams(message=f"autofix: {message}"))
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """pygls's report of an error outside a request (a message it could not decode, a notification handler
+        that raised, a message it could not send): a log line, never an error pop-up about a document."""
+        if self._reporting:
+            return  # the log line itself could not be sent: nothing more to say
+        self._reporting = True
+        try:
+            self.log(f"internal error: {error.__class__.__name__}: {error}", types.MessageType.Error)
+        finally:
+            self._reporting = False
+
+    def undecodable_message(self, uris: list[str], reason: str) -> None:
+        """Called by the stdin reader (on its thread) for a message that was not UTF-8, with what it names."""
+        if not uris:
+            self.log(f"a message from the editor was not UTF-8 ({reason}); read with U+FFFD in its place")
+        for uri in uris:
+            self.undecodable[uri] = reason
 
     # --- configuration ------------------------------------------------------------------------------------------
     def root_of(self, path: str) -> Path:
@@ -182,6 +236,7 @@ class AutofixServer(LanguageServer):
 
     def changed(self, tracked: Tracked) -> None:
         tracked.generation += 1
+        tracked.previous_change_at, tracked.changed_at = tracked.changed_at, time.monotonic()
         if tracked.task is not None:
             tracked.task.cancel()
         tracked.task = asyncio.ensure_future(self._refresh(tracked, tracked.generation))
@@ -218,28 +273,59 @@ class AutofixServer(LanguageServer):
         return path if path else tracked.uri
 
     # --- checking -----------------------------------------------------------------------------------------------
-    def check(self, tracked: Tracked) -> bool:
-        """Check the document's current text, unless already done; True when a new analysis replaced the old."""
-        if tracked.checked == tracked.generation:
+    def check(self, tracked: Tracked, full: bool = False) -> bool:
+        """Check the document's current text, unless already done; True when a new analysis replaced the old.
+
+        Only the chunks the edit since the last analysis can change are checked (a partial analysis), unless
+        `full`: code actions, which need every finding's own fix, and what follows a pause of typing."""
+        current = tracked.analysis
+        partial_now = current is not None and current.partial and current.generation == tracked.generation
+        if tracked.checked == tracked.generation and not (full and partial_now):
             return False
         generation = tracked.generation
         tracked.checked = generation
         found = self.parts(tracked)
         if found is None:
             return False
-        texts, _ = found
+        texts, part_uris = found
         path = self.path_of(tracked)
+        reasons = [self.undecodable.pop(uri, None) for uri in {tracked.uri, *(uri for uri, _ in part_uris)}]
+        reason = next((r for r in reasons if r is not None), None)
+        if reason is not None:
+            tracked.undecodable = True
+            self._log_once(tracked, f"{path}: the editor sent text that is not UTF-8 ({reason}); it is read with U+FFFD "
+                                    "in its place and not checked until it is valid again: the last diagnostics stay")
+        if tracked.undecodable:
+            if any(text is not None and "\ufffd" in text for text in texts):
+                return False
+            tracked.undecodable = False  # the bad bytes were replaced or deleted
         # A document that is no file (an unsaved buffer) belongs to no project: the defaults, and no file read.
         settings = self.settings_for(path, tracked) if to_fs_path(tracked.uri) else Settings()
+        started = time.perf_counter()
         if settings.is_excluded(path):
             analysis = Analysis(texts, path, settings)  # excluded: nothing to report, as on the command line
         else:
             try:
-                analysis = analyse(texts, path, settings, notebook_document=tracked.notebook)
+                analysis = None
+                if not full and current is not None and current.chunks is not None and not tracked.notebook:
+                    analysis = analyse_edit(current.chunks, texts[0], path, settings, tracked.summaries)
+                if analysis is None:
+                    analysis = analyse(texts, path, settings, notebook_document=tracked.notebook)
+                    if analysis.error is None and not tracked.notebook:
+                        analysis.chunks = chunked(analysis, tracked.summaries)
             except Exception as error:  # noqa: BLE001 - a bug of ours must cost this check, not the server
                 self._log_once(tracked, f"{path}: internal error: {error.__class__.__name__}: {error}; "
                                         "please report this autofix bug with the file", types.MessageType.Error)
                 return False
+        seconds = time.perf_counter() - started
+        if not full:
+            tracked.check_seconds = seconds  # what a check while typing costs: the debounce waits that long
+        return self._install(tracked, analysis, generation, seconds, found)
+
+    def _install(self, tracked: Tracked, analysis: Analysis, generation: int, seconds: float, found,
+                 how: str = "") -> bool:
+        """Make `analysis` of the text of `generation` the document's, unless its text could not be checked."""
+        path = analysis.path
         for message in analysis.internal_errors:
             self._log_once(tracked, f"{path}: internal error: {message}; please report this autofix bug with the file",
                            types.MessageType.Error)
@@ -247,7 +333,17 @@ class AutofixServer(LanguageServer):
             # Keep the last good diagnostics: a file that does not parse mid-edit has not lost its bugs.
             self._log_once(tracked, f"{path}: {analysis.error}")
             return False
+        version = found[1][0][1] if not tracked.notebook else None
+        if analysis.partial and analysis.chunks is not None:
+            chunks = analysis.chunks.chunks
+            how = f"{len(analysis.chunks.checked)} of {len(chunks)} chunks"
+        self.trace(f"{path} (version {version}): checked {how or 'the whole text'} in {seconds * 1000:.0f} ms")
+        current = tracked.analysis
+        partial_now = current is not None and current.partial and current.generation == generation
         analysis.generation = generation
+        analysis.serial = next(_serials)
+        if partial_now and self._keys(analysis) == self._keys(current):
+            analysis.serial = current.serial  # the same results in the same order: the published `data` holds
         tracked.analysis = analysis
         return True
 
@@ -256,17 +352,68 @@ class AutofixServer(LanguageServer):
             tracked.logged.add(message)
             self.log(message, kind)
 
+    async def _check_in_pieces(self, tracked: Tracked, generation: int) -> bool | None:
+        """The whole check after a pause, of a text checked in part: one group of linked chunks at a time, giving
+        way to the event loop between two, so that a change (a keystroke) waits for one group at most. None when
+        the text changed meanwhile (the rest is not checked); otherwise whether the analysis was replaced."""
+        current, found = tracked.analysis, self.parts(tracked)
+        if (found is None or tracked.notebook or current is None or not current.partial
+                or current.generation != generation):
+            return self.check(tracked, full=True)
+        try:
+            whole = Pieces(found[0][0], current.path, current.settings, tracked.summaries)
+            spent = 0.0
+            steps = whole.steps()
+            while True:
+                started = time.perf_counter()
+                more = next(steps, False)
+                spent += time.perf_counter() - started
+                if not more:
+                    break
+                # Long enough for the reader thread to bring in a message waiting on stdin (three hops through the
+                # loop: its header, the blank line, its body), which cancels this task if it is a change.
+                await asyncio.sleep(PIECE_PAUSE_SECONDS)
+                if generation != tracked.generation:
+                    return None
+            analysis = whole.result()
+        except Exception as error:  # noqa: BLE001 - a bug of ours must cost this check, not the server
+            self._log_once(tracked, f"{current.path}: internal error: {error.__class__.__name__}: {error}; "
+                                    "please report this autofix bug with the file", types.MessageType.Error)
+            return False
+        if analysis is None:
+            return self.check(tracked, full=True)  # a piece could not be checked alone: the whole text says why
+        tracked.checked = generation
+        return self._install(tracked, analysis, generation, spent, found,
+                             f"the whole text, in {len(whole.groups or [()])} pieces,")
+
     async def _refresh(self, tracked: Tracked, generation: int) -> None:
+        # Cancelled by the next change (`changed`); each step also gives up once the text has changed since.
         try:
             await asyncio.sleep(0)  # let changes already queued land first: only the newest text is checked
             if generation != tracked.generation:
                 return
+            # Debounce: in a burst of changes closer together than a check takes, wait for a quiet moment.
+            quiet = min(MAX_DEBOUNCE_SECONDS, tracked.check_seconds)
+            if tracked.changed_at - tracked.previous_change_at < quiet:
+                await asyncio.sleep(max(0.0, tracked.changed_at + quiet - time.monotonic()))
+                if generation != tracked.generation:
+                    return
             if not self.pulls and self.check(tracked):
                 self.publish(tracked)  # (a text that does not parse publishes nothing: the last good ones stay)
             await asyncio.sleep(IDLE_SECONDS)
             if generation != tracked.generation:
                 return
-            self.check(tracked)  # a pulling client may not have asked yet
+            # Typing has paused: check the whole text, which fixes are built from (and which corrects a partial
+            # check, should one have missed a link between chunks).
+            before = tracked.analysis
+            replaced = await self._check_in_pieces(tracked, generation)
+            if replaced is None:
+                return  # changed meanwhile
+            if replaced and self._keys(tracked.analysis) != self._keys(before):
+                if not self.pulls:
+                    self.publish(tracked)
+                elif before is not None and before.partial and before.generation == generation:
+                    self._ask_to_pull_again()  # what the client pulled was the partial check's
             analysis = tracked.analysis
             if analysis is not None and analysis.generation == generation:
                 errors = await self.fixes.run(self._quick_fixes_while_current, tracked, generation)
@@ -307,11 +454,12 @@ class AutofixServer(LanguageServer):
             # Its text is the same, but what it depends on may not be: check it again without a new generation,
             # which would cancel a refresh of its own still pending (an edit of it made a moment ago).
             other.checked = -1
-            if not self.check(other):
+            if not self.check(other, full=True):
                 continue
             if previous is not None and self._keys(other.analysis) == self._keys(previous):
-                previous.generation = other.generation  # nothing changed: keep the fixes already built
-                other.analysis = previous
+                if not previous.partial:
+                    previous.generation = other.generation  # nothing changed: keep the fixes already built
+                    other.analysis = previous
                 continue
             self.publish(other)
             self._ask_to_pull_again()
@@ -343,7 +491,7 @@ class AutofixServer(LanguageServer):
 
     def _diagnostic(self, tracked, analysis: Analysis, index: int, result: Result, uris) -> types.Diagnostic:
         finding = result.finding
-        data = {"uri": tracked.uri, "generation": analysis.generation, "index": index, "rule": finding.name}
+        data = {"uri": tracked.uri, "analysis": analysis.serial, "index": index, "rule": finding.name}
         if result.fix is not None:
             data["fix"] = {
                 "title": _fix_title(result),
@@ -415,7 +563,7 @@ class AutofixServer(LanguageServer):
         tracked = self.find(params.text_document.uri)
         if tracked is None:
             return []
-        self.check(tracked)  # a client that asks right after a change gets actions for the text it has
+        self.check(tracked, full=True)  # a client that asks right after a change gets actions for the text it has
         analysis = tracked.analysis
         found = self.parts(tracked)
         if analysis is None or found is None or analysis.generation != tracked.generation:
@@ -436,7 +584,7 @@ class AutofixServer(LanguageServer):
                     actions.append(ignore)
         if _wanted(only, FIX_ALL) and any(r.finding.fix for r in analysis.results):
             action = types.CodeAction(title="autofix: fix all auto-fixable problems", kind=FIX_ALL,
-                                      data={"uri": tracked.uri, "generation": analysis.generation})
+                                      data={"uri": tracked.uri, "analysis": analysis.serial})
             if not self._supports("text_document", "code_action", "resolve_support"):
                 action = self.resolve(action)  # a client that cannot resolve gets the edit at once
                 if action.edit is None:
@@ -450,7 +598,7 @@ class AutofixServer(LanguageServer):
             return None
         data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
         index = data.get("index")
-        if data.get("generation") == analysis.generation and isinstance(index, int) and 0 <= index < len(analysis.results):
+        if data.get("analysis") == analysis.serial and isinstance(index, int) and 0 <= index < len(analysis.results):
             return index
         # A client that drops `data`: match code and range instead.
         for index, result in enumerate(analysis.results):
@@ -465,7 +613,7 @@ class AutofixServer(LanguageServer):
                             and not (self.client_unsafe or analysis.settings.unsafe_fixes)):
             return []
         data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
-        fix = data.get("fix") if data.get("generation") == analysis.generation else None
+        fix = data.get("fix") if data.get("analysis") == analysis.serial else None
         if fix is not None:
             edits = _edits_from_data(fix["edits"])
         else:  # asked before the fixes were built: build this one now
@@ -498,7 +646,7 @@ class AutofixServer(LanguageServer):
         tracked = self.tracked.get(data.get("uri"))
         if tracked is None or action.kind != FIX_ALL:
             return action
-        self.check(tracked)
+        self.check(tracked, full=True)
         analysis, found = tracked.analysis, self.parts(tracked)
         if analysis is None or found is None or analysis.generation != tracked.generation:
             return action
