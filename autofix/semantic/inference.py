@@ -24,6 +24,7 @@ import ast
 
 from autofix.semantic import torch_ops
 from autofix.semantic.callsites import CallSites, Site
+from autofix.semantic.conditions import ModeEvaluator
 from autofix.semantic.index import ProjectIndex
 from autofix.semantic.lattice import (
     PLAIN_TENSOR,
@@ -143,28 +144,40 @@ class SemanticModel(Scopes):
         return None
 
     def training_mode(self, node: ast.AST) -> bool | None:
-        """False inside `if not self.training:` (or the `else` of `if self.training:`) of a module's method: code
-        that runs only in evaluation mode; True in the training-only branch; None where the file does not say."""
+        """False where `node` runs only in evaluation mode (`if not self.training:`, `if not self.training and x:`,
+        the `else` of `if self.training:`, in a module's method); True where it runs only in training mode
+        (`if p > 0.0:` after `p = 0.0 if not self.training else self.p`); None where the file does not say.
+        Tests are evaluated under both modes (conditions.py), not matched by their spelling."""
+        evaluator = ModeEvaluator(self._is_training_flag, self._single_assignment)
         child: ast.AST = node
         for ancestor in self.ancestors(node):
             if isinstance(ancestor, _SCOPES):
                 return None
-            if isinstance(ancestor, (ast.If, ast.IfExp)):
-                tested = self._tests_training(ancestor.test)
-                if tested is not None:
-                    return tested if _in_body(ancestor, child) else not tested
+            if isinstance(ancestor, (ast.If, ast.IfExp)) and child is not ancestor.test:
+                mode = evaluator.branch_mode(ancestor.test, _in_body(ancestor, child))
+                if mode is not None:
+                    return mode
             child = ancestor
         return None
 
-    def _tests_training(self, test: ast.AST) -> bool | None:
-        """True for `self.training`, False for `not self.training`, on the `self` of a module class."""
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            inner = self._tests_training(test.operand)
-            return None if inner is None else not inner
-        if isinstance(test, ast.Attribute) and test.attr == "training" and isinstance(test.value, ast.Name):
-            cls = self._self_class(test.value)
-            return True if cls is not None and self.is_module_class_def(cls) else None
-        return None
+    def _is_training_flag(self, expr: ast.AST) -> bool:
+        """`self.training` on the `self` of a module class."""
+        if isinstance(expr, ast.Attribute) and expr.attr == "training" and isinstance(expr.value, ast.Name):
+            cls = self._self_class(expr.value)
+            return cls is not None and self.is_module_class_def(cls)
+        return False
+
+    def _single_assignment(self, name: ast.Name) -> ast.AST | None:
+        """The expression of the one plain assignment of `name` that reaches it in its function, if only one does."""
+        bindings = self.bindings_reaching(name.id, name)
+        if not bindings or len(bindings) != 1:
+            return None
+        binding = bindings[0]
+        if binding.kind != "assign" or binding.path or binding.value is None:
+            return None
+        if self.function(binding.node) is not self.function(name):
+            return None
+        return binding.value
 
     def under_no_grad(self, node: ast.AST) -> bool:
         """Inside `with torch.no_grad():` (or a `@torch.no_grad()` function), within the innermost function.
