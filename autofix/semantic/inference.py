@@ -25,6 +25,7 @@ import ast
 from autofix.semantic import torch_ops
 from autofix.semantic.callsites import CallSites, Site
 from autofix.semantic.conditions import ModeEvaluator
+from autofix.semantic.evidence_from_use import UseEvidence, refine
 from autofix.semantic.index import ProjectIndex
 from autofix.semantic.lattice import (
     PLAIN_TENSOR,
@@ -97,6 +98,7 @@ class SemanticModel(Scopes):
         self._call_sites: CallSites | None = None
         self._trainable: dict | None = None
         super().__init__(tree, text, path, module, is_package)
+        self.uses = UseEvidence(self)  # what the code does with each name (evidence_from_use.py)
 
     # --- values --------------------------------------------------------------------------------------
     def value(self, expr: ast.AST) -> Value:
@@ -449,10 +451,13 @@ class SemanticModel(Scopes):
         if bindings is None:
             if name.id in ("True", "False", "None") or name.id in _BUILTIN_DATA:
                 return DATA_OBJECT
-            return UNKNOWN
+            return refine(UNKNOWN, self.uses.role(name))  # a fragment's global: only its uses say
         if not bindings:
             return UNKNOWN
-        return self._trainable_if_set(name, join([self._binding_value(b, name) for b in bindings]))
+        value = join([self._binding_value(b, name) for b in bindings])
+        if value.kind is Kind.UNKNOWN:
+            value = refine(value, self.uses.role(name))  # the definition is out of sight: its uses say
+        return self._trainable_if_set(name, value)
 
     def _trainable_if_set(self, expr: ast.AST, value: Value) -> Value:
         """A plain tensor made a leaf that requires grad by `x.requires_grad = True` or `x.requires_grad_()`
