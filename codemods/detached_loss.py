@@ -198,10 +198,13 @@ class DetachedLoss(LossFlowRule, Rule):
             "    loss.backward()\n",
             "linear probing: a frozen backbone's features feed a head that trains",
         ),
-        Valid(
+        Invalid(
             "def step(model, criterion, x, y):\n    output = model(x)\n    loss = criterion(output.detach(), y)\n"
             "    loss.backward()\n",
-            "`criterion` is only a name: what it is is unknown, and a callable may own parameters",
+            "def step(model, criterion, x, y):\n    output = model(x)\n    loss = criterion(output, y)\n"
+            "    loss.backward()\n",
+            "`criterion` is a parameter no call site explains; whatever it is, backward() cannot reach the model "
+            "through `output.detach()`: given a model's output and a target, and backpropagated, it is a loss function",
         ),
         Valid(
             "import numpy as np\nimport torch\nimport torch.nn as nn\n\n\nclass Policy(nn.Module):\n"
@@ -211,6 +214,108 @@ class DetachedLoss(LossFlowRule, Rule):
             "        loss = -(self.log_alpha.exp() * (entropy + 1.0).detach()).mean()\n        loss.backward()\n"
             "        opt.step()\n",
             "SAC's temperature loss: `log_alpha` was made a leaf that requires grad, so the loss still trains it",
+        ),
+        Invalid(
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def compute_loss(pred, target):\n"
+            "    return F.mse_loss(pred.detach(), target)\n"
+            "\n"
+            "\n"
+            "def train(model, loader):\n"
+            "    for x, y in loader:\n"
+            "        loss = compute_loss(model(x), y)\n"
+            "        loss.backward()\n",
+            None,
+            "a loss helper detaches the prediction it is given: the cut is followed from the helper's return to backward() in the loop (no fix: other callers may mean it)",
+        ),
+        Invalid(
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    out = model(x)\n"
+            "    smooth = F.l1_loss(out[:, 1:], out[:, :-1])\n"
+            "    loss = F.mse_loss(out, y) + 0.1 * smooth.detach()\n"
+            "    loss.backward()\n",
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    out = model(x)\n"
+            "    smooth = F.l1_loss(out[:, 1:], out[:, :-1])\n"
+            "    loss = F.mse_loss(out, y) + 0.1 * smooth\n"
+            "    loss.backward()\n",
+            'one term of a sum is a detached loss while the total still trains the model: that term trains nothing',
+        ),
+        Invalid(
+            "for x, y in loader:\n"
+            "    loss = F.cross_entropy(net(x).detach(), y)\n"
+            "    loss.backward()\n",
+            "for x, y in loader:\n"
+            "    loss = F.cross_entropy(net(x), y)\n"
+            "    loss.backward()\n",
+            'a fragment without its imports: an unbound `F` is torch.nn.functional',
+        ),
+        Valid(
+            "def d_step(G, D, bce, real, z, labels, zeros, ones):\n"
+            "    fake = G(z, labels)\n"
+            "    d_loss = bce(D(fake.detach(), labels), zeros) + bce(D(real, labels), ones)\n"
+            "    d_loss.backward()\n",
+            "a conditional GAN's discriminator step: `D` is called on real data too, so it is a model, and its parameters connect",
+        ),
+        Valid(
+            "def critic_step(G, D, real, z, labels):\n"
+            "    fake = G(z, labels)\n"
+            "    d_loss = D(fake.detach(), labels).mean() - D(real, labels).mean()\n"
+            "    d_loss.backward()\n",
+            'a conditional WGAN critic: a callable given a detached output and labels, but also called on real data',
+        ),
+        Valid(
+            "import torch\n"
+            "\n"
+            "\n"
+            "def probe(backbone, head, x, y):\n"
+            "    opt = torch.optim.SGD(head.parameters(), lr=0.1)\n"
+            "    feats = backbone(x)\n"
+            "    loss = head(feats.detach(), y)\n"
+            "    loss.backward()\n"
+            "    opt.step()\n",
+            'a two-argument head on frozen features, shown to be a module by its use (its parameters are optimised)',
+        ),
+        Valid(
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    soft = model(x).softmax(-1)\n"
+            "    hard = (soft == soft.max(-1, keepdim=True)[0]).float()\n"
+            "    out = hard - soft.detach() + soft\n"
+            "    loss = F.mse_loss(out, y)\n"
+            "    loss.backward()\n",
+            "a straight-through estimator: the detached term's tensor also appears uncut in the sum",
+        ),
+        Valid(
+            "def td(q, target_net, s, a, r, s2):\n"
+            "    err = q(s).gather(1, a) - (r + 0.9 * target_net(s2).max(1)[0].detach())\n"
+            "    loss = err.pow(2).mean()\n"
+            "    loss.backward()\n",
+            'a TD error: the detached term is a bootstrapped target, not a loss',
+        ),
+        Valid(
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def distill(student_out, teacher_out):\n"
+            "    return F.kl_div(student_out.log_softmax(-1), teacher_out.detach().softmax(-1))\n"
+            "\n"
+            "\n"
+            "def train(student, teacher, loader):\n"
+            "    for x, _ in loader:\n"
+            "        loss = distill(student(x), teacher(x))\n"
+            "        loss.backward()\n",
+            'a helper that detaches a target on purpose: the prediction still connects',
         ),
     )
 

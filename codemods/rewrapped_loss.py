@@ -356,6 +356,122 @@ class RewrappedLoss(LossFlowRule, Rule):
             '        return loss\n',
             "a LightningModule's `training_step` (known by its base): Lightning backpropagates the loss it returns",
         ),
+        Invalid(
+            "import torch\n"
+            "import torch.nn as nn\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "class MultiHead(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.heads = nn.ModuleList([nn.Linear(8, 1) for _ in range(3)])\n"
+            "\n"
+            "    def forward(self, x):\n"
+            "        prediction = [head(x) for head in self.heads]\n"
+            "        prediction = [p.clone().detach().requires_grad_(True) for p in prediction]\n"
+            "        return self.pack(prediction)\n"
+            "\n"
+            "    def pack(self, prediction):\n"
+            '        return {"prediction": self.join(prediction)}\n'
+            "\n"
+            "    def join(self, prediction):\n"
+            "        return torch.cat(prediction, dim=1)\n"
+            "\n"
+            "\n"
+            "def train(loader):\n"
+            "    model = MultiHead()\n"
+            "    for x, y in loader:\n"
+            "        out = model(x)\n"
+            '        loss = F.mse_loss(out["prediction"], y)\n'
+            "        loss.backward()\n",
+            "import torch\n"
+            "import torch.nn as nn\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "class MultiHead(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.heads = nn.ModuleList([nn.Linear(8, 1) for _ in range(3)])\n"
+            "\n"
+            "    def forward(self, x):\n"
+            "        prediction = [head(x) for head in self.heads]\n"
+            "        prediction = [p for p in prediction]\n"
+            "        return self.pack(prediction)\n"
+            "\n"
+            "    def pack(self, prediction):\n"
+            '        return {"prediction": self.join(prediction)}\n'
+            "\n"
+            "    def join(self, prediction):\n"
+            "        return torch.cat(prediction, dim=1)\n"
+            "\n"
+            "\n"
+            "def train(loader):\n"
+            "    model = MultiHead()\n"
+            "    for x, y in loader:\n"
+            "        out = model(x)\n"
+            '        loss = F.mse_loss(out["prediction"], y)\n'
+            "        loss.backward()\n",
+            'a forward re-wraps its predictions and passes them through two helpers into a returned dict: the loss in the training loop trains nothing',
+        ),
+        Invalid(
+            "import torch\n"
+            "import torch.nn as nn\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "class Perceptual(nn.Module):\n"
+            "    def __init__(self, device):\n"
+            "        super().__init__()\n"
+            "        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n"
+            "        self.device = device\n"
+            "\n"
+            "    def forward(self, fake, real):\n"
+            "        content = F.l1_loss(self.features(fake), self.features(real))\n"
+            "        return torch.Tensor([content]).to(self.device)\n"
+            "\n"
+            "\n"
+            "def g_step(netG, netD, z, real, ones, device):\n"
+            "    perceptual = Perceptual(device)\n"
+            "    fake = netG(z)\n"
+            "    g_loss = F.binary_cross_entropy_with_logits(netD(fake), ones)\n"
+            "    g_loss += perceptual(fake, real)\n"
+            "    g_loss.backward()\n",
+            None,
+            'a perceptual loss returned as `torch.Tensor([...])` and added to the generator loss: that term never trains the generator (no fix: the list must become a tensor op)',
+        ),
+        Invalid(
+            "import torch\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    out = model(x)\n"
+            "    penalty = F.mse_loss(out.mean(0), y.mean(0))\n"
+            "    loss = F.cross_entropy(out, y.argmax(-1)) + torch.tensor(penalty.item(), requires_grad=True)\n"
+            "    loss.backward()\n",
+            "import torch\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    out = model(x)\n"
+            "    penalty = F.mse_loss(out.mean(0), y.mean(0))\n"
+            "    loss = F.cross_entropy(out, y.argmax(-1)) + penalty\n"
+            "    loss.backward()\n",
+            'one term of a sum re-wrapped from `.item()`: the total still trains, that term does not',
+        ),
+        Valid(
+            "import torch\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    loss = F.mse_loss(model(x), y) + torch.Tensor([0.5]).sum()\n"
+            "    loss.backward()\n",
+            '`torch.Tensor` of a constant list added to a loss: plain data, nothing was cut',
+        ),
     )
 
     scenarios = (
@@ -375,7 +491,9 @@ class RewrappedLoss(LossFlowRule, Rule):
                 # A loss of this function's arguments: whether they carry a graph only the caller shows.
                 fix = Applicability.UNSAFE
         if fix is None:
-            if cut.inner.state == CUT:
+            if cut.inner_expr is None:
+                why = "combine the tensors themselves (`torch.stack`, a sum): a new tensor made from a list has no history"
+            elif cut.inner.state == CUT:
                 why = "the value was computed without one (Python numbers, NumPy): compute it from tensors"
             elif problem.patches:
                 why = "use the tensor itself and drop the requires_grad patch (it would raise on a non-leaf)"

@@ -686,6 +686,17 @@ class SemanticModel(Scopes):
                 return self._method(cls, func.attr)
         return None
 
+    def called_body(self, call: ast.Call) -> ast.AST | None:
+        """The function of this file whose body `call` runs: what `callee` finds, or, for a call on an instance of
+        a class of this file, its `forward` (a module) or `__call__`."""
+        found = self.callee(call)
+        if found is not None:
+            return found
+        cls = self.local_class_of(self.value(call.func))
+        if cls is None:
+            return None
+        return self._method(cls, "forward" if self.is_module_class_def(cls) else "__call__")
+
     def local_class_of(self, value: Value) -> ast.ClassDef | None:
         """The class of this file that an instance's value names (`<local>.Encoder`), if exactly one has that name."""
         if not (value.cls or "").startswith("<local>.") or value.kind not in (Kind.MODULE, Kind.OBJECT, Kind.OPTIMIZER):
