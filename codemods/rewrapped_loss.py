@@ -436,7 +436,7 @@ class RewrappedLoss(LossFlowRule, Rule):
             "    perceptual = Perceptual(device)\n"
             "    fake = netG(z)\n"
             "    g_loss = F.binary_cross_entropy_with_logits(netD(fake), ones)\n"
-            "    g_loss += perceptual(fake, real)\n"
+            "    g_loss += perceptual(fake, real).mean()\n"
             "    g_loss.backward()\n",
             None,
             'a perceptual loss returned as `torch.Tensor([...])` and added to the generator loss: that term never trains the generator (no fix: the list must become a tensor op)',

@@ -18,5 +18,5 @@ def g_step(netG, netD, z, real, ones, device):
     perceptual = Perceptual(device)
     fake = netG(z)
     g_loss = F.binary_cross_entropy_with_logits(netD(fake), ones)
-    g_loss += perceptual(fake, real)
+    g_loss += perceptual(fake, real).mean()
     g_loss.backward()
