@@ -826,7 +826,7 @@ class _Walker:
         func = call.func
         if dotted(func) in self.batch_callees:
             return True
-        return isinstance(func, ast.Name) and self.model.uses.is_module(func)
+        return isinstance(func, ast.Name) and self.model.used_as(func) is not None and self.model.used_as(func).kind is Kind.MODULE
 
     def independent_terms(self, *terms: tuple[ast.AST, Flow]) -> list[Flow]:
         """The terms of a sum, less any cut term whose tensor also appears uncut in another term: `x - x.detach()`

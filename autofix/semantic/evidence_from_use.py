@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ast
 
-from autofix.semantic.lattice import A_MODULE, Grad, Kind, Value
+from autofix.semantic.lattice import Grad, Kind, Value
 
 OPTIMIZER_BY_USE = Value(Kind.OPTIMIZER, Grad.DATA, origin="use")
 MODULE_BY_USE = Value(Kind.MODULE, Grad.DATA, origin="use")
@@ -40,16 +40,18 @@ _MOVES = frozenset({"to", "cuda", "float", "long", "cpu"})
 
 
 class UseEvidence:
-    """The methods each name of one file is used with, and what that makes it. Built once per model, lazily."""
+    """The methods each name of one file is used with, and what that makes it. Built once per model, lazily.
 
-    def __init__(self, scopes):
-        self.scopes = scopes
+    It keeps no reference to the model (each method is given it): a model that referred to itself through this
+    table would be a reference cycle, freed only by the cyclic GC, and trees would pile up in a long run."""
+
+    def __init__(self):
         self._uses: dict[tuple[int, str], set[str]] | None = None
 
-    def role(self, name: ast.Name) -> Value | None:
+    def role(self, scopes, name: ast.Name) -> Value | None:
         """What the uses of `name` (in the scope that defines it) make it: an optimizer, a module, a loss tensor;
         None when they say nothing."""
-        uses = self._all_uses().get(self._key(name))
+        uses = self._all_uses(scopes).get(_key(scopes, name))
         if not uses:
             return None
         if "step" in uses and ("zero_grad" in uses or "param_groups" in uses or "add_param_group" in uses):
@@ -60,50 +62,55 @@ class UseEvidence:
             return LOSS_BY_USE
         return None
 
-    def is_module(self, name: ast.Name) -> bool:
-        return self.role(name) is MODULE_BY_USE
-
-    def _all_uses(self) -> dict[tuple[int, str], set[str]]:
+    def _all_uses(self, scopes) -> dict[tuple[int, str], set[str]]:
         if self._uses is None:
             uses: dict[tuple[int, str], set[str]] = {}
-            for attribute in self.scopes.nodes(ast.Attribute):
+            for attribute in scopes.nodes(ast.Attribute):
                 owner = attribute.value
                 if not isinstance(owner, ast.Name):
                     continue
                 method = attribute.attr
                 if method in _TRACKED_ATTRIBUTES or (
-                    method in _TRACKED and isinstance(self.scopes.parent(attribute), ast.Call)
-                    and self.scopes.parent(attribute).func is attribute
+                    method in _TRACKED and isinstance(scopes.parent(attribute), ast.Call)
+                    and scopes.parent(attribute).func is attribute
                 ):
-                    uses.setdefault(self._key(owner), set()).add(method)
-            for call in self.scopes.nodes(ast.Call):
-                if isinstance(call.func, ast.Name) and call.args and self._is_batch(call.args[0]):
-                    uses.setdefault(self._key(call.func), set()).add("called on a batch")
+                    uses.setdefault(_key(scopes, owner), set()).add(method)
+            # A call on a batch only counts next to a mode switch or zero_grad(): look for one only there.
+            wanted = {key[1] for key, methods in uses.items() if methods & (_MODE_METHODS | {"zero_grad"})}
+            if wanted:
+                for call in scopes.nodes(ast.Call):
+                    func = call.func
+                    if isinstance(func, ast.Name) and func.id in wanted and call.args and _is_batch(scopes, call.args[0]):
+                        key = _key(scopes, func)
+                        if key in uses:
+                            uses[key].add("called on a batch")
             self._uses = uses
         return self._uses
 
-    def _is_batch(self, expr: ast.AST) -> bool:
-        """`x`, `batch[0]`, `x.to(device)`, `batch.x` where the name is a loop variable: the data a loop iterates."""
-        while True:
-            if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _MOVES:
-                expr = expr.func.value
-            elif isinstance(expr, (ast.Subscript, ast.Attribute)):
-                expr = expr.value
-            else:
-                break
-        if not isinstance(expr, ast.Name):
-            return False
-        bindings = self.scopes.bindings_reaching(expr.id, expr)
-        return bool(bindings) and all(b.kind == "for" for b in bindings)
 
-    def _key(self, name: ast.Name) -> tuple[int, str]:
-        """The scope that binds `name` where it is used (0: bound nowhere on the way out, a fragment's global)."""
-        scope = self.scopes.scope(name)
-        while scope is not None:
-            if not scope.is_class and name.id in scope.bindings:
-                return id(scope.node), name.id
-            scope = scope.parent
-        return 0, name.id
+def _is_batch(scopes, expr: ast.AST) -> bool:
+    """`x`, `batch[0]`, `x.to(device)`, `batch.x` where the name is a loop variable: the data a loop iterates."""
+    while True:
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _MOVES:
+            expr = expr.func.value
+        elif isinstance(expr, (ast.Subscript, ast.Attribute)):
+            expr = expr.value
+        else:
+            break
+    if not isinstance(expr, ast.Name):
+        return False
+    bindings = scopes.bindings_reaching(expr.id, expr)
+    return bool(bindings) and all(b.kind == "for" for b in bindings)
+
+
+def _key(scopes, name: ast.Name) -> tuple[int, str]:
+    """The scope that binds `name` where it is used (0: bound nowhere on the way out, a fragment's global)."""
+    scope = scopes.scope(name)
+    while scope is not None:
+        if not scope.is_class and name.id in scope.bindings:
+            return id(scope.node), name.id
+        scope = scope.parent
+    return 0, name.id
 
 
 def refine(defined: Value, used: Value | None) -> Value:
@@ -116,4 +123,4 @@ def refine(defined: Value, used: Value | None) -> Value:
     return used
 
 
-__all__ = ["A_MODULE", "LOSS_BY_USE", "MODULE_BY_USE", "OPTIMIZER_BY_USE", "UseEvidence", "refine"]
+__all__ = ["LOSS_BY_USE", "MODULE_BY_USE", "OPTIMIZER_BY_USE", "UseEvidence", "refine"]

@@ -97,8 +97,9 @@ class SemanticModel(Scopes):
         self._returns: dict[int, Value] = {}
         self._call_sites: CallSites | None = None
         self._trainable: dict | None = None
+        self._mentions: dict[int, bool] = {}  # function -> whether it reads a `.training` flag
         super().__init__(tree, text, path, module, is_package)
-        self.uses = UseEvidence(self)  # what the code does with each name (evidence_from_use.py)
+        self._uses = UseEvidence()  # what the code does with each name (evidence_from_use.py)
 
     # --- values --------------------------------------------------------------------------------------
     def value(self, expr: ast.AST) -> Value:
@@ -150,6 +151,9 @@ class SemanticModel(Scopes):
         the `else` of `if self.training:`, in a module's method); True where it runs only in training mode
         (`if p > 0.0:` after `p = 0.0 if not self.training else self.p`); None where the file does not say.
         Tests are evaluated under both modes (conditions.py), not matched by their spelling."""
+        function = self.function(node)
+        if not isinstance(function, FUNCTIONS) or not self._mentions_training(function):
+            return None  # no `self.training` to evaluate: the common case stays one lookup
         evaluator = ModeEvaluator(self._is_training_flag, self._single_assignment)
         child: ast.AST = node
         for ancestor in self.ancestors(node):
@@ -161,6 +165,14 @@ class SemanticModel(Scopes):
                     return mode
             child = ancestor
         return None
+
+    def _mentions_training(self, function: ast.AST) -> bool:
+        """The function's text reads a `.training` attribute somewhere (memoised per function)."""
+        known = self._mentions.get(id(function))
+        if known is None:
+            lines = self.lines[function.lineno - 1:function.end_lineno]
+            known = self._mentions[id(function)] = any(".training" in line for line in lines)
+        return known
 
     def _is_training_flag(self, expr: ast.AST) -> bool:
         """`self.training` on the `self` of a module class."""
@@ -451,13 +463,18 @@ class SemanticModel(Scopes):
         if bindings is None:
             if name.id in ("True", "False", "None") or name.id in _BUILTIN_DATA:
                 return DATA_OBJECT
-            return refine(UNKNOWN, self.uses.role(name))  # a fragment's global: only its uses say
+            return refine(UNKNOWN, self.used_as(name))  # a fragment's global: only its uses say
         if not bindings:
             return UNKNOWN
         value = join([self._binding_value(b, name) for b in bindings])
         if value.kind is Kind.UNKNOWN:
-            value = refine(value, self.uses.role(name))  # the definition is out of sight: its uses say
+            value = refine(value, self.used_as(name))  # the definition is out of sight: its uses say
         return self._trainable_if_set(name, value)
+
+    def used_as(self, name: ast.Name) -> Value | None:
+        """What the code's uses of `name` make it (evidence_from_use.py): an optimizer, a module, a loss tensor;
+        None when they say nothing. `value` already completes unknown definitions with it."""
+        return self._uses.role(self, name)
 
     def _trainable_if_set(self, expr: ast.AST, value: Value) -> Value:
         """A plain tensor made a leaf that requires grad by `x.requires_grad = True` or `x.requires_grad_()`
