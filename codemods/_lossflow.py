@@ -331,6 +331,12 @@ def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFl
             # that requires grad.
             env[arg.arg] = (GRAPH if model.parameter_value(arg).requires_grad else NOTHING) if strict \
                 else _parameter_flow(model, arg)
+        if strict and _is_forward_hook(model, scope):
+            # A forward hook's third parameter is the module's output, with its graph; what the hook returns
+            # replaces that output, so it is what the training loop trains on.
+            arguments = [*scope.args.posonlyargs, *scope.args.args]
+            if len(arguments) == 3:
+                env[arguments[2].arg] = GRAPH
     walker = _Walker(model, no_grad, strict, _trained_on_by_protocol(model, scope), shared)
     walker.walk(scope.body, env)
     for problem in walker.problems:
@@ -353,7 +359,22 @@ def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST) -> bool:
         return True
     if cls is not None and scope.name == "training_step" and model.class_extends(cls, _LIGHTNING_MODULES):
         return True
-    return _returns_to_backward(model, scope)
+    return _is_forward_hook(model, scope) or _returns_to_backward(model, scope)
+
+
+def _is_forward_hook(model: SemanticModel, function: ast.AST) -> bool:
+    """`function` is registered with `module.register_forward_hook(function)`, and only called that way: a
+    value it returns replaces the module's output (torch.nn.Module docs)."""
+    if not isinstance(function, FUNCTIONS) or model.enclosing_class(function) is not None:
+        return False
+    sites = model.call_sites.of(function)
+    if not sites:
+        return False
+    registrations = [
+        call for call in model.calls_to_method("register_forward_hook")
+        if call.args and model.local_function(call.args[0]) is function
+    ]
+    return len(registrations) == len(sites)
 
 
 def _returns_to_backward(model: SemanticModel, function: ast.AST) -> bool:

@@ -51,7 +51,14 @@ class DetachedLoss(LossFlowRule, Rule):
     by `.detach()`, `.data`, or a non-differentiable step (`.item()`, `.numpy()`, `argmax`, integer casts,
     comparisons, `generate()`). Names come from the semantic model (imports, `self.criterion = nn.MSELoss()`,
     annotations); a loss's target (`criterion(output, y)`) is ground truth, so a loss is judged by its input.
-    Only functions that call backward themselves are analysed.
+    Only functions that call backward themselves are analysed; calls into the file's own functions (a loss
+    helper, a method, a module's `forward`) are followed, so a cut inside a helper reaches the backward() that
+    uses its result (reported without a fix: other callers may mean the cut). A callable the file does not
+    show, given a value cut from a model's output and a target and whose result is backpropagated
+    (`criterion(out.detach(), y)` with `criterion` a parameter), is a loss function by its use: whatever it
+    is, backward() cannot reach the model through the cut. A callable shown to be a model (called on plain
+    data, `.parameters()`) keeps its parameters. A loss term detached while the rest of the sum still trains
+    is reported on its own; a straight-through `x - x.detach()` is not.
 
     ## Why is this bad?
     A loss with no path to the parameters cannot train them. `backward()` raises

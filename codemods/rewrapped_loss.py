@@ -71,8 +71,15 @@ class RewrappedLoss(LossFlowRule, Rule):
     ## What it does
     Finds a loss copied into a new leaf tensor before `backward()`: `torch.tensor(loss.item(), requires_grad=True)`,
     `torch.tensor(loss, requires_grad=True)`, `Variable(loss.data, requires_grad=True)`,
-    `loss.detach().requires_grad_()`. (`torch.as_tensor(loss)` and `torch.Tensor(loss)` keep the graph, and are
-    left alone.)
+    `loss.detach().requires_grad_()`, and a list of losses copied with `torch.Tensor([...])` (or
+    `torch.FloatTensor([...])`). (`torch.as_tensor(loss)` and `torch.Tensor(loss)` of one tensor keep the graph,
+    and are left alone.)
+
+    Calls into the file's own functions are followed (a helper, a method, a module's `forward`, two deep and
+    more), so a re-wrap inside a `forward` whose output reaches backward() in the training loop through lists,
+    dicts and helpers is found, and so is a forward hook that returns a new leaf (it replaces the layer's
+    output). A term of a sum re-wrapped while the rest still trains (`loss = ce + perceptual`, the perceptual
+    loss returned as `torch.Tensor([...])`) is reported on its own: that term trains nothing.
 
     Also in a function with no `backward()` of its own, whose caller trains on what it returns: a `forward`,
     a Lightning `training_step`, or any function returning a loss (computed by `F.*` losses, an `nn.*Loss`
@@ -471,6 +478,20 @@ class RewrappedLoss(LossFlowRule, Rule):
             "    loss = F.mse_loss(model(x), y) + torch.Tensor([0.5]).sum()\n"
             "    loss.backward()\n",
             '`torch.Tensor` of a constant list added to a loss: plain data, nothing was cut',
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n\n\ndef clamp_output(module, inputs, output):\n"
+            "    return torch.tensor(output.detach().clamp(-1, 1).numpy(), requires_grad=True)\n\n\n"
+            "model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))\n"
+            "model[0].register_forward_hook(clamp_output)\n",
+            None,
+            "a forward hook returns a new leaf: it replaces the layer's output, so nothing before the hook trains",
+        ),
+        Valid(
+            "import torch.nn as nn\n\nfeatures = []\n\n\ndef keep(module, inputs, output):\n"
+            "    features.append(output.detach())\n\n\n"
+            "model = nn.Sequential(nn.Linear(4, 4), nn.ReLU())\nmodel[0].register_forward_hook(keep)\n",
+            "a forward hook that keeps a detached copy and returns nothing: the output is unchanged",
         ),
     )
 
