@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from autofix.semantic import Kind, SemanticModel
+from autofix.semantic import Grad, Kind, SemanticModel
 
 
 def model_of(source: str) -> SemanticModel:
@@ -120,3 +120,22 @@ class Block(nn.Module):
 def test_conditions_are_evaluated_under_both_modes(name, mode):
     model = model_of(_MODULE)
     assert model.training_mode(expression(model, name)) is mode
+
+
+def test_a_loop_that_feeds_a_module_iterates_plain_data():
+    model = model_of("""\
+        import torch.nn as nn
+        net = nn.Linear(4, 2)
+        def fit(loader, named):
+            for x, y in loader:
+                out = net(x)
+                (x, y)
+            for name, p in named:
+                p.data.zero_()
+                (name, p)
+        """)
+    for name in ("x", "y"):
+        found = model.value(expression(model, "(x, y)").elts["xy".index(name)])
+        assert found.kind is Kind.UNKNOWN and found.grad is Grad.DATA
+    p = model.value(expression(model, "(name, p)").elts[1])
+    assert p.grad is Grad.UNKNOWN  # nothing feeds a module: the parts stay unknown

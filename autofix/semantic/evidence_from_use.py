@@ -11,6 +11,9 @@ fails right there:
   count only two together: a trainer object may have a `train()` of its own, and a transform is called on a
   batch too.
 - `.backward()`: a tensor (a loss). Whether it requires grad is not said: that is what the GF2xx rules check.
+- `for x, y in loader:` over an iterable the definitions do not explain, where the body calls a module on one
+  of the loop variables (`model(x)`): the loop variables are a batch, plain data (of any kind: tensors, a
+  dict of tensors). What a loader yields never required grad.
 
 The facts are gathered in one pass over the file's calls, per defining scope and name (flow-insensitive:
 a name rarely changes role within a function), and only ever refine a value the definitions leave unknown
@@ -27,6 +30,7 @@ from autofix.semantic.lattice import Grad, Kind, Value
 OPTIMIZER_BY_USE = Value(Kind.OPTIMIZER, Grad.DATA, origin="use")
 MODULE_BY_USE = Value(Kind.MODULE, Grad.DATA, origin="use")
 LOSS_BY_USE = Value(Kind.TENSOR, Grad.UNKNOWN, origin="use")
+BATCH_BY_USE = Value(Kind.UNKNOWN, Grad.DATA, origin="batch")  # what a data loader yields: plain data, any shape
 
 # Methods that only an nn.Module has (among the values a training script handles).
 _MODULE_METHODS = frozenset({
@@ -47,6 +51,25 @@ class UseEvidence:
 
     def __init__(self):
         self._uses: dict[tuple[int, str], set[str]] | None = None
+        self._batches: dict[int, bool] = {}  # for statement -> its targets are a batch
+
+    def loop_variable(self, scopes, binding, value_of) -> Value | None:
+        """What a loop variable holds when the iterable is unknown: a batch, when the loop unpacks what it
+        iterates (`for x, y in loader`) and feeds one of the parts to a module (`value_of` gives a value)."""
+        statement = binding.node
+        if binding.kind != "for" or not binding.path or not isinstance(statement, (ast.For, ast.AsyncFor)):
+            return None
+        known = self._batches.get(id(statement))
+        if known is None:
+            targets = {n.id for n in ast.walk(statement.target) if isinstance(n, ast.Name)}
+            known = False
+            for node in (n for s in statement.body for n in ast.walk(s)):
+                if isinstance(node, ast.Call) and node.args and _root_name(node.args[0]) in targets \
+                        and value_of(node.func).kind is Kind.MODULE:
+                    known = True
+                    break
+            self._batches[id(statement)] = known
+        return BATCH_BY_USE if known else None
 
     def role(self, scopes, name: ast.Name) -> Value | None:
         """What the uses of `name` (in the scope that defines it) make it: an optimizer, a module, a loss tensor;
@@ -88,6 +111,18 @@ class UseEvidence:
         return self._uses
 
 
+def _root_name(expr: ast.AST) -> str | None:
+    """`x`, `batch[0]`, `x.to(device)`, `batch.x` -> the name they start from."""
+    while True:
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _MOVES:
+            expr = expr.func.value
+        elif isinstance(expr, (ast.Subscript, ast.Attribute)):
+            expr = expr.value
+        else:
+            break
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
 def _is_batch(scopes, expr: ast.AST) -> bool:
     """`x`, `batch[0]`, `x.to(device)`, `batch.x` where the name is a loop variable: the data a loop iterates."""
     while True:
@@ -123,4 +158,4 @@ def refine(defined: Value, used: Value | None) -> Value:
     return used
 
 
-__all__ = ["LOSS_BY_USE", "MODULE_BY_USE", "OPTIMIZER_BY_USE", "UseEvidence", "refine"]
+__all__ = ["BATCH_BY_USE", "LOSS_BY_USE", "MODULE_BY_USE", "OPTIMIZER_BY_USE", "UseEvidence", "refine"]

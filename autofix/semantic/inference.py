@@ -538,7 +538,9 @@ class SemanticModel(Scopes):
             iterated = self.value(binding.value)
             element = self._iteration_value(binding.value, iterated)
             if binding.path:
-                return self._unpack_value(element, binding.value, binding.path)
+                element = self._unpack_value(element, binding.value, binding.path)
+                if element == UNKNOWN:  # `for x, y in loader`: what the body does with the parts may say
+                    return self._uses.loop_variable(self, binding, self.value) or element
             return element
         if kind == "import":
             return Value(Kind.OBJECT, Grad.DATA, origin="import")
