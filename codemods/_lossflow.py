@@ -781,7 +781,7 @@ class _Walker:
         given = [self.value(a, env) for a in call.args]
         named = {k.arg: self.value(k.value, env) for k in call.keywords}
         key = (id(function), tuple(_signature(f) for f in given), tuple(sorted((k, _signature(v)) for k, v in named.items())),
-               self.no_grad is not None, self.strict)
+               id(self.no_grad) if self.no_grad is not None else 0, self.strict)
         if key in self.shared.memo:
             return self.shared.memo[key]
         size = (getattr(function, "end_lineno", None) or function.lineno) - function.lineno + 1
