@@ -25,6 +25,22 @@ autograd is switched off (`model.disables_grad`), what a parameter's annotation 
 holds, loss modules (`self.criterion = nn.CrossEntropyLoss()`), and calls whose result is plain data
 (`x.size(0)`, `len(...)`).
 
+Calls into the file's own functions (a helper, a method, a module's `forward`, a local loss class) are
+followed (`follow`): the callee is walked with its parameters bound to what the call passes, and what it
+returns comes back with its cuts, through return values, lists, dicts and comprehensions, up to three calls
+deep and within a budget of lines per file, so the cost stays linear. A forward hook's return value replaces
+the layer's output, so it is checked like a `forward`'s.
+
+Per term: in a sum whose total still reaches parameters, a term that is a loss cut from the graph (detached,
+re-wrapped with `torch.tensor(x.item(), requires_grad=True)`, `torch.Tensor([...])`, `Variable(x.data)`)
+trains nothing; it is reported as such (`Flow.dead`, `Problem.term`). A term whose tensor also appears uncut
+in the sum (`x - x.detach()`, a straight-through estimator) is meant.
+
+Evidence from use: a callable the file does not show, given a value cut from a model's output and a target,
+has a loss function's shape (`loss_shaped`); when its result is what backward() gets (through names and
+arithmetic only), and nothing shows the callable is a model (called on plain data, `.parameters()`), it is a
+loss function, and backward() cannot reach the model through the cut, whatever the callable is.
+
 One convention stands in for what a file cannot show: a loss's target (the second argument of
 `F.cross_entropy(input, target)`, of an `nn.*Loss` module, or `target=`) is ground truth, so a bare function
 parameter given there counts as data. A loss function is known by what it is (an import, an `nn.*Loss`
