@@ -66,6 +66,48 @@ for step in range(10):
 """
 
 
+_HELPERS_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+
+class MultiTarget(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 16), nn.Tanh())
+        self.heads = nn.ModuleList([nn.Linear(16, 1) for _ in range(2)])
+
+    def forward(self, x):
+        h = self.body(x)
+        prediction = [head(h) for head in self.heads]
+        prediction = [p.clone().detach().requires_grad_(True) for p in prediction]
+        return self.pack(prediction)
+
+    def pack(self, prediction):
+        return {"prediction": self.join(prediction)}
+
+    def join(self, prediction):
+        return torch.cat(prediction, dim=1)
+
+
+model = MultiTarget().to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+x = torch.randn(64, 4, generator=g).to(device)
+y = torch.stack([x.sum(dim=1), x[:, 0] - x[:, 1]], dim=1)
+for step in range(10):
+    optimizer.zero_grad()
+    loss = F.mse_loss(model(x)["prediction"], y)
+    loss.backward()
+    optimizer.step()
+"""
+
+
 class RewrappedLoss(LossFlowRule, Rule):
     """
     ## What it does
@@ -498,6 +540,7 @@ class RewrappedLoss(LossFlowRule, Rule):
     scenarios = (
         Scenario("mlp-loss-rewrapped-from-item", _SCENARIO),
         Scenario("module-forward-returns-rewrapped-loss", _FORWARD_SCENARIO),
+        Scenario("forward-rewraps-predictions-through-helpers", _HELPERS_SCENARIO),
     )
 
     def problem(self, problem: Problem) -> None:
