@@ -221,13 +221,18 @@ def with_dead_terms(total: Flow, *terms: Flow) -> Flow:
     """A sum's value, recording each term that is a loss cut from the graph while the total still connects."""
     if total.state != CONNECTED or total.assumed:
         return total
-    dead = [c for t in terms if t.state != CONNECTED for c in t.cuts
-            if c.kind != "no_grad" and c.inner.state == CONNECTED and _is_loss(c.inner)]
+    dead = [c for t in terms if t.state != CONNECTED for c in t.cuts if c.kind != "no_grad" and _severs_a_loss(c)]
     if not dead:
         return total
     known = {id(c.node) for c in total.dead}
     return Flow(total.state, total.cuts, total.patches, total.loss, total.assumed,
                 total.dead + tuple(c for c in dead if id(c.node) not in known))
+
+
+def _severs_a_loss(cut: Cut) -> bool:
+    """The cut (directly, or through the cuts before it: `Variable(loss.data)`) severed a loss that had a graph."""
+    inner = cut.inner
+    return (inner.state == CONNECTED and _is_loss(inner)) or any(_severs_a_loss(c) for c in inner.cuts)
 
 
 def _is_loss(value: Flow) -> bool:
@@ -843,7 +848,11 @@ class _Walker:
         target (plain data), has a loss function's shape. Its result counts as connected only on the assumption
         that `f` owns parameters (`Flow.assumed`); where that result is what backward() gets, and nothing shows
         that `f` is a model, the assumption is dropped (`check_backward`)."""
-        if len(call.args) < 2 or any(isinstance(a, ast.Starred) for a in call.args):
+        if not call.args or any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return None
+        target = call.args[1] if len(call.args) > 1 else next(
+            (k.value for k in call.keywords if k.arg in _TARGET_KEYWORDS), None)
+        if target is None:
             return None
         held = self.model.value(call.func)
         if held.kind is not Kind.UNKNOWN:
@@ -851,8 +860,8 @@ class _Walker:
         first = self.value(call.args[0], env)
         if first.state != CUT or not any(c.inner.state == CONNECTED for c in first.cuts):
             return None
-        rest = [self.target_value(call.args[1], env), *(self.value(a, env) for a in call.args[2:]),
-                *(self.value(k.value, env) for k in call.keywords)]
+        rest = [self.target_value(target, env), *(self.value(a, env) for a in call.args[2:]),
+                *(self.value(k.value, env) for k in call.keywords if k.value is not target)]
         if any(r.state == CONNECTED for r in rest):
             return None
         combined = combine(first, *rest)
@@ -928,7 +937,8 @@ class _Walker:
         if qualified in REWRAPS:
             data = rewrapped_argument(call)
             if data is not None and self.from_graph(data, env):
-                return self.rewrap(call, data, env) if requires_grad else self.cut("rewrap", call, data, env)
+                # `torch.tensor(loss.item())`, `Variable(x.data)`: the copy is of the tensor under the cuts.
+                return self.rewrap(call, data, env)
             return GRAPH if requires_grad else NOTHING  # a fresh leaf (trainable if it asks for grad)
         if short in _FACTORIES:
             return GRAPH if requires_grad else NOTHING

@@ -535,6 +535,14 @@ class RewrappedLoss(LossFlowRule, Rule):
             "model = nn.Sequential(nn.Linear(4, 4), nn.ReLU())\nmodel[0].register_forward_hook(keep)\n",
             "a forward hook that keeps a detached copy and returns nothing: the output is unchanged",
         ),
+        Invalid(
+            "def step(net, loss_fn, x, y):\n    out = net(x)\n    penalty = F.mse_loss(out, out.flip(0))\n"
+            "    loss = loss_fn(out, target=y) + Variable(penalty.data)\n    loss.backward()\n",
+            "def step(net, loss_fn, x, y):\n    out = net(x)\n    penalty = F.mse_loss(out, out.flip(0))\n"
+            "    loss = loss_fn(out, target=y) + penalty\n    loss.backward()\n",
+            "a fragment: the unbound `Variable` and `F` are torch's, and `Variable(penalty.data)` copies one term "
+            "into a new tensor without history while the rest of the sum trains",
+        ),
     )
 
     scenarios = (
