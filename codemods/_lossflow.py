@@ -51,6 +51,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from autofix.semantic import (
     FUNCTIONS, Grad, Kind, SemanticModel, dotted, is_false, is_optimizer_class, is_true, keyword, torch_ops,
@@ -165,6 +166,7 @@ class Cut:
     inner_expr: ast.expr | None  # the expression that still had its graph (what a fix restores)
     computed_here: bool  # inner_expr is computation in this scope, not a bare parameter or global
     statement: ast.stmt | None = None  # the statement holding the cut
+    elsewhere: str | None = None  # made in another file of the project (`Perceptual.forward` in losses.py:14)
 
 
 @dataclass(frozen=True)
@@ -339,6 +341,45 @@ class _Shared:
 
     budget: int
     memo: dict = field(default_factory=dict)
+    elsewhere: dict = field(default_factory=dict)  # (qualified, kind) -> what `_defined_elsewhere` found
+
+
+# Models of the project's other files that calls were followed into, by (path, text): a few, reused across the
+# files of one run (a training script and its evaluation script import the same model).
+_OTHER_FILES: dict[tuple[str, int], SemanticModel] = {}
+_OTHER_FILES_KEPT = 8
+
+
+def _defined_elsewhere(project, qualified: str, kind: str):
+    """(model of the defining file, the function a call runs, where it is) for a class or function of another
+    file of the project; None when the index cannot show its source."""
+    source = project.source(qualified, kind)
+    if source is None:
+        return None
+    name, path, module, text = source
+    key = (path, hash(text))
+    other = _OTHER_FILES.get(key)
+    if other is None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        other = SemanticModel(tree, text, path, module, path.endswith("__init__.py"), project)
+        if len(_OTHER_FILES) >= _OTHER_FILES_KEPT:
+            _OTHER_FILES.pop(next(iter(_OTHER_FILES)))
+        _OTHER_FILES[key] = other
+    short = name.rsplit(".", 1)[-1]
+    top = {n.name: n for n in other.tree.body if isinstance(n, (ast.ClassDef, *FUNCTIONS))}
+    found = top.get(short)
+    if kind == "classes":
+        if not isinstance(found, ast.ClassDef):
+            return None
+        method = "forward" if other.is_module_class_def(found) else "__call__"
+        found = next((m for m in found.body if isinstance(m, FUNCTIONS) and m.name == method), None)
+        short = f"{short}.{method}"
+    if not isinstance(found, FUNCTIONS):
+        return None
+    return other, found, f"`{short}` ({Path(path).name}:{found.lineno})"
 
 
 def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFlow, seen: set,
@@ -759,10 +800,9 @@ class _Walker:
         if qualified is not None and qualified.split(".")[0] in _DATA_MODULES:
             return NOTHING
         body = self.model.called_body(call)
-        if body is not None:
-            followed = self.follow(body, call, env)
-            if followed is not None:
-                return followed
+        followed = self.follow(body, call, env) if body is not None else self.follow_elsewhere(call, env)
+        if followed is not None:
+            return followed
         if isinstance(func, ast.Attribute):
             method = func.attr
             owner = func.value
@@ -789,10 +829,12 @@ class _Walker:
         return self.opaque_or_loss(call, env)
 
     # --- calls into the file's own functions ----------------------------------------------------------
-    def follow(self, function: ast.AST, call: ast.Call, env) -> Flow | None:
+    def follow(self, function: ast.AST, call: ast.Call, env, owner: SemanticModel | None = None) -> Flow | None:
         """What `call` returns, by walking `function` (a helper, a method, a module's `forward`) with its
         parameters bound to what the call passes: return values carry cuts (and re-wraps) to the caller's
-        backward(). None where the call cannot be followed (too deep, recursive, `*args`, out of budget)."""
+        backward(). None where the call cannot be followed (too deep, recursive, `*args`, out of budget).
+        `owner`: the model of the file that defines `function`, when it is another file of the project."""
+        owner = owner or self.model
         if not isinstance(function, FUNCTIONS) or len(self.stack) >= _INLINE_DEPTH or id(function) in self.stack:
             return None
         if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
@@ -811,7 +853,7 @@ class _Walker:
         self.shared.budget -= size
         arguments = function.args
         positional = [*arguments.posonlyargs, *arguments.args]
-        offset = 1 if self.model.enclosing_class(function) is not None and not self.model.is_static_method(function) else 0
+        offset = 1 if owner.enclosing_class(function) is not None and not owner.is_static_method(function) else 0
         inner: dict[str, Flow] = {}
         for index, arg in enumerate(positional):
             place = index - offset
@@ -821,14 +863,49 @@ class _Walker:
         for arg in (arguments.vararg, arguments.kwarg):
             if arg is not None:
                 inner[arg.arg] = NOTHING
-        no_grad = self.no_grad or next((d for d in function.decorator_list if self.model.disables_grad(d)), None)
-        walker = _Walker(self.model, no_grad, self.strict, False, self.shared, (*self.stack, id(function)))
+        no_grad = self.no_grad or next((d for d in function.decorator_list if owner.disables_grad(d)), None)
+        walker = _Walker(owner, no_grad, self.strict, False, self.shared, (*self.stack, id(function)))
         walker.reporting = False
         walker.own_parameters = frozenset(inner) - {positional[0].arg} if offset and positional else frozenset(inner)
         walker.walk(function.body, inner)
         result = combine(*walker.returned) if walker.returned else NOTHING
         self.shared.memo[key] = result
         return result
+
+    def follow_elsewhere(self, call: ast.Call, env) -> Flow | None:
+        """What a call into another file of the project returns (a module class's `forward`, a function), found
+        through the project index and followed like a call into this file. A cut made there is reported here,
+        at the call, naming where it is (its own file reports it too where that file shows the backward())."""
+        project = self.model.project
+        if project is None:
+            return None
+        held = self.model.value(call.func)
+        if held.kind in (Kind.MODULE, Kind.OBJECT) and held.cls and not held.cls.startswith(("<local>.", "torch.")):
+            qualified, kind = held.cls, "classes"
+        else:
+            qualified, kind = self.model.qualified_name(call.func), "functions"
+            if qualified is None or qualified.split(".")[0] in _DATA_MODULES or qualified.startswith("torch."):
+                return None
+        found = self.shared.elsewhere.get((qualified, kind), False)
+        if found is False:
+            found = self.shared.elsewhere[(qualified, kind)] = _defined_elsewhere(project, qualified, kind)
+        if found is None:
+            return None
+        other, function, where = found
+        flow = self.follow(function, call, env, other)
+        return None if flow is None else self.brought_here(flow, other, where, call)
+
+    def brought_here(self, flow: Flow, other: SemanticModel, where: str, call: ast.Call) -> Flow:
+        """`flow`, with every cut made in the other file moved to `call` here (a finding must be in this file)."""
+        def foreign(node) -> bool:
+            return node is other.tree or other.parent(node) is not None
+
+        def moved(cuts):
+            return tuple(Cut(c.kind, call, c.inner, None, False, self.statement, where) if foreign(c.node) else c
+                         for c in cuts)
+
+        return Flow(flow.state, moved(flow.cuts), tuple(p for p in flow.patches if not foreign(p)), flow.loss,
+                    tuple(a for a in flow.assumed if not foreign(a)), moved(flow.dead))
 
     # --- loss functions known by use ----------------------------------------------------------------
     def opaque_or_loss(self, call: ast.Call, env) -> Flow:

@@ -332,6 +332,10 @@ class DetachedLoss(LossFlowRule, Rule):
         cut = problem.cut
         if cut.kind in ("rewrap", "no_grad") or problem.returned:
             return  # GF202, GF204; a function that returns a cut value without backward() may mean it (GF202/GF203)
+        if cut.elsewhere is not None:
+            self.report(cut.node, f"{describe(cut)} in {cut.elsewhere} cuts {problem.where} from the graph; "
+                                  "remove it there")
+            return
         if cut.kind not in REMOVABLE:
             self.report(
                 cut.node,

@@ -563,7 +563,9 @@ class RewrappedLoss(LossFlowRule, Rule):
                 # A loss of this function's arguments: whether they carry a graph only the caller shows.
                 fix = Applicability.UNSAFE
         if fix is None:
-            if cut.inner_expr is None:
+            if cut.elsewhere is not None:
+                why = f"it is made in {cut.elsewhere}: use the tensor itself there"
+            elif cut.inner_expr is None:
                 why = "combine the tensors themselves (`torch.stack`, a sum): a new tensor made from a list has no history"
             elif cut.inner.state == CUT:
                 why = "the value was computed without one (Python numbers, NumPy): compute it from tensors"
