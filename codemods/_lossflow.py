@@ -342,6 +342,10 @@ class _Shared:
     budget: int
     memo: dict = field(default_factory=dict)
     elsewhere: dict = field(default_factory=dict)  # (qualified, kind) -> what `_defined_elsewhere` found
+    generators: dict = field(default_factory=dict)  # id(function) -> it yields
+    hooks: dict | None = None  # id(function) -> how many `register_forward_hook(function)` calls register it
+    calls_by_name: dict | None = None  # called name -> the calls of it
+    triggers_by_function: dict | None = None  # id(function) -> its backward triggers
 
 
 # Models of the project's other files that calls were followed into, by (path, text): a few, reused across the
@@ -393,13 +397,13 @@ def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFl
             # that requires grad.
             env[arg.arg] = (GRAPH if model.parameter_value(arg).requires_grad else NOTHING) if strict \
                 else _parameter_flow(model, arg)
-        if strict and _is_forward_hook(model, scope):
+        if strict and _is_forward_hook(model, scope, shared):
             # A forward hook's third parameter is the module's output, with its graph; what the hook returns
             # replaces that output, so it is what the training loop trains on.
             arguments = [*scope.args.posonlyargs, *scope.args.args]
             if len(arguments) == 3:
                 env[arguments[2].arg] = GRAPH
-    walker = _Walker(model, no_grad, strict, _trained_on_by_protocol(model, scope), shared)
+    walker = _Walker(model, no_grad, strict, _trained_on_by_protocol(model, scope, shared), shared)
     walker.walk(scope.body, env)
     for problem in walker.problems:
         if problem.cut.kind == "rewrap" and _trained_leaf(model, problem.cut, model.function(problem.cut.node) or scope):
@@ -410,7 +414,7 @@ def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFl
             flow.problems.append(problem)
 
 
-def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST) -> bool:
+def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST, shared: "_Shared") -> bool:
     """What `scope` returns is trained on: a module's `forward`, a LightningModule's `training_step` (known by
     their classes, not their names alone), or a function of this file whose result reaches a backward() at one
     of its call sites (`loss = self.compute(model, x); loss.backward()`)."""
@@ -421,31 +425,40 @@ def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST) -> bool:
         return True
     if cls is not None and scope.name == "training_step" and model.class_extends(cls, _LIGHTNING_MODULES):
         return True
-    return _is_forward_hook(model, scope) or _returns_to_backward(model, scope)
+    return _is_forward_hook(model, scope, shared) or _returns_to_backward(model, scope, shared)
 
 
-def _is_forward_hook(model: SemanticModel, function: ast.AST) -> bool:
+def _is_forward_hook(model: SemanticModel, function: ast.AST, shared: "_Shared") -> bool:
     """`function` is registered with `module.register_forward_hook(function)`, and only called that way: a
     value it returns replaces the module's output (torch.nn.Module docs)."""
     if not isinstance(function, FUNCTIONS) or model.enclosing_class(function) is not None:
         return False
-    sites = model.call_sites.of(function)
-    if not sites:
+    if shared.hooks is None:  # one pass over the file's registrations, whatever the number of functions
+        shared.hooks = {}
+        for call in model.calls_to_method("register_forward_hook"):
+            registered = model.local_function(call.args[0]) if call.args else None
+            if registered is not None:
+                shared.hooks[id(registered)] = shared.hooks.get(id(registered), 0) + 1
+    if id(function) not in shared.hooks:
         return False
-    registrations = [
-        call for call in model.calls_to_method("register_forward_hook")
-        if call.args and model.local_function(call.args[0]) is function
-    ]
-    return len(registrations) == len(sites)
+    sites = model.call_sites.of(function)
+    return bool(sites) and shared.hooks[id(function)] == len(sites)
 
 
-def _returns_to_backward(model: SemanticModel, function: ast.AST) -> bool:
+def _returns_to_backward(model: SemanticModel, function: ast.AST, shared: "_Shared") -> bool:
     """Some call of `function` in this file is trained on: `f(...).backward()`, or `loss = f(...)` and then
     `loss.backward()` / `backward(loss)` (`manual_backward`, `accelerator.backward`) in the same function."""
-    for call in model.nodes(ast.Call):
-        func = call.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-        if name != function.name or model.callee(call) is not function:
+    if shared.calls_by_name is None:  # one pass over the file's calls and triggers, whatever the number of scopes
+        shared.calls_by_name, shared.triggers_by_function = {}, {}
+        for call in model.nodes(ast.Call):
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name is not None:
+                shared.calls_by_name.setdefault(name, []).append(call)
+        for trigger in backward_calls(model):
+            shared.triggers_by_function.setdefault(id(model.function(trigger)), []).append(trigger)
+    for call in shared.calls_by_name.get(function.name, ()):
+        if model.callee(call) is not function:
             continue
         parent = model.parent(call)
         if isinstance(parent, ast.Attribute) and parent.attr == "backward":
@@ -453,9 +466,7 @@ def _returns_to_backward(model: SemanticModel, function: ast.AST) -> bool:
         if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
             continue
         bound, where = parent.targets[0].id, model.function(call)
-        for trigger in backward_calls(model):
-            if model.function(trigger) is not where:
-                continue
+        for trigger in shared.triggers_by_function.get(id(where), ()):
             receiver = trigger.func.value if isinstance(trigger.func, ast.Attribute) else None
             given = [*trigger.args, *(k.value for k in trigger.keywords)]
             if any(isinstance(e, ast.Name) and e.id == bound for e in [receiver, *given]):
@@ -839,7 +850,11 @@ class _Walker:
             return None
         if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
             return None
-        if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(function)):
+        generator = self.shared.generators.get(id(function))
+        if generator is None:
+            generator = self.shared.generators[id(function)] = any(
+                isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(function))
+        if generator:
             return None  # a generator: its result is an iterator, not a value
         given = [self.value(a, env) for a in call.args]
         named = {k.arg: self.value(k.value, env) for k in call.keywords}

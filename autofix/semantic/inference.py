@@ -98,6 +98,7 @@ class SemanticModel(Scopes):
         self._call_sites: CallSites | None = None
         self._trainable: dict | None = None
         self._mentions: dict[int, bool] = {}  # function -> whether it reads a `.training` flag
+        self._returns_by_function: dict[int, list[ast.AST]] | None = None
         super().__init__(tree, text, path, module, is_package)
         self._uses = UseEvidence()  # what the code does with each name (evidence_from_use.py)
 
@@ -1238,13 +1239,10 @@ class SemanticModel(Scopes):
         if isinstance(function, ast.Lambda):
             result = self.value(function.body)
         else:
-            values = [
-                self.value(r.value) if r.value is not None else DATA_OBJECT
-                for r in self.nodes(ast.Return)
-                if self.function(r) is function
-            ]
-            if any(isinstance(n, (ast.Yield, ast.YieldFrom)) and self.function(n) is function
-                   for n in self.nodes(ast.Yield) + self.nodes(ast.YieldFrom)):
+            own = self._own_returns().get(key, ())
+            values = [self.value(r.value) if r.value is not None else DATA_OBJECT
+                      for r in own if isinstance(r, ast.Return)]
+            if any(not isinstance(r, ast.Return) for r in own):
                 values = [Value(Kind.CONTAINER, Grad.DATA)]
             result = join(values) if values else DATA_OBJECT
             if function.returns is not None:
@@ -1254,6 +1252,16 @@ class SemanticModel(Scopes):
                     result = declared
         self._returns[key] = result
         return result
+
+    def _own_returns(self) -> dict[int, list[ast.AST]]:
+        """id(function) -> its own `return`, `yield` and `yield from` nodes: one pass for the whole file, so that
+        asking what every function returns costs linear time, not a scan of the file per function."""
+        if self._returns_by_function is None:
+            found: dict[int, list[ast.AST]] = {}
+            for node in self.nodes(ast.Return, ast.Yield, ast.YieldFrom):
+                found.setdefault(id(self.function(node)), []).append(node)
+            self._returns_by_function = found
+        return self._returns_by_function
 
     # --- added for the GF2xx port (loss flow) ---------------------------------------------------------
     def parameter_value(self, arg: ast.arg) -> Value:
