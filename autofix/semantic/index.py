@@ -231,8 +231,9 @@ class ProjectIndex:
     def source(self, qualified: str, kind: str) -> tuple[str, str, str, str] | None:
         """(qualified name where defined, path, module, text) of the file that defines the project's class or
         function `qualified` (`kind`: "classes" or "functions"), for an analysis that follows a call into it.
-        None in a preloaded index (it reads no file), or when the file changed or cannot be read since it was
-        summarised: then the caller knows no more than the summary says."""
+        None in a preloaded index (it reads no file), for a file outside the project's roots (an installed
+        library), or when the file changed or cannot be read since it was summarised: then the caller knows no
+        more than the summary says."""
         if self._preloaded:
             return None
         found = self._definition(qualified, kind)
@@ -243,6 +244,11 @@ class ProjectIndex:
         if summary is None or "path" not in summary:
             return None
         path = summary["path"]
+        resolved = Path(path).resolve()
+        if not any(resolved.is_relative_to(root) for root in self.roots) or {"site-packages", "dist-packages"} & set(
+            resolved.parts
+        ):
+            return None  # the project's own code only: an installed library's is summarised, never followed
         text = self._texts.get(path)
         if text is None:
             try:
