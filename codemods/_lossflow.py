@@ -387,7 +387,7 @@ def _defined_elsewhere(project, qualified: str, kind: str):
 
 
 def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFlow, seen: set,
-                shared: "_Shared") -> None:
+                shared: _Shared) -> None:
     no_grad = None
     env: dict[str, Flow] = {}
     if isinstance(scope, FUNCTIONS):
@@ -414,7 +414,7 @@ def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFl
             flow.problems.append(problem)
 
 
-def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST, shared: "_Shared") -> bool:
+def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST, shared: _Shared) -> bool:
     """What `scope` returns is trained on: a module's `forward`, a LightningModule's `training_step` (known by
     their classes, not their names alone), or a function of this file whose result reaches a backward() at one
     of its call sites (`loss = self.compute(model, x); loss.backward()`)."""
@@ -428,7 +428,7 @@ def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST, shared: "_Shar
     return _is_forward_hook(model, scope, shared) or _returns_to_backward(model, scope, shared)
 
 
-def _is_forward_hook(model: SemanticModel, function: ast.AST, shared: "_Shared") -> bool:
+def _is_forward_hook(model: SemanticModel, function: ast.AST, shared: _Shared) -> bool:
     """`function` is registered with `module.register_forward_hook(function)`, and only called that way: a
     value it returns replaces the module's output (torch.nn.Module docs)."""
     if not isinstance(function, FUNCTIONS) or model.enclosing_class(function) is not None:
@@ -445,7 +445,7 @@ def _is_forward_hook(model: SemanticModel, function: ast.AST, shared: "_Shared")
     return bool(sites) and shared.hooks[id(function)] == len(sites)
 
 
-def _returns_to_backward(model: SemanticModel, function: ast.AST, shared: "_Shared") -> bool:
+def _returns_to_backward(model: SemanticModel, function: ast.AST, shared: _Shared) -> bool:
     """Some call of `function` in this file is trained on: `f(...).backward()`, or `loss = f(...)` and then
     `loss.backward()` / `backward(loss)` (`manual_backward`, `accelerator.backward`) in the same function."""
     if shared.calls_by_name is None:  # one pass over the file's calls and triggers, whatever the number of scopes
@@ -515,7 +515,7 @@ class _Walker:
     an unknown call (`read_image(path)`) is as likely to return data as a model output."""
 
     def __init__(self, model: SemanticModel, no_grad: ast.AST | None, strict: bool = False, protocol: bool = False,
-                 shared: "_Shared | None" = None, stack: tuple[int, ...] = ()):
+                 shared: _Shared | None = None, stack: tuple[int, ...] = ()):
         self.model = model
         self.shared = shared if shared is not None else _Shared(0)
         self.stack = stack  # the functions being followed into, outermost first (no recursion)

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from autofix.registry import all_rules
 from conftest import ROOT, run
 
 torch = pytest.importorskip("torch")
@@ -64,8 +65,6 @@ def test_script_trains_after_fix(tmp_path, name, before):
 # --- flow across functions: the examples' runtime claims, checked with torch --------------------------------
 
 def _example(code: str, reason_start: str):
-    from autofix.registry import all_rules  # noqa: PLC0415 - the rules' own examples are the programs under test
-
     rule = next(r for r in all_rules() if r.code == code)
     return next(e for e in rule.examples if e.reason.startswith(reason_start))
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Callable
+from collections.abc import Callable
 
 _UNKNOWN = object()  # the evaluator cannot tell
 _MAX_DEPTH = 6  # names followed through at most this many assignments
