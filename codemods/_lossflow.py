@@ -25,6 +25,22 @@ autograd is switched off (`model.disables_grad`), what a parameter's annotation 
 holds, loss modules (`self.criterion = nn.CrossEntropyLoss()`), and calls whose result is plain data
 (`x.size(0)`, `len(...)`).
 
+Calls into the file's own functions (a helper, a method, a module's `forward`, a local loss class) are
+followed (`follow`): the callee is walked with its parameters bound to what the call passes, and what it
+returns comes back with its cuts, through return values, lists, dicts and comprehensions, up to three calls
+deep and within a budget of lines per file, so the cost stays linear. A forward hook's return value replaces
+the layer's output, so it is checked like a `forward`'s.
+
+Per term: in a sum whose total still reaches parameters, a term that is a loss cut from the graph (detached,
+re-wrapped with `torch.tensor(x.item(), requires_grad=True)`, `torch.Tensor([...])`, `Variable(x.data)`)
+trains nothing; it is reported as such (`Flow.dead`, `Problem.term`). A term whose tensor also appears uncut
+in the sum (`x - x.detach()`, a straight-through estimator) is meant.
+
+Evidence from use: a callable the file does not show, given a value cut from a model's output and a target,
+has a loss function's shape (`loss_shaped`); when its result is what backward() gets (through names and
+arithmetic only), and nothing shows the callable is a model (called on plain data, `.parameters()`), it is a
+loss function, and backward() cannot reach the model through the cut, whatever the callable is.
+
 One convention stands in for what a file cannot show: a loss's target (the second argument of
 `F.cross_entropy(input, target)`, of an `nn.*Loss` module, or `target=`) is ground truth, so a bare function
 parameter given there counts as data. A loss function is known by what it is (an import, an `nn.*Loss`
@@ -35,6 +51,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from autofix.semantic import (
     FUNCTIONS, Grad, Kind, SemanticModel, dotted, is_false, is_optimizer_class, is_true, keyword, torch_ops,
@@ -83,6 +100,16 @@ _FACTORIES = frozenset(
 # `torch.tensor(t)` and `Variable(t)` return a tensor without grad_fn, with or without requires_grad=True).
 # `torch.as_tensor(t)` and `torch.Tensor(t)` are not among them: they keep the graph.
 REWRAPS = frozenset({"torch.tensor", "torch.autograd.Variable", "torch.autograd.variable.Variable"})
+# The legacy constructors copy a list of tensors into a new tensor without history (checked on torch 2.13:
+# `torch.Tensor([loss])` has no grad_fn), although given one tensor `torch.Tensor(t)` aliases it.
+LEGACY_CONSTRUCTORS = frozenset(
+    f"torch.{name}" for name in ("Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor")
+) | frozenset(f"torch.cuda.{name}" for name in ("FloatTensor", "DoubleTensor", "HalfTensor"))
+_DISPLAYS = (ast.List, ast.Tuple, ast.ListComp, ast.GeneratorExp)
+# How deep calls into the file's own functions are followed, and how many lines of them one file may walk in
+# all (per line of the file): the cost stays linear in the file's size.
+_INLINE_DEPTH = 3
+_INLINE_BUDGET_PER_LINE = 4
 # torch.nn.functional losses whose second argument is the target.
 _LOSS_FUNCTION = re.compile(
     r"^torch\.nn\.functional\.(cross_entropy|binary_cross_entropy|binary_cross_entropy_with_logits|kl_div|nll_loss"
@@ -139,6 +166,7 @@ class Cut:
     inner_expr: ast.expr | None  # the expression that still had its graph (what a fix restores)
     computed_here: bool  # inner_expr is computation in this scope, not a bare parameter or global
     statement: ast.stmt | None = None  # the statement holding the cut
+    elsewhere: str | None = None  # made in another file of the project (`Perceptual.forward` in losses.py:14)
 
 
 @dataclass(frozen=True)
@@ -147,6 +175,11 @@ class Flow:
     cuts: tuple[Cut, ...] = ()
     patches: tuple[ast.stmt, ...] = ()  # `x.requires_grad = True` / `x.requires_grad_()` applied on the way
     loss: bool = False  # computed by a loss function (`F.cross_entropy`, an `nn.*Loss`, a `criterion`)
+    # CONNECTED only on the assumption that these callables own parameters: each was given a value cut from a
+    # model's output and a target (`criterion(out.detach(), y)`), the shape of a loss function (see `loss_shaped`).
+    assumed: tuple[ast.Call, ...] = ()
+    # Terms of a sum cut from the graph (a loss detached or re-wrapped) while the rest still reaches parameters.
+    dead: tuple[Cut, ...] = ()
 
 
 NOTHING = Flow(UNKNOWN)
@@ -161,12 +194,51 @@ def combine(*values: Flow) -> Flow:
         return values[0]
     cuts: dict[int, Cut] = {}
     patches: dict[int, ast.stmt] = {}
+    dead: dict[int, Cut] = {}
     for value in values:
         for cut in value.cuts:
             cuts.setdefault(id(cut.node), cut)
         for patch in value.patches:
             patches.setdefault(id(patch), patch)
-    return Flow(max(v.state for v in values), tuple(cuts.values()), tuple(patches.values()), any(v.loss for v in values))
+        for cut in value.dead:
+            dead.setdefault(id(cut.node), cut)
+    state = max(v.state for v in values)
+    connected = [v for v in values if v.state == CONNECTED]
+    assumed: tuple[ast.Call, ...] = ()
+    if connected and all(v.assumed for v in connected):
+        assumed = tuple({id(c): c for v in connected for c in v.assumed}.values())
+    return Flow(state, tuple(cuts.values()), tuple(patches.values()), any(v.loss for v in values), assumed,
+                tuple(dead.values()))
+
+
+def consumed(value: Flow) -> Flow:
+    """`value` given to a computation that treats it as a model's output (a tensor method, a torch function,
+    another loss): whatever called it, its result was not the loss itself, so it is taken to own parameters."""
+    if not value.assumed:
+        return value
+    return Flow(value.state, value.cuts, value.patches, value.loss, (), value.dead)
+
+
+def with_dead_terms(total: Flow, *terms: Flow) -> Flow:
+    """A sum's value, recording each term that is a loss cut from the graph while the total still connects."""
+    if total.state != CONNECTED or total.assumed:
+        return total
+    dead = [c for t in terms if t.state != CONNECTED for c in t.cuts if c.kind != "no_grad" and _severs_a_loss(c)]
+    if not dead:
+        return total
+    known = {id(c.node) for c in total.dead}
+    return Flow(total.state, total.cuts, total.patches, total.loss, total.assumed,
+                total.dead + tuple(c for c in dead if id(c.node) not in known))
+
+
+def _severs_a_loss(cut: Cut) -> bool:
+    """The cut (directly, or through the cuts before it: `Variable(loss.data)`) severed a loss that had a graph."""
+    inner = cut.inner
+    return (inner.state == CONNECTED and _is_loss(inner)) or any(_severs_a_loss(c) for c in inner.cuts)
+
+
+def _is_loss(value: Flow) -> bool:
+    return value.loss or any(_is_loss(c.inner) for c in value.cuts)
 
 
 def carries_graph(value: Flow) -> bool:
@@ -182,11 +254,14 @@ class Problem:
     backward: ast.AST  # the backward call it reaches (or the `return` statement, when `returned`)
     patches: tuple[ast.stmt, ...]  # requires_grad patches on the way (a fix would make them raise)
     returned: bool = False  # a function with no backward() returns the value (to a caller that trains on it)
+    term: bool = False  # one term of a sum whose rest still reaches parameters
 
     @property
     def where(self) -> str:
         if self.returned:
             return f"the value returned at line {self.backward.lineno}"
+        if self.term:
+            return f"a term of the loss given to backward() at line {self.backward.lineno} (the rest still trains)"
         return f"the loss given to backward() at line {self.backward.lineno}"
 
 
@@ -252,14 +327,67 @@ def _analyse(model: SemanticModel) -> LossFlow:
         if isinstance(function, FUNCTIONS) and id(function) not in scopes and model.grad_enabled(node) is not False:
             returning.setdefault(id(function), function)
     seen: set[tuple[int, str]] = set()
+    shared = _Shared(model.text.count("\n") * _INLINE_BUDGET_PER_LINE + 400)
     for strict, group in ((False, scopes), (True, returning)):
         for scope in group.values():
-            _walk_scope(model, scope, strict, flow, seen)
+            _walk_scope(model, scope, strict, flow, seen, shared)
     flow.problems.sort(key=lambda p: (p.cut.node.lineno, p.cut.node.col_offset))
     return flow
 
 
-def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFlow, seen: set) -> None:
+@dataclass
+class _Shared:
+    """What the walks of one file share: the lines left to spend following calls, and what each call gave."""
+
+    budget: int
+    memo: dict = field(default_factory=dict)
+    elsewhere: dict = field(default_factory=dict)  # (qualified, kind) -> what `_defined_elsewhere` found
+    generators: dict = field(default_factory=dict)  # id(function) -> it yields
+    hooks: dict | None = None  # id(function) -> how many `register_forward_hook(function)` calls register it
+    calls_by_name: dict | None = None  # called name -> the calls of it
+    triggers_by_function: dict | None = None  # id(function) -> its backward triggers
+
+
+# Models of the project's other files that calls were followed into, by (path, text): a few, reused across the
+# files of one run (a training script and its evaluation script import the same model).
+_OTHER_FILES: dict[tuple[str, int], SemanticModel] = {}
+_OTHER_FILES_KEPT = 8
+
+
+def _defined_elsewhere(project, qualified: str, kind: str):
+    """(model of the defining file, the function a call runs, where it is) for a class or function of another
+    file of the project; None when the index cannot show its source."""
+    source = project.source(qualified, kind)
+    if source is None:
+        return None
+    name, path, module, text = source
+    key = (path, hash(text))
+    other = _OTHER_FILES.get(key)
+    if other is None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        other = SemanticModel(tree, text, path, module, path.endswith("__init__.py"), project)
+        if len(_OTHER_FILES) >= _OTHER_FILES_KEPT:
+            _OTHER_FILES.pop(next(iter(_OTHER_FILES)))
+        _OTHER_FILES[key] = other
+    short = name.rsplit(".", 1)[-1]
+    top = {n.name: n for n in other.tree.body if isinstance(n, (ast.ClassDef, *FUNCTIONS))}
+    found = top.get(short)
+    if kind == "classes":
+        if not isinstance(found, ast.ClassDef):
+            return None
+        method = "forward" if other.is_module_class_def(found) else "__call__"
+        found = next((m for m in found.body if isinstance(m, FUNCTIONS) and m.name == method), None)
+        short = f"{short}.{method}"
+    if not isinstance(found, FUNCTIONS):
+        return None
+    return other, found, f"`{short}` ({Path(path).name}:{found.lineno})"
+
+
+def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFlow, seen: set,
+                shared: _Shared) -> None:
     no_grad = None
     env: dict[str, Flow] = {}
     if isinstance(scope, FUNCTIONS):
@@ -269,10 +397,16 @@ def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFl
             # that requires grad.
             env[arg.arg] = (GRAPH if model.parameter_value(arg).requires_grad else NOTHING) if strict \
                 else _parameter_flow(model, arg)
-    walker = _Walker(model, no_grad, strict, _trained_on_by_protocol(model, scope))
+        if strict and _is_forward_hook(model, scope, shared):
+            # A forward hook's third parameter is the module's output, with its graph; what the hook returns
+            # replaces that output, so it is what the training loop trains on.
+            arguments = [*scope.args.posonlyargs, *scope.args.args]
+            if len(arguments) == 3:
+                env[arguments[2].arg] = GRAPH
+    walker = _Walker(model, no_grad, strict, _trained_on_by_protocol(model, scope, shared), shared)
     walker.walk(scope.body, env)
     for problem in walker.problems:
-        if problem.cut.kind == "rewrap" and _trained_leaf(model, problem.cut, scope):
+        if problem.cut.kind == "rewrap" and _trained_leaf(model, problem.cut, model.function(problem.cut.node) or scope):
             continue
         key = (id(problem.cut.node), problem.cut.kind)
         if key not in seen:
@@ -280,7 +414,7 @@ def _walk_scope(model: SemanticModel, scope: ast.AST, strict: bool, flow: LossFl
             flow.problems.append(problem)
 
 
-def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST) -> bool:
+def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST, shared: _Shared) -> bool:
     """What `scope` returns is trained on: a module's `forward`, a LightningModule's `training_step` (known by
     their classes, not their names alone), or a function of this file whose result reaches a backward() at one
     of its call sites (`loss = self.compute(model, x); loss.backward()`)."""
@@ -291,16 +425,40 @@ def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST) -> bool:
         return True
     if cls is not None and scope.name == "training_step" and model.class_extends(cls, _LIGHTNING_MODULES):
         return True
-    return _returns_to_backward(model, scope)
+    return _is_forward_hook(model, scope, shared) or _returns_to_backward(model, scope, shared)
 
 
-def _returns_to_backward(model: SemanticModel, function: ast.AST) -> bool:
+def _is_forward_hook(model: SemanticModel, function: ast.AST, shared: _Shared) -> bool:
+    """`function` is registered with `module.register_forward_hook(function)`, and only called that way: a
+    value it returns replaces the module's output (torch.nn.Module docs)."""
+    if not isinstance(function, FUNCTIONS) or model.enclosing_class(function) is not None:
+        return False
+    if shared.hooks is None:  # one pass over the file's registrations, whatever the number of functions
+        shared.hooks = {}
+        for call in model.calls_to_method("register_forward_hook"):
+            registered = model.local_function(call.args[0]) if call.args else None
+            if registered is not None:
+                shared.hooks[id(registered)] = shared.hooks.get(id(registered), 0) + 1
+    if id(function) not in shared.hooks:
+        return False
+    sites = model.call_sites.of(function)
+    return bool(sites) and shared.hooks[id(function)] == len(sites)
+
+
+def _returns_to_backward(model: SemanticModel, function: ast.AST, shared: _Shared) -> bool:
     """Some call of `function` in this file is trained on: `f(...).backward()`, or `loss = f(...)` and then
     `loss.backward()` / `backward(loss)` (`manual_backward`, `accelerator.backward`) in the same function."""
-    for call in model.nodes(ast.Call):
-        func = call.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-        if name != function.name or model.callee(call) is not function:
+    if shared.calls_by_name is None:  # one pass over the file's calls and triggers, whatever the number of scopes
+        shared.calls_by_name, shared.triggers_by_function = {}, {}
+        for call in model.nodes(ast.Call):
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name is not None:
+                shared.calls_by_name.setdefault(name, []).append(call)
+        for trigger in backward_calls(model):
+            shared.triggers_by_function.setdefault(id(model.function(trigger)), []).append(trigger)
+    for call in shared.calls_by_name.get(function.name, ()):
+        if model.callee(call) is not function:
             continue
         parent = model.parent(call)
         if isinstance(parent, ast.Attribute) and parent.attr == "backward":
@@ -308,9 +466,7 @@ def _returns_to_backward(model: SemanticModel, function: ast.AST) -> bool:
         if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
             continue
         bound, where = parent.targets[0].id, model.function(call)
-        for trigger in backward_calls(model):
-            if model.function(trigger) is not where:
-                continue
+        for trigger in shared.triggers_by_function.get(id(where), ()):
             receiver = trigger.func.value if isinstance(trigger.func, ast.Attribute) else None
             given = [*trigger.args, *(k.value for k in trigger.keywords)]
             if any(isinstance(e, ast.Name) and e.id == bound for e in [receiver, *given]):
@@ -358,8 +514,14 @@ class _Walker:
     there, only evidence counts as a graph (a module's output, a value the model knows requires grad), since
     an unknown call (`read_image(path)`) is as likely to return data as a model output."""
 
-    def __init__(self, model: SemanticModel, no_grad: ast.AST | None, strict: bool = False, protocol: bool = False):
+    def __init__(self, model: SemanticModel, no_grad: ast.AST | None, strict: bool = False, protocol: bool = False,
+                 shared: _Shared | None = None, stack: tuple[int, ...] = ()):
         self.model = model
+        self.shared = shared if shared is not None else _Shared(0)
+        self.stack = stack  # the functions being followed into, outermost first (no recursion)
+        self.returned: list[Flow] = []  # what a followed function returns
+        self.own_parameters: frozenset[str] = frozenset()  # a followed function's parameters (fixes stay out)
+        self.batch_callees: set[str] = set()  # callables called on plain data here: models, not loss functions
         self.no_grad: ast.AST | None = no_grad  # the `with` / decorator in force, if any
         self.strict = strict
         self.protocol = protocol  # `forward` / `training_step`: what it returns is trained on
@@ -432,6 +594,8 @@ class _Walker:
 
     def simple(self, statement, env):
         self.statement = statement
+        if isinstance(statement, ast.Return) and self.stack:
+            self.returned.append(self.guarded(statement.value, env) if statement.value is not None else NOTHING)
         if self.strict:
             if isinstance(statement, ast.Return) and statement.value is not None and self.reporting:
                 self.check_return(statement, env)
@@ -451,7 +615,11 @@ class _Walker:
         elif isinstance(statement, ast.AugAssign):
             name = dotted(statement.target)
             if name:
-                env = {**env, name: combine(env.get(name, NOTHING), self.guarded(statement.value, env))}
+                held, added = env.get(name, NOTHING), self.guarded(statement.value, env)
+                total = combine(held, added)
+                if isinstance(statement.op, (ast.Add, ast.Sub)):
+                    total = with_dead_terms(total, *self.independent_terms((statement.target, held), (statement.value, added)))
+                env = {**env, name: total}
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
             env = self.effect(statement.value, env)
         return env
@@ -502,7 +670,14 @@ class _Walker:
             # backward() on a value computed inside the no_grad block itself: it has no graph. (A loss computed
             # before the block keeps its graph: backward() under no_grad still works.)
             value = Flow(CUT, (Cut("no_grad", self.no_grad, value, None, False, self.statement),))
+        if value.state == CONNECTED and value.assumed and not any(self.is_model(c) for c in value.assumed):
+            # Each callable that alone made the loss connected was given a value cut from a model's output and a
+            # target, and its result is what backward() gets: a loss function, which owns no parameters. Whatever
+            # it is, backward() cannot reach the model through the cut.
+            value = Flow(CUT, value.cuts, value.patches, value.loss)
         if value.state == CONNECTED:
+            for cut in value.dead:
+                self.problems.append(Problem(cut, call, (), term=True))
             return
         severed = [c for c in value.cuts if c.inner.state == CONNECTED]
         if value.state != CUT and not severed:
@@ -578,7 +753,11 @@ class _Walker:
         if isinstance(expr, ast.Subscript):
             return self.value(expr.value, env)
         if isinstance(expr, ast.BinOp):
-            return combine(self.value(expr.left, env), self.value(expr.right, env))
+            left, right = self.value(expr.left, env), self.value(expr.right, env)
+            total = combine(left, right)
+            if isinstance(expr.op, (ast.Add, ast.Sub)) and total.state == CONNECTED:
+                return with_dead_terms(total, *self.independent_terms((expr.left, left), (expr.right, right)))
+            return total
         if isinstance(expr, ast.UnaryOp):
             return NOTHING if isinstance(expr.op, ast.Not) else self.value(expr.operand, env)
         if isinstance(expr, ast.Compare):
@@ -617,6 +796,8 @@ class _Walker:
         if isinstance(expr, (ast.Call, ast.BinOp, ast.UnaryOp, ast.Subscript)):
             return True
         name = dotted(expr)
+        if name in self.own_parameters:
+            return False  # a parameter of a function followed from its caller: other callers may mean the cut
         return bool(name and name in env and env[name] is not PARAMETER and env[name] is not NOTHING)
 
     def call(self, call: ast.Call, env) -> Flow:
@@ -626,9 +807,13 @@ class _Walker:
             return self.loss(call, target, env)
         qualified = self.model.qualified_name(func)
         if qualified is not None and qualified.startswith("torch."):
-            return self.torch_function(qualified, call, env)
+            return consumed(self.torch_function(qualified, call, env))
         if qualified is not None and qualified.split(".")[0] in _DATA_MODULES:
             return NOTHING
+        body = self.model.called_body(call)
+        followed = self.follow(body, call, env) if body is not None else self.follow_elsewhere(call, env)
+        if followed is not None:
+            return followed
         if isinstance(func, ast.Attribute):
             method = func.attr
             owner = func.value
@@ -641,10 +826,10 @@ class _Walker:
             if method == "scale":  # AMP: scaler.scale(loss) is the loss, scaled
                 return self.arguments(call, env)
             if method in _RECEIVER_ONLY:
-                return self.value(owner, env)
+                return consumed(self.value(owner, env))
             if _pure_method(method):
-                return combine(self.value(owner, env), self.arguments(call, env))
-            return self.opaque(call)
+                return consumed(combine(self.value(owner, env), self.arguments(call, env)))
+            return self.opaque_or_loss(call, env)
         name = func.id if isinstance(func, ast.Name) else ""
         if name in ("sum", "max", "min", "abs", "sorted", "list", "tuple"):
             return self.arguments(call, env)
@@ -652,7 +837,148 @@ class _Walker:
             return self.cut(f"{name}()", call, call.args[0], env)
         if name in ("len", "range", "print", "isinstance", "str", "repr", "enumerate", "zip"):
             return NOTHING
-        return self.opaque(call)
+        return self.opaque_or_loss(call, env)
+
+    # --- calls into the file's own functions ----------------------------------------------------------
+    def follow(self, function: ast.AST, call: ast.Call, env, owner: SemanticModel | None = None) -> Flow | None:
+        """What `call` returns, by walking `function` (a helper, a method, a module's `forward`) with its
+        parameters bound to what the call passes: return values carry cuts (and re-wraps) to the caller's
+        backward(). None where the call cannot be followed (too deep, recursive, `*args`, out of budget).
+        `owner`: the model of the file that defines `function`, when it is another file of the project."""
+        owner = owner or self.model
+        if not isinstance(function, FUNCTIONS) or len(self.stack) >= _INLINE_DEPTH or id(function) in self.stack:
+            return None
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return None
+        generator = self.shared.generators.get(id(function))
+        if generator is None:
+            generator = self.shared.generators[id(function)] = any(
+                isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(function))
+        if generator:
+            return None  # a generator: its result is an iterator, not a value
+        given = [self.value(a, env) for a in call.args]
+        named = {k.arg: self.value(k.value, env) for k in call.keywords}
+        key = (id(function), tuple(_signature(f) for f in given), tuple(sorted((k, _signature(v)) for k, v in named.items())),
+               id(self.no_grad) if self.no_grad is not None else 0, self.strict)
+        if key in self.shared.memo:
+            return self.shared.memo[key]
+        size = (getattr(function, "end_lineno", None) or function.lineno) - function.lineno + 1
+        if self.shared.budget < size:
+            return None
+        self.shared.budget -= size
+        arguments = function.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        offset = 1 if owner.enclosing_class(function) is not None and not owner.is_static_method(function) else 0
+        inner: dict[str, Flow] = {}
+        for index, arg in enumerate(positional):
+            place = index - offset
+            inner[arg.arg] = given[place] if 0 <= place < len(given) else named.get(arg.arg, NOTHING)
+        for arg in arguments.kwonlyargs:
+            inner[arg.arg] = named.get(arg.arg, NOTHING)
+        for arg in (arguments.vararg, arguments.kwarg):
+            if arg is not None:
+                inner[arg.arg] = NOTHING
+        no_grad = self.no_grad or next((d for d in function.decorator_list if owner.disables_grad(d)), None)
+        walker = _Walker(owner, no_grad, self.strict, False, self.shared, (*self.stack, id(function)))
+        walker.reporting = False
+        walker.own_parameters = frozenset(inner) - {positional[0].arg} if offset and positional else frozenset(inner)
+        walker.walk(function.body, inner)
+        result = combine(*walker.returned) if walker.returned else NOTHING
+        self.shared.memo[key] = result
+        return result
+
+    def follow_elsewhere(self, call: ast.Call, env) -> Flow | None:
+        """What a call into another file of the project returns (a module class's `forward`, a function), found
+        through the project index and followed like a call into this file. A cut made there is reported here,
+        at the call, naming where it is (its own file reports it too where that file shows the backward())."""
+        project = self.model.project
+        if project is None:
+            return None
+        held = self.model.value(call.func)
+        if held.kind in (Kind.MODULE, Kind.OBJECT) and held.cls and not held.cls.startswith(("<local>.", "torch.")):
+            qualified, kind = held.cls, "classes"
+        else:
+            qualified, kind = self.model.qualified_name(call.func), "functions"
+            if qualified is None or qualified.split(".")[0] in _DATA_MODULES or qualified.startswith("torch."):
+                return None
+        found = self.shared.elsewhere.get((qualified, kind), False)
+        if found is False:
+            found = self.shared.elsewhere[(qualified, kind)] = _defined_elsewhere(project, qualified, kind)
+        if found is None:
+            return None
+        other, function, where = found
+        flow = self.follow(function, call, env, other)
+        return None if flow is None else self.brought_here(flow, other, where, call)
+
+    def brought_here(self, flow: Flow, other: SemanticModel, where: str, call: ast.Call) -> Flow:
+        """`flow`, with every cut made in the other file moved to `call` here (a finding must be in this file)."""
+        def foreign(node) -> bool:
+            return node is other.tree or other.parent(node) is not None
+
+        def moved(cuts):
+            return tuple(Cut(c.kind, call, c.inner, None, False, self.statement, where) if foreign(c.node) else c
+                         for c in cuts)
+
+        return Flow(flow.state, moved(flow.cuts), tuple(p for p in flow.patches if not foreign(p)), flow.loss,
+                    tuple(a for a in flow.assumed if not foreign(a)), moved(flow.dead))
+
+    # --- loss functions known by use ----------------------------------------------------------------
+    def opaque_or_loss(self, call: ast.Call, env) -> Flow:
+        """An unknown callable: it may own parameters (`opaque`), unless its use shows a loss function."""
+        result = self.opaque(call)
+        if self.strict or result.state != CONNECTED:
+            return result
+        name = dotted(call.func)
+        if name is not None and call.args and not isinstance(call.args[0], ast.Starred):
+            first = self.value(call.args[0], env)
+            if first.state == UNKNOWN and not first.cuts:
+                self.batch_callees.add(name)  # called on plain data: a model
+        return self.loss_shaped(call, env) or result
+
+    def loss_shaped(self, call: ast.Call, env) -> Flow | None:
+        """`f(out.detach(), y)`: a callable the file does not show, given a value cut from a model's output and a
+        target (plain data), has a loss function's shape. Its result counts as connected only on the assumption
+        that `f` owns parameters (`Flow.assumed`); where that result is what backward() gets, and nothing shows
+        that `f` is a model, the assumption is dropped (`check_backward`)."""
+        if not call.args or any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return None
+        target = call.args[1] if len(call.args) > 1 else next(
+            (k.value for k in call.keywords if k.arg in _TARGET_KEYWORDS), None)
+        if target is None:
+            return None
+        held = self.model.value(call.func)
+        if held.kind is not Kind.UNKNOWN:
+            return None  # a module, an object, a function the file shows: its definition says what it is
+        first = self.value(call.args[0], env)
+        if first.state != CUT or not any(c.inner.state == CONNECTED for c in first.cuts):
+            return None
+        rest = [self.target_value(target, env), *(self.value(a, env) for a in call.args[2:]),
+                *(self.value(k.value, env) for k in call.keywords if k.value is not target)]
+        if any(r.state == CONNECTED for r in rest):
+            return None
+        combined = combine(first, *rest)
+        return Flow(CONNECTED, combined.cuts, combined.patches, True, (call,))
+
+    def is_model(self, call: ast.Call) -> bool:
+        """The callable of `call` is shown to be a model: called on plain data here, or used as a module."""
+        func = call.func
+        if dotted(func) in self.batch_callees:
+            return True
+        return isinstance(func, ast.Name) and self.model.used_as(func) is not None and self.model.used_as(func).kind is Kind.MODULE
+
+    def independent_terms(self, *terms: tuple[ast.AST, Flow]) -> list[Flow]:
+        """The terms of a sum, less any cut term whose tensor also appears uncut in another term: `x - x.detach()`
+        and the straight-through `y_hard - y_soft.detach() + y_soft` mean the cut."""
+        kept = []
+        for index, (expr, value) in enumerate(terms):
+            if value.state != CONNECTED:
+                cut_names = {dotted(strip_cuts(c.inner_expr)) for c in value.cuts if c.inner_expr is not None} - {None}
+                others = {dotted(n) for j, (e, _) in enumerate(terms) if j != index for n in ast.walk(e)
+                          if isinstance(n, (ast.Name, ast.Attribute))}
+                if cut_names & others:
+                    continue
+            kept.append(value)
+        return kept
 
     def arguments(self, call: ast.Call, env) -> Flow:
         return combine(*(self.value(a, env) for a in call.args), *(self.value(k.value, env) for k in call.keywords))
@@ -685,8 +1011,8 @@ class _Walker:
             values.append(self.target_value(argument, env) if index == target else self.value(argument, env))
         for kw in call.keywords:
             values.append(self.target_value(kw.value, env) if kw.arg in _TARGET_KEYWORDS else self.value(kw.value, env))
-        result = combine(*values)
-        return Flow(result.state, result.cuts, result.patches, True)
+        result = consumed(combine(*values))
+        return Flow(result.state, result.cuts, result.patches, True, (), result.dead)
 
     def target_value(self, expr, env) -> Flow:
         """A loss's target is ground truth: a bare function parameter there is data."""
@@ -703,10 +1029,16 @@ class _Walker:
         if qualified in REWRAPS:
             data = rewrapped_argument(call)
             if data is not None and self.from_graph(data, env):
-                return self.rewrap(call, data, env) if requires_grad else self.cut("rewrap", call, data, env)
+                # `torch.tensor(loss.item())`, `Variable(x.data)`: the copy is of the tensor under the cuts.
+                return self.rewrap(call, data, env)
             return GRAPH if requires_grad else NOTHING  # a fresh leaf (trainable if it asks for grad)
         if short in _FACTORIES:
             return GRAPH if requires_grad else NOTHING
+        if qualified in LEGACY_CONSTRUCTORS and call.args and isinstance(call.args[0], _DISPLAYS):
+            if self.from_graph(call.args[0], env):
+                inner = self.value(call.args[0], env)
+                return Flow(CUT, (Cut("rewrap", call, inner, None, False, self.statement),), inner.patches)
+            return NOTHING
         if torch_ops.integer_result(qualified) and call.args:  # torch.argmax, torch.eq, ...: torch table
             return self.cut(short, call, call.args[0], env)
         if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional."):
@@ -736,6 +1068,12 @@ class _Walker:
     def from_graph(self, expr, env) -> bool:
         """True when `expr` is derived from a value with a graph (a loss, a model output), not from plain data."""
         return carries_graph(self.value(strip_cuts(expr), env))
+
+
+def _signature(value: Flow) -> tuple:
+    """What a followed call's result depends on in an argument: equal signatures give equal results."""
+    return (value.state, tuple(id(c.node) for c in value.cuts), value.loss, tuple(id(p) for p in value.patches),
+            bool(value.assumed), tuple(id(c.node) for c in value.dead), value is PARAMETER)
 
 
 def _plain_data(value, strict: bool = False) -> bool:

@@ -51,7 +51,14 @@ class DetachedLoss(LossFlowRule, Rule):
     by `.detach()`, `.data`, or a non-differentiable step (`.item()`, `.numpy()`, `argmax`, integer casts,
     comparisons, `generate()`). Names come from the semantic model (imports, `self.criterion = nn.MSELoss()`,
     annotations); a loss's target (`criterion(output, y)`) is ground truth, so a loss is judged by its input.
-    Only functions that call backward themselves are analysed.
+    Only functions that call backward themselves are analysed; calls into the file's own functions (a loss
+    helper, a method, a module's `forward`) are followed, so a cut inside a helper reaches the backward() that
+    uses its result (reported without a fix: other callers may mean the cut). A callable the file does not
+    show, given a value cut from a model's output and a target and whose result is backpropagated
+    (`criterion(out.detach(), y)` with `criterion` a parameter), is a loss function by its use: whatever it
+    is, backward() cannot reach the model through the cut. A callable shown to be a model (called on plain
+    data, `.parameters()`) keeps its parameters. A loss term detached while the rest of the sum still trains
+    is reported on its own; a straight-through `x - x.detach()` is not.
 
     ## Why is this bad?
     A loss with no path to the parameters cannot train them. `backward()` raises
@@ -198,10 +205,13 @@ class DetachedLoss(LossFlowRule, Rule):
             "    loss.backward()\n",
             "linear probing: a frozen backbone's features feed a head that trains",
         ),
-        Valid(
+        Invalid(
             "def step(model, criterion, x, y):\n    output = model(x)\n    loss = criterion(output.detach(), y)\n"
             "    loss.backward()\n",
-            "`criterion` is only a name: what it is is unknown, and a callable may own parameters",
+            "def step(model, criterion, x, y):\n    output = model(x)\n    loss = criterion(output, y)\n"
+            "    loss.backward()\n",
+            "`criterion` is a parameter no call site explains; whatever it is, backward() cannot reach the model "
+            "through `output.detach()`: given a model's output and a target, and backpropagated, it is a loss function",
         ),
         Valid(
             "import numpy as np\nimport torch\nimport torch.nn as nn\n\n\nclass Policy(nn.Module):\n"
@@ -212,6 +222,108 @@ class DetachedLoss(LossFlowRule, Rule):
             "        opt.step()\n",
             "SAC's temperature loss: `log_alpha` was made a leaf that requires grad, so the loss still trains it",
         ),
+        Invalid(
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def compute_loss(pred, target):\n"
+            "    return F.mse_loss(pred.detach(), target)\n"
+            "\n"
+            "\n"
+            "def train(model, loader):\n"
+            "    for x, y in loader:\n"
+            "        loss = compute_loss(model(x), y)\n"
+            "        loss.backward()\n",
+            None,
+            "a loss helper detaches the prediction it is given: the cut is followed from the helper's return to backward() in the loop (no fix: other callers may mean it)",
+        ),
+        Invalid(
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    out = model(x)\n"
+            "    smooth = F.l1_loss(out[:, 1:], out[:, :-1])\n"
+            "    loss = F.mse_loss(out, y) + 0.1 * smooth.detach()\n"
+            "    loss.backward()\n",
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    out = model(x)\n"
+            "    smooth = F.l1_loss(out[:, 1:], out[:, :-1])\n"
+            "    loss = F.mse_loss(out, y) + 0.1 * smooth\n"
+            "    loss.backward()\n",
+            'one term of a sum is a detached loss while the total still trains the model: that term trains nothing',
+        ),
+        Invalid(
+            "for x, y in loader:\n"
+            "    loss = F.cross_entropy(net(x).detach(), y)\n"
+            "    loss.backward()\n",
+            "for x, y in loader:\n"
+            "    loss = F.cross_entropy(net(x), y)\n"
+            "    loss.backward()\n",
+            'a fragment without its imports: an unbound `F` is torch.nn.functional',
+        ),
+        Valid(
+            "def d_step(G, D, bce, real, z, labels, zeros, ones):\n"
+            "    fake = G(z, labels)\n"
+            "    d_loss = bce(D(fake.detach(), labels), zeros) + bce(D(real, labels), ones)\n"
+            "    d_loss.backward()\n",
+            "a conditional GAN's discriminator step: `D` is called on real data too, so it is a model, and its parameters connect",
+        ),
+        Valid(
+            "def critic_step(G, D, real, z, labels):\n"
+            "    fake = G(z, labels)\n"
+            "    d_loss = D(fake.detach(), labels).mean() - D(real, labels).mean()\n"
+            "    d_loss.backward()\n",
+            'a conditional WGAN critic: a callable given a detached output and labels, but also called on real data',
+        ),
+        Valid(
+            "import torch\n"
+            "\n"
+            "\n"
+            "def probe(backbone, head, x, y):\n"
+            "    opt = torch.optim.SGD(head.parameters(), lr=0.1)\n"
+            "    feats = backbone(x)\n"
+            "    loss = head(feats.detach(), y)\n"
+            "    loss.backward()\n"
+            "    opt.step()\n",
+            'a two-argument head on frozen features, shown to be a module by its use (its parameters are optimised)',
+        ),
+        Valid(
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    soft = model(x).softmax(-1)\n"
+            "    hard = (soft == soft.max(-1, keepdim=True)[0]).float()\n"
+            "    out = hard - soft.detach() + soft\n"
+            "    loss = F.mse_loss(out, y)\n"
+            "    loss.backward()\n",
+            "a straight-through estimator: the detached term's tensor also appears uncut in the sum",
+        ),
+        Valid(
+            "def td(q, target_net, s, a, r, s2):\n"
+            "    err = q(s).gather(1, a) - (r + 0.9 * target_net(s2).max(1)[0].detach())\n"
+            "    loss = err.pow(2).mean()\n"
+            "    loss.backward()\n",
+            'a TD error: the detached term is a bootstrapped target, not a loss',
+        ),
+        Valid(
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def distill(student_out, teacher_out):\n"
+            "    return F.kl_div(student_out.log_softmax(-1), teacher_out.detach().softmax(-1))\n"
+            "\n"
+            "\n"
+            "def train(student, teacher, loader):\n"
+            "    for x, _ in loader:\n"
+            "        loss = distill(student(x), teacher(x))\n"
+            "        loss.backward()\n",
+            'a helper that detaches a target on purpose: the prediction still connects',
+        ),
     )
 
     scenarios = (Scenario("tiny-transformer-detached-logits", _SCENARIO),)
@@ -220,6 +332,10 @@ class DetachedLoss(LossFlowRule, Rule):
         cut = problem.cut
         if cut.kind in ("rewrap", "no_grad") or problem.returned:
             return  # GF202, GF204; a function that returns a cut value without backward() may mean it (GF202/GF203)
+        if cut.elsewhere is not None:
+            self.report(cut.node, f"{describe(cut)} in {cut.elsewhere} cuts {problem.where} from the graph; "
+                                  "remove it there")
+            return
         if cut.kind not in REMOVABLE:
             self.report(
                 cut.node,

@@ -210,6 +210,31 @@ class FunctionalDropoutInEval(Rule):
             "        return self.dropout(x, 0.1)\n",
             "a method of the module's own called dropout, not torch's",
         ),
+        Valid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Attention(nn.Module):\n"
+            "    def forward(self, x):\n        dropout_p = 0.0 if not self.training else self.p\n"
+            "        if dropout_p > 0.0:\n            x = F.dropout(x, dropout_p)\n        return x\n",
+            "the test is evaluated, not matched: in eval() `dropout_p` is 0.0, so the branch runs only in training",
+        ),
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Attention(nn.Module):\n"
+            "    def forward(self, x):\n        dropout_p = 0.0 if self.frozen else self.p\n"
+            "        if dropout_p > 0.0:\n            x = F.dropout(x, dropout_p)\n        return x\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Attention(nn.Module):\n"
+            "    def forward(self, x):\n        dropout_p = 0.0 if self.frozen else self.p\n"
+            "        if dropout_p > 0.0:\n            x = F.dropout(x, dropout_p, training=self.training)\n        return x\n",
+            "the same shape with a test that does not depend on the mode: it still drops in eval()",
+        ),
+        Invalid(
+            "class Head(nn.Module):\n    def forward(self, x):\n        return F.dropout(self.fc(x), 0.1)\n",
+            "class Head(nn.Module):\n    def forward(self, x):\n        return F.dropout(self.fc(x), 0.1, training=self.training)\n",
+            "a fragment without its imports: unbound `nn` and `F` mean what the ecosystem means by them",
+        ),
+        Valid(
+            "import torch.nn as nn\n\n\nclass Head(nn.Module):\n    def forward(self, x, F):\n"
+            "        return F.dropout(self.fc(x), 0.1)\n",
+            "a name the file binds wins over the convention: this `F` is a parameter, not torch.nn.functional",
+        ),
     )
 
     scenarios = (Scenario("mlp-functional-dropout-evaluated", _SCENARIO),)
@@ -219,7 +244,7 @@ class FunctionalDropoutInEval(Rule):
             if model.qualified_name(call.func) not in DROPS_BY_DEFAULT or _passes_training(call):
                 continue
             owner = _module_self(model, call)
-            if owner is None or _under_training_test(model, call, owner):
+            if owner is None or _under_training_test(model, call, owner) or model.training_mode(call) is True:
                 continue
             name = model.source(call.func)
             self.report(

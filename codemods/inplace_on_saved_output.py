@@ -280,6 +280,12 @@ class InplaceOnSavedOutput(Rule):
             "        logp = torch.log_softmax(prior, dim=-1)\n        logp[~mask] = 0\n        return logp\n",
             "plain data (factories without requires_grad, comparisons, cat of them): no graph to save",
         ),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\n\nclass Head(nn.Module):\n    def forward(self, x):\n"
+            "        if not self.training and self.prefilter:\n            probs = torch.softmax(x, -1)\n"
+            "            probs /= 2\n            return probs\n        return x\n",
+            "an evaluation-only branch written as a conjunction: the test is False whenever the module trains",
+        ),
     )
     scenarios = (Scenario("residual-block-add-after-relu", _SCENARIO),)
 

@@ -66,13 +66,62 @@ for step in range(10):
 """
 
 
+_HELPERS_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(1)
+
+
+class MultiTarget(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 16), nn.Tanh())
+        self.heads = nn.ModuleList([nn.Linear(16, 1) for _ in range(2)])
+
+    def forward(self, x):
+        h = self.body(x)
+        prediction = [head(h) for head in self.heads]
+        prediction = [p.clone().detach().requires_grad_(True) for p in prediction]
+        return self.pack(prediction)
+
+    def pack(self, prediction):
+        return {"prediction": self.join(prediction)}
+
+    def join(self, prediction):
+        return torch.cat(prediction, dim=1)
+
+
+model = MultiTarget().to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+x = torch.randn(64, 4, generator=g).to(device)
+y = torch.stack([x.sum(dim=1), x[:, 0] - x[:, 1]], dim=1)
+for step in range(10):
+    optimizer.zero_grad()
+    loss = F.mse_loss(model(x)["prediction"], y)
+    loss.backward()
+    optimizer.step()
+"""
+
+
 class RewrappedLoss(LossFlowRule, Rule):
     """
     ## What it does
     Finds a loss copied into a new leaf tensor before `backward()`: `torch.tensor(loss.item(), requires_grad=True)`,
     `torch.tensor(loss, requires_grad=True)`, `Variable(loss.data, requires_grad=True)`,
-    `loss.detach().requires_grad_()`. (`torch.as_tensor(loss)` and `torch.Tensor(loss)` keep the graph, and are
-    left alone.)
+    `loss.detach().requires_grad_()`, and a list of losses copied with `torch.Tensor([...])` (or
+    `torch.FloatTensor([...])`). (`torch.as_tensor(loss)` and `torch.Tensor(loss)` of one tensor keep the graph,
+    and are left alone.)
+
+    Calls into the file's own functions are followed (a helper, a method, a module's `forward`, two deep and
+    more), so a re-wrap inside a `forward` whose output reaches backward() in the training loop through lists,
+    dicts and helpers is found, and so is a forward hook that returns a new leaf (it replaces the layer's
+    output). A term of a sum re-wrapped while the rest still trains (`loss = ce + perceptual`, the perceptual
+    loss returned as `torch.Tensor([...])`) is reported on its own: that term trains nothing.
 
     Also in a function with no `backward()` of its own, whose caller trains on what it returns: a `forward`,
     a Lightning `training_step`, or any function returning a loss (computed by `F.*` losses, an `nn.*Loss`
@@ -356,11 +405,150 @@ class RewrappedLoss(LossFlowRule, Rule):
             '        return loss\n',
             "a LightningModule's `training_step` (known by its base): Lightning backpropagates the loss it returns",
         ),
+        Invalid(
+            "import torch\n"
+            "import torch.nn as nn\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "class MultiHead(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.heads = nn.ModuleList([nn.Linear(8, 1) for _ in range(3)])\n"
+            "\n"
+            "    def forward(self, x):\n"
+            "        prediction = [head(x) for head in self.heads]\n"
+            "        prediction = [p.clone().detach().requires_grad_(True) for p in prediction]\n"
+            "        return self.pack(prediction)\n"
+            "\n"
+            "    def pack(self, prediction):\n"
+            '        return {"prediction": self.join(prediction)}\n'
+            "\n"
+            "    def join(self, prediction):\n"
+            "        return torch.cat(prediction, dim=1)\n"
+            "\n"
+            "\n"
+            "def train(loader):\n"
+            "    model = MultiHead()\n"
+            "    for x, y in loader:\n"
+            "        out = model(x)\n"
+            '        loss = F.mse_loss(out["prediction"], y)\n'
+            "        loss.backward()\n",
+            "import torch\n"
+            "import torch.nn as nn\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "class MultiHead(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.heads = nn.ModuleList([nn.Linear(8, 1) for _ in range(3)])\n"
+            "\n"
+            "    def forward(self, x):\n"
+            "        prediction = [head(x) for head in self.heads]\n"
+            "        prediction = [p for p in prediction]\n"
+            "        return self.pack(prediction)\n"
+            "\n"
+            "    def pack(self, prediction):\n"
+            '        return {"prediction": self.join(prediction)}\n'
+            "\n"
+            "    def join(self, prediction):\n"
+            "        return torch.cat(prediction, dim=1)\n"
+            "\n"
+            "\n"
+            "def train(loader):\n"
+            "    model = MultiHead()\n"
+            "    for x, y in loader:\n"
+            "        out = model(x)\n"
+            '        loss = F.mse_loss(out["prediction"], y)\n'
+            "        loss.backward()\n",
+            'a forward re-wraps its predictions and passes them through two helpers into a returned dict: the loss in the training loop trains nothing',
+        ),
+        Invalid(
+            "import torch\n"
+            "import torch.nn as nn\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "class Perceptual(nn.Module):\n"
+            "    def __init__(self, device):\n"
+            "        super().__init__()\n"
+            "        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())\n"
+            "        self.device = device\n"
+            "\n"
+            "    def forward(self, fake, real):\n"
+            "        content = F.l1_loss(self.features(fake), self.features(real))\n"
+            "        return torch.Tensor([content]).to(self.device)\n"
+            "\n"
+            "\n"
+            "def g_step(netG, netD, z, real, ones, device):\n"
+            "    perceptual = Perceptual(device)\n"
+            "    fake = netG(z)\n"
+            "    g_loss = F.binary_cross_entropy_with_logits(netD(fake), ones)\n"
+            "    g_loss += perceptual(fake, real).mean()\n"
+            "    g_loss.backward()\n",
+            None,
+            'a perceptual loss returned as `torch.Tensor([...])` and added to the generator loss: that term never trains the generator (no fix: the list must become a tensor op)',
+        ),
+        Invalid(
+            "import torch\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    out = model(x)\n"
+            "    penalty = F.mse_loss(out.mean(0), y.mean(0))\n"
+            "    loss = F.cross_entropy(out, y.argmax(-1)) + torch.tensor(penalty.item(), requires_grad=True)\n"
+            "    loss.backward()\n",
+            "import torch\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    out = model(x)\n"
+            "    penalty = F.mse_loss(out.mean(0), y.mean(0))\n"
+            "    loss = F.cross_entropy(out, y.argmax(-1)) + penalty\n"
+            "    loss.backward()\n",
+            'one term of a sum re-wrapped from `.item()`: the total still trains, that term does not',
+        ),
+        Valid(
+            "import torch\n"
+            "import torch.nn.functional as F\n"
+            "\n"
+            "\n"
+            "def step(model, x, y):\n"
+            "    loss = F.mse_loss(model(x), y) + torch.Tensor([0.5]).sum()\n"
+            "    loss.backward()\n",
+            '`torch.Tensor` of a constant list added to a loss: plain data, nothing was cut',
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n\n\ndef clamp_output(module, inputs, output):\n"
+            "    return torch.tensor(output.detach().clamp(-1, 1).numpy(), requires_grad=True)\n\n\n"
+            "model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))\n"
+            "model[0].register_forward_hook(clamp_output)\n",
+            None,
+            "a forward hook returns a new leaf: it replaces the layer's output, so nothing before the hook trains",
+        ),
+        Valid(
+            "import torch.nn as nn\n\nfeatures = []\n\n\ndef keep(module, inputs, output):\n"
+            "    features.append(output.detach())\n\n\n"
+            "model = nn.Sequential(nn.Linear(4, 4), nn.ReLU())\nmodel[0].register_forward_hook(keep)\n",
+            "a forward hook that keeps a detached copy and returns nothing: the output is unchanged",
+        ),
+        Invalid(
+            "def step(net, loss_fn, x, y):\n    out = net(x)\n    penalty = F.mse_loss(out, out.flip(0))\n"
+            "    loss = loss_fn(out, target=y) + Variable(penalty.data)\n    loss.backward()\n",
+            "def step(net, loss_fn, x, y):\n    out = net(x)\n    penalty = F.mse_loss(out, out.flip(0))\n"
+            "    loss = loss_fn(out, target=y) + penalty\n    loss.backward()\n",
+            "a fragment: the unbound `Variable` and `F` are torch's, and `Variable(penalty.data)` copies one term "
+            "into a new tensor without history while the rest of the sum trains",
+        ),
     )
 
     scenarios = (
         Scenario("mlp-loss-rewrapped-from-item", _SCENARIO),
         Scenario("module-forward-returns-rewrapped-loss", _FORWARD_SCENARIO),
+        Scenario("forward-rewraps-predictions-through-helpers", _HELPERS_SCENARIO),
     )
 
     def problem(self, problem: Problem) -> None:
@@ -375,7 +563,11 @@ class RewrappedLoss(LossFlowRule, Rule):
                 # A loss of this function's arguments: whether they carry a graph only the caller shows.
                 fix = Applicability.UNSAFE
         if fix is None:
-            if cut.inner.state == CUT:
+            if cut.elsewhere is not None:
+                why = f"it is made in {cut.elsewhere}: use the tensor itself there"
+            elif cut.inner_expr is None:
+                why = "combine the tensors themselves (`torch.stack`, a sum): a new tensor made from a list has no history"
+            elif cut.inner.state == CUT:
                 why = "the value was computed without one (Python numbers, NumPy): compute it from tensors"
             elif problem.patches:
                 why = "use the tensor itself and drop the requires_grad patch (it would raise on a non-leaf)"

@@ -23,7 +23,7 @@ TRAIN = textwrap.dedent("""\
 
         def forward(self, x):
             x += 1
-            return self.helper(x)
+            return self.helper(self.fc(x))  # the output carries fc's graph, which the re-wrap below cuts
 
         def helper(self, h):
             h.mul_(2)

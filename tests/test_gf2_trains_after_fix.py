@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from autofix.registry import all_rules
 from conftest import ROOT, run
 
 torch = pytest.importorskip("torch")
@@ -59,3 +60,58 @@ def test_script_trains_after_fix(tmp_path, name, before):
         assert all(torch.isfinite(g).all() and g.abs().sum() > 0 for g in seen), param
         assert moved[param] > 0, f"{param} moved"
     assert losses[-1] < losses[0], "the loss falls"
+
+
+# --- flow across functions: the examples' runtime claims, checked with torch --------------------------------
+
+def _example(code: str, reason_start: str):
+    rule = next(r for r in all_rules() if r.code == code)
+    return next(e for e in rule.examples if e.reason.startswith(reason_start))
+
+
+def _namespace(source: str) -> dict:
+    namespace: dict = {}
+    exec(compile(source, "<example>", "exec"), namespace)  # noqa: S102 - our own example program
+    return namespace
+
+
+def test_a_forward_that_rewraps_its_predictions_trains_nothing_until_fixed(tmp_path):
+    example = _example("GF202", "a forward re-wraps its predictions")
+    torch.manual_seed(0)
+    x, y = torch.randn(4, 8), torch.randn(4, 3)
+
+    def head_grads(source):
+        namespace = _namespace(source)
+        model = namespace["MultiHead"]()
+        loss = torch.nn.functional.mse_loss(model(x)["prediction"], y)
+        loss.backward()  # no error: the re-wrapped predictions are leaves that require grad
+        return [p.grad for p in model.parameters()]
+
+    assert all(g is None for g in head_grads(example.code)), "no head receives a gradient"
+    script = tmp_path / "multi_head.py"
+    script.write_text(example.code)
+    assert run(["--fix", "--select", "GF202", script.name], tmp_path).returncode == 0
+    fixed = head_grads(script.read_text())
+    assert all(g is not None and g.abs().sum() > 0 for g in fixed), "after the fix every head trains"
+
+
+def test_a_perceptual_term_made_with_torch_Tensor_adds_no_gradient():
+    example = _example("GF202", "a perceptual loss returned as")
+    namespace = _namespace(example.code)
+    torch.manual_seed(0)
+    netG, netD = torch.nn.Conv2d(3, 3, 1), torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(1))
+    z, real, ones = torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8), torch.ones(2, 1)
+
+    def generator_grad(with_perceptual: bool):
+        netG.zero_grad()
+        if with_perceptual:
+            namespace["g_step"](netG, netD, z, real, ones, "cpu")
+        else:
+            fake = netG(z)
+            torch.nn.functional.binary_cross_entropy_with_logits(netD(fake), ones).backward()
+        return netG.weight.grad.clone()
+
+    without = generator_grad(False)
+    assert torch.equal(generator_grad(True), without), "the content term changes no gradient of the generator"
+    content = torch.nn.functional.l1_loss(netG(z), real)
+    assert content.grad_fn is not None and torch.Tensor([content]).grad_fn is None

@@ -381,3 +381,16 @@ def test_validate_says_why_cells_cannot_run_as_a_script(tmp_path, cell, reason):
     assert result.stderr.decode() == (
         f"error: fit.ipynb: cannot run its cells as a script: {reason}, so a script cannot stand in for the notebook\n"
     )
+
+
+def test_a_cell_without_imports_means_the_usual_ones_unless_another_cell_binds_the_name(tmp_path):
+    # A notebook pasted from a bug report: no import cell, so unbound `nn` and `F` are torch's.
+    use = ("code", "class Head(nn.Module):\n    def forward(self, x):\n        return F.dropout(self.fc(x), 0.1)", {})
+    write_notebook(tmp_path / "fragment.ipynb", build([use]))
+    found = run(["--select", "GF605", "--output-format", "concise", "fragment.ipynb"], tmp_path)
+    assert found.returncode == 1 and b"GF605" in found.stdout
+    # Another cell binds `F` to something else: the binding wins, and `F.dropout` is not torch's.
+    rebound = [("code", "F = make_functions()", {}), use]
+    write_notebook(tmp_path / "bound.ipynb", build(rebound))
+    quiet = run(["--select", "GF605", "--output-format", "concise", "bound.ipynb"], tmp_path)
+    assert quiet.returncode == 0, quiet.stdout

@@ -126,3 +126,58 @@ def test_no_index_checks_each_file_alone(tmp_path):
     assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()
     # The cache keeps the two apart: the same run with the index still finds the bug.
     assert codes(run(["train.py"], cwd=tmp_path).stdout) == ["train.py:4:1 GF101"]
+
+
+LOSSES = textwrap.dedent("""\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Perceptual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+
+        def forward(self, fake, real):
+            content = F.l1_loss(self.features(fake), self.features(real))
+            return torch.Tensor([content]).mean()
+
+
+    def smooth(pred, target):
+        return F.mse_loss(pred.detach(), target)
+""")
+
+GAN = textwrap.dedent("""\
+    import torch.nn.functional as F
+
+    from losses import Perceptual, smooth
+
+
+    def g_step(netG, netD, z, real, ones):
+        fake = netG(z)
+        g_loss = F.binary_cross_entropy_with_logits(netD(fake), ones) + Perceptual()(fake, real)
+        g_loss.backward()
+
+
+    def fit(model, loader):
+        for x, y in loader:
+            smooth(model(x), y).backward()
+""")
+
+
+def test_a_cut_made_in_another_file_reaches_the_backward_that_uses_it(tmp_path):
+    write(tmp_path, {"losses.py": LOSSES, "gan.py": GAN})
+    done = run(["--no-cache", "--output-format", "concise", "gan.py"], cwd=tmp_path)
+    out = done.stdout.decode()
+    assert codes(done.stdout) == ["gan.py:8:69 GF202", "gan.py:14:9 GF201"], out + done.stderr.decode()
+    assert "in `Perceptual.forward` (losses.py:11)" in out and "in `smooth` (losses.py:16)" in out
+    assert "[*]" not in out  # the cut is in the other file: nothing here to fix
+    assert codes(run(["--no-index", "--no-cache", "gan.py"], cwd=tmp_path).stdout) == []  # alone, it cannot tell
+    assert len(codes(run(["--output-format", "concise", "gan.py"], cwd=tmp_path).stdout)) == 2  # now cached
+    # The other file repaired (the term made from tensors, no detach): the cached result for the unchanged
+    # gan.py must not be reused, and nothing is reported any more.
+    (tmp_path / "losses.py").write_text(LOSSES.replace("torch.Tensor([content]).mean()", "content")
+                                        .replace("pred.detach()", "pred"))
+    done = run(["--output-format", "concise", "gan.py"], cwd=tmp_path)
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()

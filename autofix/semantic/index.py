@@ -228,6 +228,41 @@ class ProjectIndex:
             return self._definition(target, kind, depth + 1)
         return None
 
+    def source(self, qualified: str, kind: str) -> tuple[str, str, str, str] | None:
+        """(qualified name where defined, path, module, text) of the file that defines the project's class or
+        function `qualified` (`kind`: "classes" or "functions"), for an analysis that follows a call into it.
+        None in a preloaded index (it reads no file), for a file outside the project's roots (an installed
+        library), or when the file changed or cannot be read since it was summarised: then the caller knows no
+        more than the summary says."""
+        if self._preloaded:
+            return None
+        found = self._definition(qualified, kind)
+        if found is None:
+            return None
+        name = found[0]
+        summary = self._by_module.get(name.rsplit(".", 1)[0])
+        if summary is None or "path" not in summary:
+            return None
+        path = summary["path"]
+        resolved = Path(path).resolve()
+        if not any(resolved.is_relative_to(root) for root in self.roots) or {"site-packages", "dist-packages"} & set(
+            resolved.parts
+        ):
+            return None  # the project's own code only: an installed library's is summarised, never followed
+        text = self._texts.get(path)
+        if text is None:
+            try:
+                data = Path(path).read_bytes()
+            except OSError:
+                return None
+            if hashlib.sha256(data).hexdigest() != summary["digest"]:
+                return None
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                return None
+        return name, path, summary["module"], text
+
     # --- questions --------------------------------------------------------------------------------------
     def canonical_class(self, qualified: str) -> tuple[str, dict] | None:
         return self._definition(qualified, "classes")

@@ -24,6 +24,8 @@ import ast
 
 from autofix.semantic import torch_ops
 from autofix.semantic.callsites import CallSites, Site
+from autofix.semantic.conditions import ModeEvaluator
+from autofix.semantic.evidence_from_use import UseEvidence, refine
 from autofix.semantic.index import ProjectIndex
 from autofix.semantic.lattice import (
     PLAIN_TENSOR,
@@ -95,7 +97,10 @@ class SemanticModel(Scopes):
         self._returns: dict[int, Value] = {}
         self._call_sites: CallSites | None = None
         self._trainable: dict | None = None
+        self._mentions: dict[int, bool] = {}  # function -> whether it reads a `.training` flag
+        self._returns_by_function: dict[int, list[ast.AST]] | None = None
         super().__init__(tree, text, path, module, is_package)
+        self._uses = UseEvidence()  # what the code does with each name (evidence_from_use.py)
 
     # --- values --------------------------------------------------------------------------------------
     def value(self, expr: ast.AST) -> Value:
@@ -143,28 +148,51 @@ class SemanticModel(Scopes):
         return None
 
     def training_mode(self, node: ast.AST) -> bool | None:
-        """False inside `if not self.training:` (or the `else` of `if self.training:`) of a module's method: code
-        that runs only in evaluation mode; True in the training-only branch; None where the file does not say."""
+        """False where `node` runs only in evaluation mode (`if not self.training:`, `if not self.training and x:`,
+        the `else` of `if self.training:`, in a module's method); True where it runs only in training mode
+        (`if p > 0.0:` after `p = 0.0 if not self.training else self.p`); None where the file does not say.
+        Tests are evaluated under both modes (conditions.py), not matched by their spelling."""
+        function = self.function(node)
+        if not isinstance(function, FUNCTIONS) or not self._mentions_training(function):
+            return None  # no `self.training` to evaluate: the common case stays one lookup
+        evaluator = ModeEvaluator(self._is_training_flag, self._single_assignment)
         child: ast.AST = node
         for ancestor in self.ancestors(node):
             if isinstance(ancestor, _SCOPES):
                 return None
-            if isinstance(ancestor, (ast.If, ast.IfExp)):
-                tested = self._tests_training(ancestor.test)
-                if tested is not None:
-                    return tested if _in_body(ancestor, child) else not tested
+            if isinstance(ancestor, (ast.If, ast.IfExp)) and child is not ancestor.test:
+                mode = evaluator.branch_mode(ancestor.test, _in_body(ancestor, child))
+                if mode is not None:
+                    return mode
             child = ancestor
         return None
 
-    def _tests_training(self, test: ast.AST) -> bool | None:
-        """True for `self.training`, False for `not self.training`, on the `self` of a module class."""
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            inner = self._tests_training(test.operand)
-            return None if inner is None else not inner
-        if isinstance(test, ast.Attribute) and test.attr == "training" and isinstance(test.value, ast.Name):
-            cls = self._self_class(test.value)
-            return True if cls is not None and self.is_module_class_def(cls) else None
-        return None
+    def _mentions_training(self, function: ast.AST) -> bool:
+        """The function's text reads a `.training` attribute somewhere (memoised per function)."""
+        known = self._mentions.get(id(function))
+        if known is None:
+            lines = self.lines[function.lineno - 1:function.end_lineno]
+            known = self._mentions[id(function)] = any(".training" in line for line in lines)
+        return known
+
+    def _is_training_flag(self, expr: ast.AST) -> bool:
+        """`self.training` on the `self` of a module class."""
+        if isinstance(expr, ast.Attribute) and expr.attr == "training" and isinstance(expr.value, ast.Name):
+            cls = self._self_class(expr.value)
+            return cls is not None and self.is_module_class_def(cls)
+        return False
+
+    def _single_assignment(self, name: ast.Name) -> ast.AST | None:
+        """The expression of the one plain assignment of `name` that reaches it in its function, if only one does."""
+        bindings = self.bindings_reaching(name.id, name)
+        if not bindings or len(bindings) != 1:
+            return None
+        binding = bindings[0]
+        if binding.kind != "assign" or binding.path or binding.value is None:
+            return None
+        if self.function(binding.node) is not self.function(name):
+            return None
+        return binding.value
 
     def under_no_grad(self, node: ast.AST) -> bool:
         """Inside `with torch.no_grad():` (or a `@torch.no_grad()` function), within the innermost function.
@@ -436,10 +464,18 @@ class SemanticModel(Scopes):
         if bindings is None:
             if name.id in ("True", "False", "None") or name.id in _BUILTIN_DATA:
                 return DATA_OBJECT
-            return UNKNOWN
+            return refine(UNKNOWN, self.used_as(name))  # a fragment's global: only its uses say
         if not bindings:
             return UNKNOWN
-        return self._trainable_if_set(name, join([self._binding_value(b, name) for b in bindings]))
+        value = join([self._binding_value(b, name) for b in bindings])
+        if value.kind is Kind.UNKNOWN:
+            value = refine(value, self.used_as(name))  # the definition is out of sight: its uses say
+        return self._trainable_if_set(name, value)
+
+    def used_as(self, name: ast.Name) -> Value | None:
+        """What the code's uses of `name` make it (evidence_from_use.py): an optimizer, a module, a loss tensor;
+        None when they say nothing. `value` already completes unknown definitions with it."""
+        return self._uses.role(self, name)
 
     def _trainable_if_set(self, expr: ast.AST, value: Value) -> Value:
         """A plain tensor made a leaf that requires grad by `x.requires_grad = True` or `x.requires_grad_()`
@@ -503,7 +539,9 @@ class SemanticModel(Scopes):
             iterated = self.value(binding.value)
             element = self._iteration_value(binding.value, iterated)
             if binding.path:
-                return self._unpack_value(element, binding.value, binding.path)
+                element = self._unpack_value(element, binding.value, binding.path)
+                if element == UNKNOWN:  # `for x, y in loader`: what the body does with the parts may say
+                    return self._uses.loop_variable(self, binding, self.value) or element
             return element
         if kind == "import":
             return Value(Kind.OBJECT, Grad.DATA, origin="import")
@@ -667,6 +705,17 @@ class SemanticModel(Scopes):
             if cls is not None:
                 return self._method(cls, func.attr)
         return None
+
+    def called_body(self, call: ast.Call) -> ast.AST | None:
+        """The function of this file whose body `call` runs: what `callee` finds, or, for a call on an instance of
+        a class of this file, its `forward` (a module) or `__call__`."""
+        found = self.callee(call)
+        if found is not None:
+            return found
+        cls = self.local_class_of(self.value(call.func))
+        if cls is None:
+            return None
+        return self._method(cls, "forward" if self.is_module_class_def(cls) else "__call__")
 
     def local_class_of(self, value: Value) -> ast.ClassDef | None:
         """The class of this file that an instance's value names (`<local>.Encoder`), if exactly one has that name."""
@@ -1190,13 +1239,10 @@ class SemanticModel(Scopes):
         if isinstance(function, ast.Lambda):
             result = self.value(function.body)
         else:
-            values = [
-                self.value(r.value) if r.value is not None else DATA_OBJECT
-                for r in self.nodes(ast.Return)
-                if self.function(r) is function
-            ]
-            if any(isinstance(n, (ast.Yield, ast.YieldFrom)) and self.function(n) is function
-                   for n in self.nodes(ast.Yield) + self.nodes(ast.YieldFrom)):
+            own = self._own_returns().get(key, ())
+            values = [self.value(r.value) if r.value is not None else DATA_OBJECT
+                      for r in own if isinstance(r, ast.Return)]
+            if any(not isinstance(r, ast.Return) for r in own):
                 values = [Value(Kind.CONTAINER, Grad.DATA)]
             result = join(values) if values else DATA_OBJECT
             if function.returns is not None:
@@ -1206,6 +1252,16 @@ class SemanticModel(Scopes):
                     result = declared
         self._returns[key] = result
         return result
+
+    def _own_returns(self) -> dict[int, list[ast.AST]]:
+        """id(function) -> its own `return`, `yield` and `yield from` nodes: one pass for the whole file, so that
+        asking what every function returns costs linear time, not a scan of the file per function."""
+        if self._returns_by_function is None:
+            found: dict[int, list[ast.AST]] = {}
+            for node in self.nodes(ast.Return, ast.Yield, ast.YieldFrom):
+                found.setdefault(id(self.function(node)), []).append(node)
+            self._returns_by_function = found
+        return self._returns_by_function
 
     # --- added for the GF2xx port (loss flow) ---------------------------------------------------------
     def parameter_value(self, arg: ast.arg) -> Value:

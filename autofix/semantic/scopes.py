@@ -8,6 +8,7 @@ import ast
 from dataclasses import dataclass
 from typing import Iterator
 
+from autofix.semantic.fragments import conventional_import
 from autofix.semantic.syntax import _end, _field_of, _is_static, _start, dotted
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
@@ -73,6 +74,8 @@ class Scopes:
         self._class_attributes: dict[int, dict[str, list[tuple[ast.AST, ast.AST]]]] = {}
         self._methods_by_name: dict[str, list[ast.AST]] = {}
         self._keep_alive: list[ast.AST] = []
+        self.star_import = False  # `from m import *`: the file may bind any name
+        self._all_bound: frozenset[str] | None = None
         self._walk()
 
     # --- the one walk ---------------------------------------------------------------------------
@@ -160,6 +163,7 @@ class Scopes:
             return  # a relative import in a file whose module is not known
         for alias in node.names:
             if alias.name == "*":
+                self.star_import = True
                 continue
             bound = alias.asname or alias.name
             scope.imports[bound] = f"{origin}.{alias.name}"
@@ -335,7 +339,8 @@ class Scopes:
     def qualified_name(self, expr: ast.AST) -> str | None:
         """`nn.init.zeros_` -> `torch.nn.init.zeros_`, through the imports visible where `expr` is; else None.
 
-        Only imported names resolve: a local variable that happens to be called `torch` does not.
+        Only imported names resolve: a local variable that happens to be called `torch` does not. A name bound
+        nowhere in the file is a fragment's missing import when the ecosystem fixes its meaning (fragments.py).
         """
         name = dotted(expr)
         if name is None:
@@ -362,7 +367,18 @@ class Scopes:
                     return None  # a local variable, parameter, def or class of that name
             first = False
             scope = scope.parent
-        return None
+        # Bound nowhere on the way out: a fragment's missing import (`nn`, `F`, `torch`, ...), unless the file
+        # binds the name somewhere else (any binding wins over the convention) or a star import may have.
+        meant = conventional_import(name)
+        if meant is None or self.star_import or name in self._bound_anywhere():
+            return None
+        return meant
+
+    def _bound_anywhere(self) -> frozenset[str]:
+        """Every name some scope of the file binds (computed once, only for files that look like fragments)."""
+        if self._all_bound is None:
+            self._all_bound = frozenset(n for scope in self._scope_of.values() for n in scope.bindings)
+        return self._all_bound
 
     def resolves_to(self, expr: ast.AST, *qualified: str) -> bool:
         return self.qualified_name(expr) in qualified

@@ -1,0 +1,3 @@
+class Head(nn.Module):
+    def forward(self, x):
+        return F.dropout(self.fc(x), 0.1)
