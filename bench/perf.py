@@ -62,6 +62,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cache-dir", type=Path, default=Path(".bench-cache"))
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--corpus", action="append", choices=sorted(CORPORA),
+                        help="only this corpus (repeatable; default torch-geometric and transformers)")
     options = parser.parse_args()
     ensure_tool("ruff", "ruff")
     ensure_tool("torchfix", "torchfix")
@@ -74,7 +76,8 @@ def main() -> int:
     # The default cache lies inside this repository, where .gitignore excludes it: both tools must not skip it.
     autofix = [sys.executable, "-m", "autofix", "-q", "--no-respect-gitignore"]
     results = []
-    for name, requirement in CORPORA.items():
+    for name in options.corpus or ["torch-geometric", "transformers"]:
+        requirement = CORPORA[name]
         tree = corpus(options.cache_dir, name, requirement)
         files, lines = count_files(tree)
         tools = {
