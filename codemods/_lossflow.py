@@ -204,7 +204,11 @@ class LossFlow:
 
 
 def backward_calls(model: SemanticModel) -> list[ast.Call]:
-    """Every backward trigger of the file: `.backward(...)`, `.manual_backward(...)`, `torch.autograd.backward/grad`."""
+    """Every backward trigger of the file: `.backward(...)`, `.manual_backward(...)`, `torch.autograd.backward/grad`,
+    in source order (computed once per file)."""
+    known = model.derived.get("backward_calls")
+    if known is not None:
+        return known
     found = []
     for call in model.nodes(ast.Call):
         func = call.func
@@ -214,6 +218,7 @@ def backward_calls(model: SemanticModel) -> list[ast.Call]:
                 found.append(call)
         elif name == "grad" and model.qualified_name(func) == "torch.autograd.grad":
             found.append(call)
+    model.derived["backward_calls"] = found
     return found
 
 
@@ -297,10 +302,8 @@ def _trained_on_by_protocol(model: SemanticModel, scope: ast.AST) -> bool:
 def _returns_to_backward(model: SemanticModel, function: ast.AST) -> bool:
     """Some call of `function` in this file is trained on: `f(...).backward()`, or `loss = f(...)` and then
     `loss.backward()` / `backward(loss)` (`manual_backward`, `accelerator.backward`) in the same function."""
-    for call in model.nodes(ast.Call):
-        func = call.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-        if name != function.name or model.callee(call) is not function:
+    for call in model.calls_named(function.name):
+        if model.callee(call) is not function:
             continue
         parent = model.parent(call)
         if isinstance(parent, ast.Attribute) and parent.attr == "backward":
