@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+from autofix.fixes import FixTree
 from autofix.lazy import libcst as cst
-from autofix.rule import Applicability, Edit, Effect, Fix, FixTree
+from autofix.rule import Applicability, Edit, Effect, Fix
 from autofix.semantic import Kind, Range, SemanticModel, dotted
 
 BACKWARD_METHODS = frozenset({"backward", "manual_backward"})

@@ -14,7 +14,10 @@ import bisect
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata.position_provider import PositionProvider, PositionProvidingCodegenState
+from libcst.metadata.position_provider import (
+    PositionProvider,
+    PositionProvidingCodegenState,
+)
 
 
 class TreeState(PositionProvidingCodegenState):
