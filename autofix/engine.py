@@ -22,7 +22,7 @@ from autofix.rule import (
     SuppressionIndex,
 )
 from autofix.semantic import SemanticModel
-from autofix.semantic.index import ProjectIndex, module_name
+from autofix.semantic.index import ProjectIndex, Walked, module_name, take_parsed
 
 __all__ = ["FileResult", "MAX_FILE_SIZE", "ParseFailure", "RuleCrash", "check", "find", "fix_each"]
 
@@ -51,8 +51,18 @@ def find(tree: ast.Module, text: str, rules: tuple[type[Rule], ...], context: Fi
     """All findings of `rules` in the file, sorted by position. A crashing rule is skipped and named in `crashes`.
 
     With `project`, the model knows what the project's other files define."""
-    module, is_package = _module_of(context.path) if project is not None else (None, False)
-    model = SemanticModel(tree, text, context.path, module=module, is_package=is_package, project=project)
+    where = _module_of(context.path) if project is not None else None
+    return _run_rules(_model(tree, text, context.path, project, where), rules, context, crashes)
+
+
+def _model(tree: ast.Module, text: str, path: str, project: ProjectIndex | None,
+           where: tuple[str, Path, bool] | None) -> SemanticModel:
+    module, _, is_package = where or (None, None, False)
+    return SemanticModel(tree, text, path, module=module, is_package=is_package, project=project)
+
+
+def _run_rules(model: SemanticModel, rules: tuple[type[Rule], ...], context: FileContext,
+               crashes: list[str] | None) -> list[Finding]:
     findings: list[Finding] = []
     for rule in rules:
         instance = rule(context)
@@ -72,12 +82,12 @@ def find(tree: ast.Module, text: str, rules: tuple[type[Rule], ...], context: Fi
     return findings
 
 
-def _module_of(path: str) -> tuple[str | None, bool]:
+def _module_of(path: str) -> tuple[str, Path, bool] | None:
+    """(dotted module name, import root, is a package) of the file at `path`, or None."""
     try:
-        module, _, is_package = module_name(Path(path))
+        return module_name(Path(path))
     except (OSError, ValueError):
-        return None, False
-    return module, is_package
+        return None
 
 
 def candidate_rules(text: str, rules: tuple[type[Rule], ...]) -> tuple[type[Rule], ...]:
@@ -92,12 +102,16 @@ def check(
     max_size: int = MAX_FILE_SIZE,
     project: ProjectIndex | None = None,
     alone: frozenset[Applicability] = frozenset(),
+    digest: str | None = None,
 ) -> FileResult:
     """Find (and with `apply`, fix) what `rules` report in `text`. Raises ParseFailure.
 
     `alone` (without `apply`): also render, for each finding whose fix is at one of these levels, the text its
     own fix gives applied by itself, in one pass (FileResult.alone): a preview of that fix, or a review
     suggestion that must not reach lines another finding's fix would join to it.
+
+    `digest` (of the file's bytes, with `project`): the project index learns the file's summary from this check's
+    tree, so that a file importing this one later does not read and compile it again.
     """
     active = candidate_rules(text, rules)
     if len(text) > max_size:
@@ -109,12 +123,19 @@ def check(
         )
     # CPython's parser, always: syntax errors are reported for every file, and it refuses nesting deep enough
     # to overflow LibCST's native parser (which would kill the whole process) with a clean RecursionError.
-    tree = parse_ast(text)
+    tree = (project is not None and take_parsed(path, text)) or parse_ast(text)  # parsed already to summarise it?
+    where = _module_of(path) if project is not None else None
+    learn = where is not None and digest is not None
     if not active:
+        if learn:
+            project.learn(where, text, tree, None, digest)
         return FileResult()
     crashes: list[str] = []
     suppressed = SuppressionIndex(text)
-    findings = find(tree, text, active, FileContext(path, suppressed), crashes, project)
+    model = _model(tree, text, path, project, where)
+    findings = _run_rules(model, active, FileContext(path, suppressed), crashes)
+    if learn:
+        project.learn(where, text, tree, Walked(model.nodes, model.parent), digest)
     if alone and not apply:
         shown, errors = fixes.each_alone(text, tree, suppressed, findings, path, alone)
         return FileResult(findings=findings, internal_errors=list(dict.fromkeys(crashes + errors)), alone=shown)
