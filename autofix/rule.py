@@ -154,6 +154,25 @@ class FileContext:
         self.cache: dict = {}
 
 
+class AllOf:
+    """A prefilter that admits a file only when every one of its patterns occurs (each is searched once, in
+    order: the rarest first keeps the common case to one scan). Duck-types `re.Pattern.search`. Faster than one
+    pattern of anchored lookaheads (`\\A(?=[\\s\\S]*a)(?=[\\s\\S]*b)`), which the regex engine steps through
+    character by character where a plain search jumps to a literal."""
+
+    def __init__(self, *patterns: str):
+        self.patterns = tuple(re.compile(p) for p in patterns)
+        self.pattern = " & ".join(patterns)
+
+    def search(self, text: str):
+        found = None
+        for pattern in self.patterns:
+            found = pattern.search(text)
+            if found is None:
+                return None
+        return found
+
+
 class SuppressionIndex:
     """`# autofix: ignore[...]` / `# noqa: ...` comments by line number."""
 

@@ -36,6 +36,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from autofix.rule import AllOf
 from autofix.semantic import (
     FUNCTIONS, Grad, Kind, SemanticModel, dotted, is_false, is_optimizer_class, is_true, keyword, torch_ops,
 )
@@ -98,23 +99,6 @@ _TARGET_KEYWORDS = frozenset({"target", "targets", "label", "labels"})
 TRIGGER_TEXT = r"backward\s*\(|autograd"
 # What a file must contain to ask for a leaf the way a patch does (`requires_grad=True`, `requires_grad_(`).
 PATCH_TEXT = r"requires_grad(_\s*\(|\s*=\s*True)"
-
-
-class AllOf:
-    """A prefilter that admits a file only when every one of its patterns occurs (each is searched once, in
-    order: the rarest first keeps the common case to one scan). Duck-types `re.Pattern.search`."""
-
-    def __init__(self, *patterns: str):
-        self.patterns = tuple(re.compile(p) for p in patterns)
-        self.pattern = " & ".join(patterns)
-
-    def search(self, text: str):
-        found = None
-        for pattern in self.patterns:
-            found = pattern.search(text)
-            if found is None:
-                return None
-        return found
 
 
 def prefilter_with(pattern: str) -> AllOf:
