@@ -814,15 +814,24 @@ def _calls_in(statement) -> list[ast.Call]:
     """The calls of a simple statement, in source order, outside lambdas (they run later, or never)."""
     calls = []
     stack = [statement]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Call):
+    pop, push, AST, Call, skip = stack.pop, stack.append, ast.AST, ast.Call, _NOT_ENTERED
+    while stack:  # a tight loop over `_fields` (ast.iter_child_nodes cost most of this)
+        node = pop()
+        if node.__class__ is Call:
             calls.append(node)
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, ast.Lambda):
-                stack.append(child)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for child in value:
+                    if isinstance(child, AST) and child.__class__ not in skip:
+                        push(child)
+            elif isinstance(value, AST) and value.__class__ not in skip:
+                push(value)
     calls.sort(key=lambda c: (c.lineno, c.col_offset))
     return calls
+
+
+_NOT_ENTERED = frozenset({ast.Lambda, ast.Load, ast.Store, ast.Del})
 
 
 class LossFlowRule:
