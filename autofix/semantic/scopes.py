@@ -5,11 +5,13 @@ what a name *holds* is inference's job (autofix/semantic/inference.py).
 from __future__ import annotations
 
 import ast
+from operator import attrgetter
 from dataclasses import dataclass
 from typing import Iterator
 
 from autofix.semantic.syntax import _end, _field_of, _is_static, _start, dotted
 
+_POSITION = attrgetter("lineno", "col_offset")
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
@@ -112,9 +114,11 @@ class Scopes:
                     push(value)
         # Pushing children in reverse per field pops them in source order within a field, but fields pop in
         # reverse: restore source order for the lists rules iterate.
-        for nodes in by_type.values():
-            if len(nodes) > 1:
-                nodes.sort(key=_start)
+        for kind, nodes in by_type.items():
+            # By (lineno, col_offset), as _start gives it, with a key made in C; a type without positions keeps
+            # the walk's order (all its keys would be equal).
+            if len(nodes) > 1 and "lineno" in kind._attributes:
+                nodes.sort(key=_POSITION)
         for kind in _SCOPES:
             for node in by_type.get(kind, ()):
                 self._opened(node)
