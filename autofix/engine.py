@@ -9,6 +9,7 @@ then too (`autofix.lazy`): a process that renders no fix never loads it.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,12 +104,14 @@ def check(
     project: ProjectIndex | None = None,
     alone: frozenset[Applicability] = frozenset(),
     digest: str | None = None,
+    alone_where: Callable[[Finding], bool] | None = None,
 ) -> FileResult:
     """Find (and with `apply`, fix) what `rules` report in `text`. Raises ParseFailure.
 
     `alone` (without `apply`): also render, for each finding whose fix is at one of these levels, the text its
     own fix gives applied by itself, in one pass (FileResult.alone): a preview of that fix, or a review
-    suggestion that must not reach lines another finding's fix would join to it.
+    suggestion that must not reach lines another finding's fix would join to it. `alone_where`: only for the findings
+    it accepts (those whose preview or suggestion will be shown).
 
     `digest` (of the file's bytes, with `project`): the project index learns the file's summary from this check's
     tree, so that a file importing this one later does not read and compile it again.
@@ -137,7 +140,7 @@ def check(
     if learn:
         project.learn(where, text, tree, Walked(model.nodes, model.parent), digest)
     if alone and not apply:
-        shown, errors = fixes.each_alone(text, tree, suppressed, findings, path, alone)
+        shown, errors = fixes.each_alone(text, tree, suppressed, findings, path, alone, alone_where)
         return FileResult(findings=findings, internal_errors=list(dict.fromkeys(crashes + errors)), alone=shown)
     if not apply or not any(f.fix and f.fix.applicability in apply for f in findings):
         return FileResult(findings=findings, internal_errors=crashes)

@@ -71,13 +71,16 @@ def fix_to_fixpoint(text: str, syntax: ast.Module, suppressed: SuppressionIndex,
 
 
 def each_alone(text: str, syntax: ast.Module, suppressed: SuppressionIndex, findings: list[Finding], path: str,
-               levels: frozenset[Applicability]) -> tuple[dict[int, str], list[str]]:
+               levels: frozenset[Applicability], where: Callable[[Finding], bool] | None = None,
+               ) -> tuple[dict[int, str], list[str]]:
     """For each finding whose fix is at one of `levels`: the text its own fix gives, built with `FixTree.alone` set
     to it and applied by itself, by the finding's index in `findings` (a preview of that fix, or a review
-    suggestion that must not reach lines another finding's fix would join to it); and the internal errors."""
+    suggestion that must not reach lines another finding's fix would join to it); and the internal errors. With
+    `where`, only for the findings it accepts: a fix nobody will see is not rendered."""
     alone: dict[int, str] = {}
     errors: list[str] = []
-    wanted = [(n, f) for n, f in enumerate(findings) if f.fix and f.fix.applicability in levels]
+    wanted = [(n, f) for n, f in enumerate(findings)
+              if f.fix and f.fix.applicability in levels and (where is None or where(f))]
     if not wanted:
         return alone, errors
     try:
