@@ -39,12 +39,12 @@ def fix_to_fixpoint(text: str, syntax: ast.Module, suppressed: SuppressionIndex,
         if not wanted:
             break
         module = parse_cst(current_text)
-        if module.code != current_text:
+        tree = FixTree(module, FileContext(path, suppressed), syntax, current_text)
+        if tree.code_of(module) != current_text:
             # LibCST does not reproduce every file byte for byte (it drops a backslash continuation on the first
             # line): rendering a fix from such a tree would change code no fix touched.
             result.errors.append("fixes not applied: LibCST does not reproduce this file exactly")
             break
-        tree = FixTree(module, FileContext(path, suppressed), syntax, current_text)
         fixes = _build_fixes(wanted, tree, result.errors)
         if not fixes:
             break
@@ -87,9 +87,9 @@ def each_alone(text: str, syntax: ast.Module, suppressed: SuppressionIndex, find
         module = parse_cst(text)
     except ParseFailure:
         return alone, errors  # LibCST cannot parse what CPython did: nothing to show, and the findings still stand
-    if module.code != text:
-        return alone, errors  # see fix_to_fixpoint: a fix rendered from this tree would change code no fix touched
     tree = FixTree(module, FileContext(path, suppressed), syntax, text)
+    if tree.code_of(module) != text:
+        return alone, errors  # see fix_to_fixpoint: a fix rendered from this tree would change code no fix touched
     for n, finding in wanted:
         tree.alone = finding
         fixes = _build_fixes([finding], tree, errors)
@@ -116,10 +116,10 @@ def fix_each(text: str, findings: list[Finding], path: str = "<stdin>",
     if not wanted:
         return [], []
     module = parse_cst(text)
-    if module.code != text:
-        return [], ["fixes not applied: LibCST does not reproduce this file exactly"]
     tree = FixTree(module, FileContext(path, SuppressionIndex(text)), syntax if syntax is not None else parse_ast(text),
                    text)
+    if tree.code_of(module) != text:
+        return [], ["fixes not applied: LibCST does not reproduce this file exactly"]
     errors: list[str] = []
     rendered: dict[int, str | None] = {}
     fixed: list[tuple[Finding, str]] = []
@@ -190,7 +190,7 @@ def _render(tree: FixTree, fixes) -> tuple[str, ast.Module] | None:
     from autofix.fixes import apply as applying
 
     try:
-        text = applying.apply(tree.module, fixes, tree.parent).code
+        text = tree.code_of(applying.apply(tree.module, fixes, tree.parent))
         return text, ast.parse(text)
     except Exception:  # noqa: BLE001 - any failure to build or parse means the fix is unusable
         return None

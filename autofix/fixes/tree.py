@@ -44,6 +44,7 @@ class FixTree:
         # together (see Rule.fix).
         self.alone: Finding | None = None
         self._region: int | None = None  # the statement the last query fell in
+        self._statement_code: dict[int, tuple[cst.CSTNode, str]] = {}  # id(top-level statement) -> (it, its code)
         if syntax is None:
             self._compute_all()
 
@@ -105,6 +106,42 @@ class FixTree:
             fresh = {node: at for node, at in state.provider._computed.items() if node not in known}
             self._region_positions[id(region.statement)] = self._absorb(state)
             self._add_to_index(fresh)
+
+    def code_of(self, module: cst.Module) -> str:
+        """`module.code`, for this tree's module or one made from it by applying fixes: the code of each top-level
+        statement is generated once and reused wherever the same statement object stands, so that the check that
+        LibCST reproduces the file and every rendering of fixes generate the changed statements only.
+
+        Module._codegen_impl's steps, with the tokens of every top-level statement but the last joined into one
+        (the last is left as it is: the module's trailing-newline rule pops the last token)."""
+        from libcst._nodes.internal import CodegenState
+
+        state = CodegenState(default_indent=module.default_indent, default_newline=module.default_newline)
+        for line in module.header:
+            line._codegen(state)
+        tokens, known, last = state.tokens, self._statement_code, len(module.body) - 1
+        for n, statement in enumerate(module.body):
+            if n == last:
+                statement._codegen(state)
+                break
+            found = known.get(id(statement))
+            if found is not None and found[0] is statement:
+                tokens.append(found[1])
+                continue
+            start = len(tokens)
+            statement._codegen(state)
+            code = "".join(tokens[start:])
+            del tokens[start:]
+            tokens.append(code)
+            known[id(statement)] = (statement, code)
+        for line in module.footer:
+            line._codegen(state)
+        if module.has_trailing_newline:
+            if not tokens:
+                state.add_token(state.default_newline)
+        else:
+            state.pop_trailing_newline()
+        return "".join(tokens)
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         if node not in self._parents and node is not self.module and not self._complete:
