@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -187,8 +189,6 @@ def _check(args: argparse.Namespace) -> int:
     cache = None if args.no_cache else Cache(
         settings.root, f"{sorted(a.value for a in job.apply)}|{settings.max_file_size}|index={not args.no_index}"
         + ("|previews" if job.previews else ""))
-    run_job = replace(job, write=job.write and not args.interactive,
-                      summary_cache=str(cache.folder.parent) if cache is not None else None)
     if args.executor == "ray":
         try:
             pool = executor.RayExecutor(args.ray_address)
@@ -196,13 +196,24 @@ def _check(args: argparse.Namespace) -> int:
             raise ConfigError(f"command line: {error}") from None
     else:
         pool = executor.LocalExecutor(args.jobs or executor.default_jobs())
+    # Without the cache, worker processes still share the project index's summaries through a folder that lives
+    # as long as this run: a file one worker parsed is not parsed again by the others to summarise it.
+    shared = None
+    if cache is None and job.use_index and isinstance(pool, executor.LocalExecutor) and pool.jobs > 1:
+        shared = tempfile.mkdtemp(prefix="autofix-summaries-")
+    run_job = replace(job, write=job.write and not args.interactive,
+                      summary_cache=str(cache.folder.parent) if cache is not None else shared)
     outcomes: list[FileOutcome] = []
-    with render.progress(len(files), enabled=not args.quiet and len(files) > 1) as advance:
-        for outcome in executor.run(files, run_job, pool, cache, on_done=advance):
-            if lines is not None:
-                _keep_changed_lines(outcome, lines.get(os.path.realpath(outcome.path)))
-            errors += _report_errors(outcome)
-            outcomes.append(outcome)
+    try:
+        with render.progress(len(files), enabled=not args.quiet and len(files) > 1) as advance:
+            for outcome in executor.run(files, run_job, pool, cache, on_done=advance):
+                if lines is not None:
+                    _keep_changed_lines(outcome, lines.get(os.path.realpath(outcome.path)))
+                errors += _report_errors(outcome)
+                outcomes.append(outcome)
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
     if args.interactive:
         from autofix.interactive import review
 

@@ -1,7 +1,7 @@
 """Runs the checks over many files: in this process, in a pool of worker processes, or as Ray tasks.
 
 The driver (this process) reads every file, answers what it can from the cache, sends the rest out in
-batches of (path, text) pairs (so Ray workers need no shared filesystem), writes fixes itself, and yields
+batches of (path, text, digest) triples (so Ray workers need no shared filesystem), writes fixes itself, and yields
 outcomes in the order the files were given, whatever the executor. Only a bounded number of batches is in
 flight, so memory depends on the batch size, not on the size of the tree.
 """
@@ -50,7 +50,7 @@ class LocalExecutor:
         self.jobs = jobs
         self.pool: ProcessPoolExecutor | None = None
 
-    def submit(self, job: Job, batch: list[tuple[str, str]]):
+    def submit(self, job: Job, batch: list[tuple[str, str, str]]):
         if self.jobs <= 1:
             return check_batch(job, batch)
         if self.pool is None:
@@ -85,7 +85,7 @@ class RayExecutor:
         self._job = self._job_ref = None
         self.jobs = max(1, int(ray.cluster_resources().get("CPU", 1)))
 
-    def submit(self, job: Job, batch: list[tuple[str, str]]):
+    def submit(self, job: Job, batch: list[tuple[str, str, str]]):
         return self.remote.remote(self._job_ref if self._job is job else job, batch)
 
     def prepare(self, job: Job, paths: list[str]) -> Job:
@@ -138,7 +138,7 @@ def run(
         open_batch.clear()
         for index, item in enumerate(batch.items):
             item.batch, item.index = batch, index
-        batch.future = executor.submit(job, [(i.outcome.path, i.src.text) for i in batch.items])
+        batch.future = executor.submit(job, [(i.outcome.path, i.src.text, i.src.digest) for i in batch.items])
         in_flight.append(batch)
 
     def collect(batch: _Batch) -> None:

@@ -1,22 +1,22 @@
 """The rule model: what a rule declares, what it reports, and what a fix is made of.
 
-Rules record what to change (TorchFix's model); the engine applies every recorded fix in one pass.
+Rules record what to change (TorchFix's model); the fix stage (`autofix.fixes`) applies every recorded fix in one pass.
 A rule never touches files, flags or output formats: it sees one parsed module and reports findings.
 """
 from __future__ import annotations
 
-import ast
 import enum
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Iterable, Union
 
-from autofix.diff import split_lines
 from autofix.lazy import libcst as cst
 from autofix.semantic import Range, SemanticModel
 
 if TYPE_CHECKING:
-    from autofix.cst_positions import TreeState  # imports LibCST: only where positions are computed
+    from autofix.fixes import (
+        FixTree,  # what a fix builder is given (the fix stage owns it)
+    )
 
 
 class Applicability(enum.Enum):
@@ -154,6 +154,25 @@ class FileContext:
         self.cache: dict = {}
 
 
+class AllOf:
+    """A prefilter that admits a file only when every one of its patterns occurs (each is searched once, in
+    order: the rarest first keeps the common case to one scan). Duck-types `re.Pattern.search`. Faster than one
+    pattern of anchored lookaheads (`\\A(?=[\\s\\S]*a)(?=[\\s\\S]*b)`), which the regex engine steps through
+    character by character where a plain search jumps to a literal."""
+
+    def __init__(self, *patterns: str):
+        self.patterns = tuple(re.compile(p) for p in patterns)
+        self.pattern = " & ".join(patterns)
+
+    def search(self, text: str):
+        found = None
+        for pattern in self.patterns:
+            found = pattern.search(text)
+            if found is None:
+                return None
+        return found
+
+
 class SuppressionIndex:
     """`# autofix: ignore[...]` / `# noqa: ...` comments by line number."""
 
@@ -271,150 +290,3 @@ class Rule:
     def named_exactly(cls, selectors: Iterable[str]) -> bool:
         """True when a selector is this rule's exact code or name (which selects a preview rule too)."""
         return any(s.strip().upper() == cls.code or s.strip().lower() == cls.name for s in selectors)
-
-
-class FixTree:
-    """The LibCST module of a file that has fixes to render, with what fix builders ask of it."""
-
-    def __init__(self, module: cst.Module, context: FileContext, syntax: ast.Module | None = None,
-                 text: str | None = None):
-        """`syntax` (CPython's tree of the same text) lets positions be computed for the statements that hold
-        findings only; without it, or where it does not line up with the LibCST module, for the whole module."""
-        self.module = module
-        self.context = context
-        self._syntax = syntax
-        self._text = text
-        self._positions: dict[cst.CSTNode, object] = {}
-        self._parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        self._depths: dict[cst.CSTNode, int] = {module: 0}
-        self._regions: set[int] = set()
-        self._complete = False
-        self._by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] | None = None
-        self._lines: list[str] | None = None
-        # The finding whose own fix is being built by itself, or None when fixes are built to be applied
-        # together (see Rule.fix).
-        self.alone: Finding | None = None
-        if syntax is None:
-            self._compute_all()
-
-    def _compute_all(self) -> None:
-        # Positions, parents and depths in one code-generation pass. LibCST's MetadataWrapper would resolve
-        # PositionProvider and ParentNodeProvider in two whole-module traversals; on the large files that have
-        # fixes, those two were most of the time `--diff` spent (see docs/performance.md).
-        from autofix.cst_positions import TreeState
-
-        state = TreeState(self.module)
-        self.module._codegen(state)
-        self._absorb(state)
-        if self._text is None:
-            self._text = "".join(state.tokens)  # the module's code, which that pass generated anyway
-        self._complete = True
-
-    def _absorb(self, state: TreeState) -> None:
-        self._positions.update(state.provider._computed)
-        self._parents.update(state.parents)
-        self._depths.update(state.depths)
-        self._by_range = None
-
-    def _cover(self, where: Range) -> None:
-        """Compute positions for the statement holding `where` (or for everything, if it cannot be located)."""
-        if self._complete:
-            return
-        from autofix.cst_positions import locate
-
-        region = locate(self.module, self._syntax, where.line, where.end_line)
-        if region is None:
-            self._compute_all()
-        elif id(region.statement) not in self._regions:
-            self._regions.add(id(region.statement))
-            self._absorb(region.generate(self.module))
-
-    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        if node not in self._parents and node is not self.module and not self._complete:
-            self._compute_all()  # a node outside the statements computed so far
-        return self._parents.get(node)
-
-    def position(self, node: cst.CSTNode):
-        if node not in self._positions and not self._complete:
-            self._compute_all()
-        return self._positions[node]
-
-    def _index(self) -> dict[tuple[int, int, int, int], list[cst.CSTNode]]:
-        if self._by_range is None:
-            index: dict[tuple[int, int, int, int], list[cst.CSTNode]] = {}
-            for node, where in self._positions.items():
-                key = (where.start.line, where.start.column, where.end.line, where.end.column)
-                index.setdefault(key, []).append(node)
-            for nodes in index.values():
-                if len(nodes) > 1:
-                    nodes.sort(key=self._depths.__getitem__)
-            self._by_range = index
-        return self._by_range
-
-    def nodes_at(self, where: Range) -> list[cst.CSTNode]:
-        """The nodes whose range is exactly `where` (outermost first); for a parenthesised expression, whose
-        range LibCST counts with its parentheses, the innermost nodes that contain `where`.
-
-        A node is returned only when its own text is the source's text at `where`: LibCST and CPython count
-        lines differently in rare files (a backslash continuation on the first line), and a fix built on a
-        node the finding did not mean would edit the wrong code. Then no node is returned, and no fix built.
-        """
-        # LibCST's text for a statement also holds its leading comments, and re-indents a nested block: the
-        # test is that the node's text contains the first line of the source at `where` (a node found by
-        # miscounted lines holds other code altogether).
-        self._cover(where)
-        found = self._nodes_at(where)
-        if not found and not self._complete:
-            self._compute_all()  # the statement located from `ast` did not hold it: look everywhere
-            found = self._nodes_at(where)
-        return found
-
-    def _nodes_at(self, where: Range) -> list[cst.CSTNode]:
-        wanted = self._text_at(where).strip().split("\n", 1)[0]
-        exact = self._index().get((where.line, where.column, where.end_line, where.end_column))
-        if exact:
-            # An indented block that holds one statement has that statement's range; it is never what a finding
-            # means (and the statements-only positions do not compute it).
-            return [n for n in exact if not isinstance(n, cst.IndentedBlock) and wanted in self._code(n)]
-        innermost, depth = None, -1
-        for node, at in self._positions.items():
-            if (at.start.line, at.start.column) <= (where.line, where.column) and (at.end.line, at.end.column) >= (
-                where.end_line, where.end_column
-            ) and not isinstance(node, (cst.Module, cst.IndentedBlock)) and self._depths[node] > depth:
-                innermost, depth = node, self._depths[node]
-        if innermost is None:
-            return []
-        return [innermost] if wanted and wanted in self._code(innermost) else []
-
-    def _code(self, node: cst.CSTNode) -> str:
-        from libcst._nodes.base import CSTCodegenError
-
-        try:
-            return self.module.code_for_node(node)
-        except CSTCodegenError:  # a node that renders only inside its parent (an Annotation, for one)
-            return ""
-
-    def _text_at(self, where: Range) -> str:
-        if self._lines is None:
-            if self._text is None:
-                self._text = self.module.code
-            self._lines = split_lines(self._text)  # at "\n" only, as Python counts lines
-        lines = self._lines[where.line - 1:where.end_line]
-        if not lines:
-            return ""
-        if len(lines) == 1:
-            return lines[0][where.column:where.end_column]
-        return lines[0][where.column:] + "".join(lines[1:-1]) + lines[-1][:where.end_column]
-
-    def node_at(self, where: Range, *types: type) -> cst.CSTNode | None:
-        """The outermost node of one of `types` (any type, when none are given) exactly at `where`."""
-        for node in self.nodes_at(where):
-            if not types or isinstance(node, types):
-                return node
-        return None
-
-    def ancestors(self, node: cst.CSTNode):
-        current = self.parent(node)
-        while current is not None:
-            yield current
-            current = self.parent(current)

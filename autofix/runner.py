@@ -114,7 +114,8 @@ def applicable(settings: Settings, fix: bool, unsafe_fixes: bool) -> frozenset[A
     return frozenset({Applicability.SAFE})
 
 
-def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutcome:
+def check_text(path: str, text: str, job: Job, outcome: FileOutcome, digest: str | None = None) -> FileOutcome:
+    """Check one file's text; `digest` (of its bytes) lets the project index learn its summary from this check."""
     outcome.before = text
     module = None
     if notebook.is_notebook(path):
@@ -130,7 +131,7 @@ def check_text(path: str, text: str, job: Job, outcome: FileOutcome) -> FileOutc
     alone = PREVIEWED if job.previews and not job.apply else frozenset()
     try:
         result = engine.check(text, job.rules_for(path), path=path, apply=job.apply, max_size=job.settings.max_file_size,
-                              project=project, alone=alone)
+                              project=project, alone=alone, digest=digest if module is None else None)
     except engine.ParseFailure as failure:
         outcome.error = str(failure) if module is None else module.locate_message(str(failure))
         return outcome
@@ -218,12 +219,13 @@ def _in_cell(module: notebook.Module, finding: Reported) -> Reported:
     return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column)
 
 
-def check_batch(job: Job, batch: list[tuple[str, str]]) -> list[FileOutcome]:
-    """Check (path, text) pairs; runs in worker processes and Ray tasks, so it returns no source text."""
+def check_batch(job: Job, batch: list[tuple[str, str] | tuple[str, str, str]]) -> list[FileOutcome]:
+    """Check (path, text) pairs, or (path, text, digest of its bytes) triples; runs in worker processes and Ray
+    tasks, so it returns no source text."""
     tune_gc()
     outcomes = []
-    for path, text in batch:
-        outcome = check_text(path, text, job, FileOutcome(path))
+    for path, text, *digest in batch:
+        outcome = check_text(path, text, job, FileOutcome(path), digest[0] if digest else None)
         outcome.before = None  # the caller has it; do not ship it back
         outcomes.append(outcome)
     return outcomes

@@ -127,7 +127,7 @@ def _through_bindings(model: SemanticModel, name: ast.Name, depth: int) -> Activ
 def _through_forward(model: SemanticModel, class_name: str, depth: int) -> Activation | None:
     """Every `return` of the class's `forward` gives the same activation (a forward that returns logits in
     training and probabilities in eval is not reported)."""
-    classes = [c for c in model.nodes(ast.ClassDef) if c.name == class_name]
+    classes = model.classes_named(class_name)
     if len(classes) != 1 or not model.is_module_class_def(classes[0]):
         return None
     forward = _forward_of(model, classes[0])

@@ -14,8 +14,9 @@ import ast
 import functools
 from dataclasses import dataclass
 
+from autofix.fixes import FixTree
 from autofix.lazy import libcst as cst
-from autofix.rule import Applicability, Edit, Effect, Fix, FixTree
+from autofix.rule import Applicability, Edit, Effect, Fix
 from autofix.semantic import Grad, Kind, SemanticModel, is_false, is_true, keyword, torch_ops
 from codemods._torch import Imports, no_grad_block, scope_chain
 

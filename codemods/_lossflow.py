@@ -53,6 +53,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autofix.rule import AllOf
 from autofix.semantic import (
     FUNCTIONS, Grad, Kind, SemanticModel, dotted, is_false, is_optimizer_class, is_true, keyword, torch_ops,
 )
@@ -125,23 +126,6 @@ _TARGET_KEYWORDS = frozenset({"target", "targets", "label", "labels"})
 TRIGGER_TEXT = r"backward\s*\(|autograd"
 # What a file must contain to ask for a leaf the way a patch does (`requires_grad=True`, `requires_grad_(`).
 PATCH_TEXT = r"requires_grad(_\s*\(|\s*=\s*True)"
-
-
-class AllOf:
-    """A prefilter that admits a file only when every one of its patterns occurs (each is searched once, in
-    order: the rarest first keeps the common case to one scan). Duck-types `re.Pattern.search`."""
-
-    def __init__(self, *patterns: str):
-        self.patterns = tuple(re.compile(p) for p in patterns)
-        self.pattern = " & ".join(patterns)
-
-    def search(self, text: str):
-        found = None
-        for pattern in self.patterns:
-            found = pattern.search(text)
-            if found is None:
-                return None
-        return found
 
 
 def prefilter_with(pattern: str) -> AllOf:
@@ -279,7 +263,11 @@ class LossFlow:
 
 
 def backward_calls(model: SemanticModel) -> list[ast.Call]:
-    """Every backward trigger of the file: `.backward(...)`, `.manual_backward(...)`, `torch.autograd.backward/grad`."""
+    """Every backward trigger of the file: `.backward(...)`, `.manual_backward(...)`, `torch.autograd.backward/grad`,
+    in source order (computed once per file)."""
+    known = model.derived.get("backward_calls")
+    if known is not None:
+        return known
     found = []
     for call in model.nodes(ast.Call):
         func = call.func
@@ -289,6 +277,7 @@ def backward_calls(model: SemanticModel) -> list[ast.Call]:
                 found.append(call)
         elif name == "grad" and model.qualified_name(func) == "torch.autograd.grad":
             found.append(call)
+    model.derived["backward_calls"] = found
     return found
 
 
@@ -448,16 +437,11 @@ def _is_forward_hook(model: SemanticModel, function: ast.AST, shared: _Shared) -
 def _returns_to_backward(model: SemanticModel, function: ast.AST, shared: _Shared) -> bool:
     """Some call of `function` in this file is trained on: `f(...).backward()`, or `loss = f(...)` and then
     `loss.backward()` / `backward(loss)` (`manual_backward`, `accelerator.backward`) in the same function."""
-    if shared.calls_by_name is None:  # one pass over the file's calls and triggers, whatever the number of scopes
-        shared.calls_by_name, shared.triggers_by_function = {}, {}
-        for call in model.nodes(ast.Call):
-            func = call.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-            if name is not None:
-                shared.calls_by_name.setdefault(name, []).append(call)
+    if shared.triggers_by_function is None:  # one pass over the file's triggers, whatever the number of scopes
+        shared.triggers_by_function = {}
         for trigger in backward_calls(model):
             shared.triggers_by_function.setdefault(id(model.function(trigger)), []).append(trigger)
-    for call in shared.calls_by_name.get(function.name, ()):
+    for call in model.calls_named(function.name):
         if model.callee(call) is not function:
             continue
         parent = model.parent(call)
@@ -1165,15 +1149,24 @@ def _calls_in(statement) -> list[ast.Call]:
     """The calls of a simple statement, in source order, outside lambdas (they run later, or never)."""
     calls = []
     stack = [statement]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Call):
+    pop, push, AST, Call, skip = stack.pop, stack.append, ast.AST, ast.Call, _NOT_ENTERED
+    while stack:  # a tight loop over `_fields` (ast.iter_child_nodes cost most of this)
+        node = pop()
+        if node.__class__ is Call:
             calls.append(node)
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, ast.Lambda):
-                stack.append(child)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for child in value:
+                    if isinstance(child, AST) and child.__class__ not in skip:
+                        push(child)
+            elif isinstance(value, AST) and value.__class__ not in skip:
+                push(value)
     calls.sort(key=lambda c: (c.lineno, c.col_offset))
     return calls
+
+
+_NOT_ENTERED = frozenset({ast.Lambda, ast.Load, ast.Store, ast.Del})
 
 
 class LossFlowRule:

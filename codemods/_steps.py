@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+from autofix.fixes import FixTree
 from autofix.lazy import libcst as cst
-from autofix.rule import Applicability, Edit, Effect, Fix, FixTree
+from autofix.rule import Applicability, Edit, Effect, Fix
 from autofix.semantic import Kind, Range, SemanticModel, dotted
 
 BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
@@ -29,6 +30,7 @@ _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, 
              ast.AsyncFunctionDef, ast.ClassDef, *((ast.Match,) if hasattr(ast, "Match") else ()),
              *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_SKIPPED = frozenset({*_NESTED_SCOPES, ast.Load, ast.Store, ast.Del})
 
 
 # --- structure -----------------------------------------------------------------------------------------
@@ -49,13 +51,21 @@ def own_nodes(node: ast.AST) -> Iterator[ast.AST]:
     if isinstance(node, _NESTED_SCOPES):
         yield node
         return
+    # A tight loop over `_fields` in ast.iter_child_nodes' order (the generic walk was a large share of checking a
+    # file), leaving out the expression contexts (Load, Store, Del), which no caller asks for.
     stack = [node]
+    pop, push, AST, skip = stack.pop, stack.append, ast.AST, _SKIPPED
     while stack:
-        current = stack.pop()
+        current = pop()
         yield current
-        for child in ast.iter_child_nodes(current):
-            if not isinstance(child, _NESTED_SCOPES):
-                stack.append(child)
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if value.__class__ is list:
+                for child in value:
+                    if isinstance(child, AST) and child.__class__ not in skip:
+                        push(child)
+            elif isinstance(value, AST) and value.__class__ not in skip:
+                push(value)
 
 
 def contains(statement: ast.stmt, predicate: Callable[[ast.stmt], object]) -> bool:

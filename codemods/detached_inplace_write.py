@@ -839,7 +839,7 @@ def _callee(model: SemanticModel, call: ast.Call) -> ast.AST | None:
     owner = model.value(call.func.value)
     if not (owner.cls or "").startswith("<local>."):
         return None
-    classes = [c for c in model.nodes(ast.ClassDef) if c.name == owner.cls.split(".", 1)[1]]
+    classes = list(model.classes_named(owner.cls.split(".", 1)[1]))
     seen = 0
     while len(classes) == 1 and seen < 8:  # the method, in the class or one of its local bases
         cls = classes[0]

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import ast
-import re
 
 from autofix.lazy import libcst as cst
-from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
+from autofix.rule import AllOf, Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import SemanticModel
 from codemods._aliases import tensor_alias
 
@@ -85,7 +84,7 @@ class InitOnData(Rule):
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.PRESERVING
     # Both words somewhere in the file (`torch.nn.init` cannot be named without "init"); two linear scans.
-    prefilter = re.compile(r"^(?=[\s\S]*?\binit\b)(?=[\s\S]*?\.data\b)")
+    prefilter = AllOf(r"\.data\b", r"\binit\b")
 
     examples = (
         Invalid(

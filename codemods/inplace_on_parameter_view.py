@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import ast
-import re
 
-from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
+from autofix.rule import AllOf, Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Grad, Kind, SemanticModel
 from codemods._inplace import autograd_off, inplace_writes, no_grad_fix
 
@@ -83,9 +82,7 @@ class InplaceOnParameterView(Rule):
     fix_effect = Effect.REPAIRING
     # An indexed write (`[...] =`, `[...] op=`, `[...].method_(`) and what the model needs to know a parameter:
     # `nn.Parameter`, `.parameters()`, or an `nn` layer (`nn.Linear`, `from torch.nn import Linear`).
-    prefilter = re.compile(
-        r"\A(?=[\s\S]*\]\s*(?:[-+*/%@&|^<>]{0,2}=[^=]|\.\w+_\())(?=[\s\S]*(?:Parameter|parameters\(|\bnn\b))"
-    )
+    prefilter = AllOf(r"\]\s*(?:[-+*/%@&|^<>]{0,2}=[^=]|\.\w+_\()", r"Parameter|parameters\(|\bnn\b")
 
     examples = (
         Invalid(

@@ -1,9 +1,8 @@
 """GF303: in-place write to the output of an op that autograd saved (ReLU, Sigmoid, Tanh, Softmax, exp, ...)."""
 from __future__ import annotations
 
-import re
 
-from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
+from autofix.rule import AllOf, Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import SemanticModel
 from codemods._inplace import (
     autograd_off,
@@ -128,11 +127,11 @@ class InplaceOnSavedOutput(Rule):
     runtime = 'raises at backward(): "one of the variables needed for gradient computation has been modified"'
     fix_applicability = Applicability.SAFE
     fix_effect = Effect.REPAIRING
-    prefilter = re.compile(
-        # an op that saves its output or its input, and an in-place write (two anchored lookaheads: linear time)
-        r"\A(?=[\s\S]*(?:relu|sigmoid|expit|tanh|softmax|exp|sqrt|reciprocal|ReLU|Sigmoid|Tanh|Softmax|elu|ELU"
+    prefilter = AllOf(
+        # an op that saves its output or its input, and an in-place write
+        r"relu|sigmoid|expit|tanh|softmax|exp|sqrt|reciprocal|ReLU|Sigmoid|Tanh|Softmax|elu|ELU"
         r"|Linear|linear|Conv|conv|Norm|norm|mm|matmul|einsum|@|gelu|GELU|silu|SiLU|mish|Mish|softplus|Softplus"
-        r"|hardswish|Hardswish))(?=[\s\S]*(?:[-+*/%@&|^]=|\.\w+_\(|\]\s*=[^=]))"
+        r"|hardswish|Hardswish", r"[-+*/%@&|^]=|\.\w+_\(|\]\s*=[^=]"
     )
 
     examples = (

@@ -158,7 +158,8 @@ def test_fix_tree_positions_and_parents_match_libcst_metadata():
     # FixTree computes both in one code-generation pass instead of LibCST's two providers: same answers.
     from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-    from autofix.rule import FileContext, FixTree, SuppressionIndex
+    from autofix.fixes import FixTree
+    from autofix.rule import FileContext, SuppressionIndex
 
     text = (
         "import torch\n\n\nclass Net(torch.nn.Module):\n    # a comment\n    def forward(self, x):\n"
@@ -232,7 +233,8 @@ TRICKY = (
 def test_positions_of_one_statement_equal_those_of_the_whole_module():
     # FixTree computes positions only for the statement that holds the queried range, starting at the line and
     # indentation `ast` gives; every node it returns must be the one the whole-module pass returns.
-    from autofix.rule import FileContext, FixTree, SuppressionIndex
+    from autofix.fixes import FixTree
+    from autofix.rule import FileContext, SuppressionIndex
     from autofix.semantic import Range
 
     module, syntax = cst.parse_module(TRICKY), ast.parse(TRICKY)

@@ -66,7 +66,8 @@ def build(root: str, base: str, head: str, unsafe_fixes: bool = False) -> Review
             continue
         try:
             text = source.decode(changes.read(root, item)).text
-            analysis = analyse(item.path, text, job.rules_for(absolute), job.apply, settings.max_file_size, item.added)
+            analysis = analyse(item.path, text, job.rules_for(absolute), job.apply, settings.max_file_size, item.added,
+                               own_within=item.added)
         except (source.SourceError, engine.ParseFailure) as error:
             review.errors.append((item.path, str(error)))
             continue

@@ -140,7 +140,7 @@ def check_output(fmt: str, outcomes: list[FileOutcome], job: Job, written: bool,
             # as it is on disk instead, to place every finding and suggestion on its real lines.
             try:
                 analysis = analyse(outcome.path, outcome.before, job.rules_for(outcome.path), job.apply,
-                                   job.settings.max_file_size)
+                                   job.settings.max_file_size, own_within=frozenset())  # suggestions only
             except (engine.ParseFailure, RecursionError):
                 continue  # cannot happen: the same text was just checked
             for finding in analysis.findings:

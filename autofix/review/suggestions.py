@@ -53,13 +53,17 @@ def analyse(
     apply: frozenset[Applicability],
     max_size: int = engine.MAX_FILE_SIZE,
     prefer: set[int] | frozenset[int] | None = None,
+    own_within: frozenset[int] | None = None,
 ) -> FileAnalysis:
     """Every finding in `text`, and the fixes at the `apply` levels as suggestions. Raises engine.ParseFailure.
 
     `prefer`: lines a suggestion that must borrow a neighbouring line (a pure insertion or deletion) should
     borrow when it can (a pull request's added lines, so that the suggestion stays on them).
+    `own_within`: each finding's own fix (`FileAnalysis.own`) is rendered only for the findings that lie within these
+    lines (the only ones a review may show it for); None: for every finding.
     """
-    plain = engine.check(text, rules, path=path, max_size=max_size, alone=apply)
+    where = None if own_within is None else (lambda f: own_within.issuperset(range(f.line, f.end_line + 1)))
+    plain = engine.check(text, rules, path=path, max_size=max_size, alone=apply, alone_where=where)
     findings = [Reported.of(f) for f in plain.findings]
     fixable = [f for f in plain.findings if f.fix and f.fix.applicability in apply]
     if not fixable:

@@ -47,11 +47,15 @@ def module_name(path: Path) -> tuple[str, Path, bool]:
     return ".".join(parts), folder, is_package
 
 
-def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
+def summarize(tree: ast.Module, module: str, is_package: bool, walked: "Walked | None" = None) -> dict:
     """The summary of one file (see the module docstring). Structural only: one pass over the top level and the
     methods' assignments, names resolved through the module-level imports, no scopes and no value inference,
     so that summarising a file costs little more than parsing it; what a constructor makes is resolved when
-    the index is asked."""
+    the index is asked.
+
+    `walked`: what the check pass's walk of the same tree found (its nodes by type and their parents), so that the
+    file checked is summarised without walking its functions again."""
+    own = _own_nodes if walked is None else walked.own_nodes
     imports: dict[str, str] = {}
     classes: dict[str, ast.ClassDef] = {}
     functions: dict[str, ast.AST] = {}
@@ -91,7 +95,7 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or not method.args.args:
                 continue
             me = method.args.args[0].arg
-            for node in _own_nodes(method):
+            for node in own(method, _ASSIGNS_AND_CALLS):
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
                         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
@@ -111,7 +115,7 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
         }
     returned = {}
     for name, function in functions.items():
-        made_by = {constructed(n.value) for n in _own_nodes(function) if isinstance(n, ast.Return) and n.value}
+        made_by = {constructed(n.value) for n in own(function, _RETURNS) if n.value}
         returned[name] = {"new": made_by.pop()} if len(made_by) == 1 and None not in made_by else None
     return {"module": module, "classes": summarized, "functions": returned, "imports": imports}
 
@@ -126,24 +130,68 @@ def _top_level(body: list[ast.stmt]):
                 yield from _top_level(block)
 
 
-def _own_nodes(function: ast.AST):
-    """The nodes of a function's body, not of the functions and classes nested in it."""
+_NESTED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
+_CONTEXTS = frozenset({ast.Load, ast.Store, ast.Del})
+_ASSIGNS_AND_CALLS = frozenset({ast.Assign, ast.Call})
+_RETURNS = frozenset({ast.Return})
+
+
+def _own_nodes(function: ast.AST, kinds: frozenset[type]) -> list[ast.AST]:
+    """The nodes of those `kinds` in a function's body, not in the functions and classes nested in it (a definition
+    standing in the body itself is walked into, as it always was), in the order ast.iter_child_nodes would give.
+    A tight loop over `_fields`: the generic walk was most of what summarising a file cost."""
+    found: list[ast.AST] = []
     stack = list(function.body)
+    pop, push, AST, skip = stack.pop, stack.append, ast.AST, _NESTED | _CONTEXTS
     while stack:
-        node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                stack.append(child)
+        node = pop()
+        if node.__class__ in kinds:
+            found.append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for child in value:
+                    if isinstance(child, AST) and child.__class__ not in skip:
+                        push(child)
+            elif isinstance(value, AST) and value.__class__ not in skip:
+                push(value)
+    return found
+
+
+class Walked:
+    """The nodes of each function's body as `_own_nodes` gives them, from a walk already made (the semantic
+    model's nodes by type and parents): the node's innermost enclosing definition owns it when the node is in that
+    definition's body, and so does the function around a definition standing directly in its body (the walk
+    `_own_nodes` makes enters such a definition)."""
+
+    def __init__(self, nodes_of_type: Callable[[type], list[ast.AST]], parent: Callable[[ast.AST], ast.AST | None]):
+        self._owned: dict[int, list[ast.AST]] = {}
+        functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+        for kind in (ast.Assign, ast.Call, ast.Return):
+            for node in nodes_of_type(kind):
+                child, scope = node, parent(node)
+                while scope is not None and scope.__class__ not in _NESTED:
+                    child, scope = scope, parent(scope)
+                if scope is None or scope.__class__ is ast.Lambda:
+                    continue
+                if scope.__class__ in functions and isinstance(child, ast.stmt):  # in its body
+                    self._owned.setdefault(id(scope), []).append(node)
+                outer = parent(scope)
+                if outer is not None and outer.__class__ in functions:  # a definition standing in a function's body
+                    self._owned.setdefault(id(outer), []).append(node)
+
+    def own_nodes(self, function: ast.AST, kinds: frozenset[type]) -> list[ast.AST]:
+        return [n for n in self._owned.get(id(function), ()) if n.__class__ in kinds]
 
 
 class ProjectIndex:
     """Summaries of a project's files, made on demand and memoised; answers questions by qualified name."""
 
     def __init__(self, roots: list[Path], summarize_file: Callable[[Path], dict | None],
-                 preloaded: dict[str, dict] | None = None):
+                 preloaded: dict[str, dict] | None = None, summary_cache: Path | None = None):
         self.roots = [r.resolve() for r in roots]
         self._summarize_file = summarize_file
+        self._summary_cache = summary_cache
         self._by_module: dict[str, dict | None] = dict(preloaded or {})
         self._preloaded = preloaded is not None
         self._in_progress: set[str] = set()
@@ -157,6 +205,25 @@ class ProjectIndex:
         if self._texts.get(key) != text:
             self._texts[key] = text
             self._by_module.clear()
+
+    def learn(self, where: tuple[str, Path, bool], text: str, tree: ast.Module, walked: "Walked | None",
+              digest: str) -> None:
+        """Summarise a file from the tree the check pass parsed (and the nodes its walk found): a file that another
+        one imports later is then never read and compiled again. `where` is `module_name` of the file, whose bytes
+        have `digest`."""
+        module, root, is_package = where
+        if self._preloaded or not module or module in self._by_module or not self.roots or root != self.roots[0] \
+                or len(text) > MAX_SUMMARIZED_SIZE // 4:  # the size test is summarize_path's, in bytes
+            return
+        # The file that answers for that module name: this one, unless this is a package's `__init__.py` and a
+        # module file of the same name stands beside the package (the first candidate is then that file).
+        path = next(self._candidates(module), None)
+        if path is None or (path.name == "__init__.py") != is_package or str(path) in self._texts:
+            return
+        summary = summarize(tree, module, is_package, walked)
+        summary["path"], summary["digest"] = str(path), digest
+        _store(self._summary_cache, module, digest, summary)
+        self._by_module[module] = summary
 
     @classmethod
     def preloaded(cls, summaries: dict[str, dict]) -> "ProjectIndex":
@@ -354,7 +421,7 @@ def index_for(path: str, summary_cache: Path | None = None) -> ProjectIndex | No
     key = tuple(roots)
     found = _INDEXES.get(key)
     if found is None:
-        found = _INDEXES[key] = ProjectIndex(roots, lambda p: summarize_path(p, summary_cache))
+        found = _INDEXES[key] = ProjectIndex(roots, lambda p: summarize_path(p, summary_cache), summary_cache=summary_cache)
     return found
 
 
@@ -368,10 +435,7 @@ def summarize_path(path: Path, summary_cache: Path | None = None) -> dict | None
         return None
     module, _, is_package = module_name(path)
     digest = hashlib.sha256(data).hexdigest()
-    from autofix.cache import tool_fingerprint
-
-    key = hashlib.sha256(f"{tool_fingerprint()}\0{module}\0{digest}".encode()).hexdigest()
-    cached = _cache_file(summary_cache, key)
+    cached = _cache_file(summary_cache, _cache_key(module, digest))
     if cached is not None:
         try:
             return json.loads(cached.read_text(encoding="utf-8"))
@@ -381,27 +445,78 @@ def summarize_path(path: Path, summary_cache: Path | None = None) -> dict | None
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None
-    summary = summarize_text(str(path), text, module, is_package, digest)
+    summary = summarize_text(str(path), text, module, is_package, digest, keep=True)
     if summary is None:
         return None
-    if cached is None and summary_cache is not None:
-        from autofix import source
-
-        target = summary_cache / SUMMARY_LAYOUT / key[:2] / f"{key}.json"
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source.replace_file(str(target), json.dumps(summary, separators=(",", ":")).encode(), durable=False)
-        except OSError:
-            pass  # a cache that cannot be written is only slower
+    if cached is None:
+        _store(summary_cache, module, digest, summary)
     return summary
 
 
-def summarize_text(path: str, text: str, module: str, is_package: bool, digest: str) -> dict | None:
-    """The summary of one file's text, or None when it does not parse."""
+# Trees parsed to summarise a file on demand, kept (within a budget of source characters) so that when this process
+# checks that file later it does not compile it a second time.
+_PARSED: dict[str, tuple[str, ast.Module]] = {}
+_PARSED_BUDGET = 2 << 20
+_parsed_size = 0
+
+
+def _keep_parsed(path: str, text: str, tree: ast.Module) -> None:
+    global _parsed_size
+    while _PARSED and _parsed_size + len(text) > _PARSED_BUDGET:
+        _parsed_size -= len(_PARSED.pop(next(iter(_PARSED)))[0])  # the oldest first
+    if len(text) <= _PARSED_BUDGET:
+        _PARSED[path] = (text, tree)
+        _parsed_size += len(text)
+
+
+def take_parsed(path: str, text: str) -> ast.Module | None:
+    """The tree of `text` if this process parsed it to summarise the file at `path` (and forgets it)."""
+    global _parsed_size
+    if not _PARSED:
+        return None
     try:
-        summary = summarize(ast.parse(text), module, is_package)
+        kept = _PARSED.pop(str(Path(path).resolve()), None)
+    except OSError:
+        return None
+    if kept is None:
+        return None
+    _parsed_size -= len(kept[0])
+    return kept[1] if kept[0] == text else None
+
+
+def _cache_key(module: str, digest: str) -> str:
+    from autofix.cache import tool_fingerprint
+
+    return hashlib.sha256(f"{tool_fingerprint()}\0{module}\0{digest}".encode()).hexdigest()
+
+
+def _store(summary_cache: Path | None, module: str, digest: str, summary: dict) -> None:
+    """Keep `summary` in the on-disk cache (if there is one and it does not hold it yet)."""
+    if summary_cache is None:
+        return
+    key = _cache_key(module, digest)
+    target = summary_cache / SUMMARY_LAYOUT / key[:2] / f"{key}.json"
+    if target.is_file():
+        return
+    from autofix import source
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.replace_file(str(target), json.dumps(summary, separators=(",", ":")).encode(), durable=False)
+    except OSError:
+        pass  # a cache that cannot be written is only slower
+
+
+def summarize_text(path: str, text: str, module: str, is_package: bool, digest: str, keep: bool = False) -> dict | None:
+    """The summary of one file's text, or None when it does not parse. With `keep`, the tree is kept for the
+    check of that file in this process (`take_parsed`)."""
+    try:
+        tree = ast.parse(text)
+        summary = summarize(tree, module, is_package)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    if keep:
+        _keep_parsed(path, text, tree)
     summary["path"], summary["digest"] = path, digest  # the digest of the file's bytes, as the cache compares
     return summary
 

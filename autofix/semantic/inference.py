@@ -722,7 +722,7 @@ class SemanticModel(Scopes):
         if not (value.cls or "").startswith("<local>.") or value.kind not in (Kind.MODULE, Kind.OBJECT, Kind.OPTIMIZER):
             return None
         name = value.cls.split(".", 1)[1]
-        classes = [c for c in self.nodes(ast.ClassDef) if c.name == name]
+        classes = self.classes_named(name)
         return classes[0] if len(classes) == 1 else None
 
     def is_static_method(self, function: ast.AST) -> bool:
@@ -1315,7 +1315,7 @@ class SemanticModel(Scopes):
     def _instance_attribute(self, cls_name: str, attribute: str) -> Value | None:
         """`obj.x` where obj is an instance of a class of this file: the join of what its methods assign to
         `self.x`; None when the class (one of that name) assigns nothing to it."""
-        classes = [c for c in self.nodes(ast.ClassDef) if c.name == cls_name.split(".", 1)[1]]
+        classes = self.classes_named(cls_name.split(".", 1)[1])
         if len(classes) != 1:
             return None
         assigned = [v for v, _ in self.class_attribute(classes[0], attribute)]

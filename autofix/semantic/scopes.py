@@ -5,12 +5,14 @@ what a name *holds* is inference's job (autofix/semantic/inference.py).
 from __future__ import annotations
 
 import ast
+from operator import attrgetter
 from dataclasses import dataclass
 from typing import Iterator
 
 from autofix.semantic.fragments import conventional_import
 from autofix.semantic.syntax import _end, _field_of, _is_static, _start, dotted
 
+_POSITION = attrgetter("lineno", "col_offset")
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
@@ -76,6 +78,10 @@ class Scopes:
         self._keep_alive: list[ast.AST] = []
         self.star_import = False  # `from m import *`: the file may bind any name
         self._all_bound: frozenset[str] | None = None
+        self._calls_by_name: dict[str, list[ast.Call]] | None = None
+        # What rule helpers derive from the whole file (its backward calls, say), kept so that asking once per
+        # function does not redo a whole-file scan each time: keyed by the helper's name.
+        self.derived: dict[str, object] = {}
         self._walk()
 
     # --- the one walk ---------------------------------------------------------------------------
@@ -111,9 +117,11 @@ class Scopes:
                     push(value)
         # Pushing children in reverse per field pops them in source order within a field, but fields pop in
         # reverse: restore source order for the lists rules iterate.
-        for nodes in by_type.values():
-            if len(nodes) > 1:
-                nodes.sort(key=_start)
+        for kind, nodes in by_type.items():
+            # By (lineno, col_offset), as _start gives it, with a key made in C; a type without positions keeps
+            # the walk's order (all its keys would be equal).
+            if len(nodes) > 1 and "lineno" in kind._attributes:
+                nodes.sort(key=_POSITION)
         for kind in _SCOPES:
             for node in by_type.get(kind, ()):
                 self._opened(node)
@@ -235,13 +243,38 @@ class Scopes:
         found.sort(key=_start)
         return found
 
+    def calls_named(self, name: str) -> list[ast.Call]:
+        """`NAME(...)` and `x.NAME(...)` calls, in source order: an index built once, so that asking about every
+        function's call sites costs the number of calls, not functions times calls."""
+        if self._calls_by_name is None:
+            index: dict[str, list[ast.Call]] = {}
+            self._call_order = {}
+            for order, call in enumerate(self._by_type.get(ast.Call, ())):
+                self._call_order[id(call)] = order
+                func = call.func
+                if func.__class__ is ast.Attribute:
+                    index.setdefault(func.attr, []).append(call)
+                elif func.__class__ is ast.Name:
+                    index.setdefault(func.id, []).append(call)
+            self._calls_by_name = index
+        return self._calls_by_name.get(name, [])
+
+    def classes_named(self, name: str) -> list[ast.ClassDef]:
+        """The file's classes (at any depth) called `name`, in source order (an index built once)."""
+        index = self.derived.get("classes_by_name")
+        if index is None:
+            index = self.derived["classes_by_name"] = {}
+            for cls in self._by_type.get(ast.ClassDef, ()):
+                index.setdefault(cls.name, []).append(cls)
+        return index.get(name, [])
+
     def calls_to_method(self, *names: str) -> Iterator[ast.Call]:
-        """`x.NAME(...)` calls, for any of the method names."""
-        wanted = set(names)
-        for call in self._by_type.get(ast.Call, ()):
-            func = call.func
-            if isinstance(func, ast.Attribute) and func.attr in wanted:
-                yield call
+        """`x.NAME(...)` calls, for any of the method names, in source order."""
+        found = [c for name in dict.fromkeys(names) for c in self.calls_named(name) if isinstance(c.func, ast.Attribute)]
+        if len(names) > 1:
+            self.calls_named("")  # the index, and the calls' order in the file
+            found.sort(key=lambda call: self._call_order[id(call)])
+        yield from found
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         return self._parents.get(id(node))

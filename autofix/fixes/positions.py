@@ -10,10 +10,14 @@ that a line `a; b` is one LibCST statement and two `ast` ones.
 from __future__ import annotations
 
 import ast
+import bisect
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata.position_provider import PositionProvider, PositionProvidingCodegenState
+from libcst.metadata.position_provider import (
+    PositionProvider,
+    PositionProvidingCodegenState,
+)
 
 
 class TreeState(PositionProvidingCodegenState):
@@ -61,15 +65,22 @@ class Region:
         return state
 
 
-def locate(module: cst.Module, syntax: ast.Module, first: int, last: int) -> Region | None:
+def locate(module: cst.Module, syntax: ast.Module, first: int, last: int, memo: dict | None = None) -> Region | None:
     """The innermost statement (descending through classes and functions) whose lines hold `first`..`last`,
-    or None when the two trees do not line up (the caller then falls back to the whole module)."""
+    or None when the two trees do not line up (the caller then falls back to the whole module).
+
+    `memo` (one per module) keeps the statement lists already paired up, so that locating a finding costs a
+    bisection per level rather than a scan of the module's statements."""
+    memo = {} if memo is None else memo
     enclosing: list[cst.CSTNode] = [module]
     indents: list[str] = []
-    statements, nodes = list(module.body), syntax.body
+    owner, statements, nodes = module, module.body, syntax.body
     found: Region | None = None
     while True:
-        inner = _holding(statements, nodes, first, last)
+        groups = memo.get(id(owner))
+        if groups is None:
+            groups = memo[id(owner)] = _Groups(statements, nodes)
+        inner = groups.holding(first, last)
         if inner is None:
             return found
         statement, group = inner
@@ -81,23 +92,34 @@ def locate(module: cst.Module, syntax: ast.Module, first: int, last: int) -> Reg
             return found
         enclosing += [statement, statement.body]
         indents.append(module.default_indent if statement.body.indent is None else statement.body.indent)
-        statements, nodes = list(statement.body.body), definition.body
+        owner, statements, nodes = statement, statement.body.body, definition.body
 
 
-def _holding(statements: list, nodes: list[ast.stmt], first: int, last: int):
-    """The LibCST statement among `statements` whose `ast` statements span `first`..`last`, with those."""
-    index = 0
-    for statement in statements:
-        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-        group = nodes[index:index + count]
-        index += count
-        if len(group) != count:
+class _Groups:
+    """A list of LibCST statements paired with the `ast` statements of each (a line `a; b` is one LibCST
+    statement and two `ast` ones), in source order: the pairs stop where the two lists stop lining up."""
+
+    def __init__(self, statements, nodes: list[ast.stmt]):
+        self.firsts: list[int] = []
+        self.pairs: list[tuple[cst.CSTNode, list[ast.stmt]]] = []
+        index = 0
+        for statement in statements:
+            count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+            group = nodes[index:index + count]
+            index += count
+            if len(group) != count:
+                break  # the trees do not line up from here on: no statement past this point is found
+            self.firsts.append(_first_line(group[0]))
+            self.pairs.append((statement, group))
+
+    def holding(self, first: int, last: int):
+        """The LibCST statement whose `ast` statements span `first`..`last`, with those, or None. Statements do
+        not share lines, so the only candidate is the last one starting at or before `first`."""
+        at = bisect.bisect_right(self.firsts, first) - 1
+        if at < 0:
             return None
-        if _first_line(group[0]) <= first and last <= group[-1].end_lineno:
-            return statement, group
-        if _first_line(group[0]) > last:
-            return None
-    return None
+        statement, group = self.pairs[at]
+        return (statement, group) if last <= group[-1].end_lineno else None
 
 
 def _first_line(node: ast.stmt) -> int:
