@@ -5,10 +5,10 @@ import ast
 import re
 
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
-from autofix.semantic import SemanticModel
+from autofix.semantic import SemanticModel, TrainingSteps, dotted
 from codemods._steps import (
-    BACKWARD_METHODS, Evidence, any_backward, backward_kind, binds, blocks_around, build_move, clips_or_unscales,
-    manual_update, mentions, own_nodes, parameter_writes, plan_move,
+    BACKWARD_METHODS, Evidence, any_backward, backward_kind, binds, block_of, blocks_around, build_move,
+    clips_or_unscales, manual_update, mentions, own_nodes, parameter_writes, plan_move,
 )
 
 
@@ -234,16 +234,61 @@ class StepBeforeBackward(Rule):
         backward_statements = [model.statement(call) for call in model.calls_to_method(*BACKWARD_METHODS)]
         evidence = Evidence.of(model)
         for block in blocks_around(model, [s for s in backward_statements if s is not None]):
-            self._check_block(model, evidence, block)
+            self._check_block(model, block)
+        steps = TrainingSteps.of(model)
+        for call in model.calls_to_method("step"):
+            statement = model.statement(call)
+            optimizer = evidence.optimizer_step(statement) if statement is not None else None
+            if optimizer is not None:
+                self._check_step(model, steps, statement, optimizer)
 
-    def _check_block(self, model: SemanticModel, evidence: Evidence, block: list[ast.stmt]) -> None:
+    def _check_step(self, model: SemanticModel, steps: TrainingSteps, statement: ast.stmt, optimizer) -> None:
+        """Judged per optimizer: a step with no backward() that may reach its parameters since its last
+        zero_grad() (or since the iteration began), whose own backward() comes later in the iteration."""
+        if _second_order(model, statement):
+            return
+        trace = steps.trace_back(statement, optimizer)
+        if trace.kind not in ("cleared", "start"):
+            return
+        later = steps.next_backward(statement, optimizer)
+        block = block_of(model, statement)
+        if later is None or block is None:
+            return  # its backward() is somewhere the file does not show here
+        anchor = next(i for i, s in enumerate(block) if s is later)
+        index = next(i for i, s in enumerate(block) if s is statement)
+        move = None
+        if backward_kind(model, later) == "plain":
+            while anchor + 1 < len(block) and clips_or_unscales(block[anchor + 1]):
+                anchor += 1
+            move = plan_move(model, block, [index], anchor, after=True)
+        name = dotted(optimizer) or "the optimizer"
+        if trace.kind == "cleared":
+            message = (
+                f"{name}.step() with no gradients: no backward() reaching its parameters ran since they were "
+                f"cleared at line {trace.statement.lineno}, and its backward() is at line {later.lineno}; move the "
+                "step after it"
+            )
+        elif any(isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)) for s in block[:index]):
+            message = (
+                f"Parameter update between the forward pass and backward() at line {later.lineno}: backward() "
+                "raises, or the update is lost; move it after backward()"
+            )
+        else:
+            message = (
+                f"Parameter update before backward() at line {later.lineno} applies the previous step's "
+                "gradients; move it after backward()"
+            )
+        self.report(statement, message, fix=Applicability.SAFE if move else None, data=move)
+
+    def _check_block(self, model: SemanticModel, block: list[ast.stmt]) -> None:
+        """Hand-written updates, and parameters written under no_grad, before the block's first backward()."""
         kinds = [backward_kind(model, s) for s in block]
         if "higher-order" in kinds:
             return
         first = next((i for i, kind in enumerate(kinds) if kind), None)
         if first is None or any_backward(model, block[:first]):
             return
-        updates = [i for i in range(first) if evidence.optimizer_step(block[i]) is not None or manual_update(block[i])]
+        updates = [i for i in range(first) if manual_update(block[i])]
         writes = [i for i in _parameter_writes_after_the_loss(model, block, first) if i not in updates]
         updates = sorted(updates + writes)
         if not updates:
@@ -285,6 +330,13 @@ def _parameter_writes_after_the_loss(model: SemanticModel, block: list[ast.stmt]
         if roots and any(mentions(s, roots) for s in block[: loss_index + 1] if not _grad_off(model, s)):
             found.append(index)
     return found
+
+
+def _second_order(model: SemanticModel, statement: ast.stmt) -> bool:
+    """The function (or script) keeps graphs for higher-order gradients: the model of one step per backward()
+    does not describe it."""
+    scope = model.function(statement) or model.tree
+    return any(backward_kind(model, s) == "higher-order" for s in own_nodes(scope) if isinstance(s, ast.stmt))
 
 
 def _grad_off(model: SemanticModel, statement: ast.stmt) -> bool:

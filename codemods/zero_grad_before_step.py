@@ -5,7 +5,7 @@ import ast
 import re
 
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
-from autofix.semantic import Kind, SemanticModel
+from autofix.semantic import Kind, SemanticModel, TrainingSteps
 from codemods._steps import (
     Evidence, any_backward, backward_kind, blocks_around, build_move, clips_or_unscales, key, manual_update,
     own_nodes, plan_move, zero_grad,
@@ -196,22 +196,16 @@ class ZeroGradBeforeStep(Rule):
         if "higher-order" in kinds:
             return
         self._check_discarded(model, evidence, block, kinds)
-        steps = {i: evidence.optimizer_step(s) for i, s in enumerate(block)}
-        stepped = {key(o) for o in steps.values() if o is not None}
-        for step_index, optimizer in steps.items():
+        steps = TrainingSteps.of(model)
+        stepped = {i: evidence.optimizer_step(s) for i, s in enumerate(block)}
+        one_optimizer = len({key(o) for o in stepped.values() if o is not None}) == 1
+        for step_index, optimizer in stepped.items():
             if optimizer is None:
                 continue
-            backward = next((i for i in range(step_index - 1, -1, -1) if kinds[i] == "plain"), None)
-            if backward is None or any_backward(model, block[backward + 1 : step_index]):
+            found = _cleared_after_its_backward(model, steps, block, step_index, optimizer, one_optimizer)
+            if found is None:
                 continue
-            zeroing = [
-                i
-                for i in range(backward + 1, step_index)
-                if (receiver := zero_grad(block[i])) is not None
-                and _clears(model, evidence, receiver, optimizer, len(stepped) == 1)
-            ]
-            if not zeroing:
-                continue
+            backward, zeroing = found
             move = plan_move(model, block, zeroing, backward, after=False)
             step_line = block[step_index].lineno
             for index in zeroing:
@@ -256,14 +250,43 @@ class ZeroGradBeforeStep(Rule):
         return build_move(finding.data, tree, Effect.REPAIRING) if finding.data else None
 
 
-def _clears(model: SemanticModel, evidence: Evidence, receiver, optimizer, one_optimizer: bool) -> bool:
-    """Does `receiver.zero_grad()` clear the gradients that `optimizer` is about to use? Yes for the optimizer
-    itself; for a module (known to the model, or called like one, `model(x)`, in the same function) only
-    when the block steps a single optimizer (in a GAN, `D.zero_grad()` before `opt_g.step()` is not ours)."""
-    if key(receiver) == key(optimizer):
-        return True
-    if not one_optimizer:
-        return False
+def _cleared_after_its_backward(model, steps: TrainingSteps, block, step_index: int, optimizer, one_optimizer: bool):
+    """(the backward, the zero_grad()s) when, walking back from the step, zero_grad()s that clear gradients of
+    this optimizer come after the nearest backward() that reaches its parameters; else None. Judged per
+    optimizer: a backward() whose loss provably reaches none of its parameters (the discriminator's, for the
+    generator's step) is not its backward. Where the optimizer's parameters are not known, the nearest
+    backward() counts only when the block steps one optimizer."""
+    owners = steps.parameters(optimizer)
+    if owners is None and not one_optimizer:
+        return None
+    zeroing = []
+    for index in range(step_index - 1, -1, -1):
+        statement = block[index]
+        if zero_grad(statement) is not None:
+            clears = steps.clears_some(statement, optimizer)
+            if clears is None and owners is None:
+                clears = _module_of_the_step(model, statement)
+            if clears:
+                zeroing.append(index)
+            continue
+        if steps.calls_backward_helper(statement):
+            return None
+        reach = steps.backward_reaches(statement, optimizer)
+        if reach is None and backward_kind(model, statement) is None and not any_backward(model, [statement]):
+            continue
+        if reach is None and backward_kind(model, statement) == "plain":
+            continue  # a backward() that reaches none of this optimizer's parameters
+        if reach == "must" or (reach == "may" and owners is None):
+            return (index, sorted(zeroing)) if zeroing else None
+        return None  # a backward() that may or may not be this optimizer's, or one inside a branch or loop
+    return None
+
+
+def _module_of_the_step(model: SemanticModel, statement: ast.stmt) -> bool:
+    """With the optimizer's parameters unknown and one optimizer stepped: `X.zero_grad()` on a module (known to
+    the model, or called like one, `model(x)`, in the same function) clears the step's gradients."""
+    receiver = zero_grad(statement)
+    evidence = Evidence.of(model)
     kind = model.value(receiver).kind
     if kind is Kind.MODULE:
         return True

@@ -9,6 +9,7 @@ One job per module:
 - `syntax`: questions about syntax alone (dotted names, keywords, constants);
 - `scopes`: the one walk, scopes, bindings, imports and positions;
 - `inference`: `SemanticModel`, what an expression holds;
+- `training_step`: `TrainingSteps`, what a training step does per optimizer, in execution order;
 - `index`: the project index, what other files of the project define.
 
 Rules import only the names below. docs/semantic-model.md explains the lattice, the index and how a rule asks.
@@ -28,6 +29,7 @@ from autofix.semantic.lattice import (
 )
 from autofix.semantic.scopes import FUNCTIONS, Binding, Range, Scope
 from autofix.semantic.syntax import dotted, is_false, is_true, keyword
+from autofix.semantic.training_step import Event, Reach, Trace, TrainingSteps
 from autofix.semantic.torch_knowledge import (
     FACTORIES,
     MOVERS,
@@ -38,6 +40,6 @@ from autofix.semantic.torch_knowledge import (
 
 __all__ = [
     "DATA_OBJECT", "FACTORIES", "FUNCTIONS", "MOVERS", "NONE", "REQUIRES_GRAD", "REWRAPS", "TENSOR_KINDS", "UNKNOWN",
-    "Binding", "Grad", "Kind", "Range", "Scope", "SemanticModel", "Value", "dotted", "is_false", "is_module_class",
+    "Binding", "Event", "Grad", "Kind", "Range", "Reach", "Scope", "SemanticModel", "Trace", "TrainingSteps", "Value", "dotted", "is_false", "is_module_class",
     "is_optimizer_class", "is_true", "join", "keyword", "torch_ops",
 ]
