@@ -51,6 +51,8 @@ _PURE_ROOTS = ("torch", "numpy", "math", "builtins", "operator", "functools", "i
 _BUILTINS = frozenset({"sum", "min", "max", "abs", "float", "int", "len", "list", "tuple", "sorted", "reversed",
                        "zip", "enumerate", "map", "filter", "round", "pow", "dict", "set", "iter", "next", "any",
                        "all", "str", "print", "isinstance", "range", "bool"})
+_PYTHON_VALUES = frozenset({"int", "float", "len", "str", "bool", "round", "isinstance", "range", "print", "repr",
+                            "hash", "id", "type", "format"})
 _PARAMETER_WALKS = frozenset({"parameters", "named_parameters"})
 _SEQUENCE_CALLS = frozenset({"list", "tuple", "set", "sorted", "chain", "itertools.chain", "filter", "iter"})
 _CLIPS = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"})
@@ -546,7 +548,7 @@ class TrainingSteps:
 
     def _name_reach(self, name: ast.Name) -> Reach:
         model = self.model
-        bindings = model.bindings_reaching(name.id, name)
+        bindings = model.bindings_in_flow(name.id, name)
         if bindings is None:
             return NOTHING if name.id in _BUILTINS or name.id in ("self", "None", "True", "False") else ANYTHING
         reaches = []
@@ -613,6 +615,8 @@ class TrainingSteps:
                 return NOTHING  # a re-wrap: a new leaf, cut from the graph
             return self._union(arguments)
         if isinstance(func, ast.Name) and model.bindings_reaching(func.id, func) is None:
+            if func.id in _PYTHON_VALUES:
+                return NOTHING  # `int(x)`, `len(x)`: a Python value, cut from any graph
             if func.id in _BUILTINS:
                 return self._union(arguments)
             # Not bound in this file (a fragment's `model`): it reaches its own parameters if it has any, and
