@@ -45,6 +45,97 @@ for step in range(10):
     optimizer.zero_grad(set_to_none=False)
 """
 
+_GAN_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(3)
+
+netG = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 8)).to(device)
+netD = nn.Sequential(nn.Linear(8, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1), nn.Sigmoid()).to(device)
+criterion = nn.BCELoss()
+optD = torch.optim.Adam(netD.parameters(), lr=1e-3)
+optG = torch.optim.Adam(netG.parameters(), lr=1e-3)
+real = (torch.randn(64, 8, generator=g) * 0.5 + 2.0).to(device)
+noise = torch.randn(64, 4, generator=g).to(device)
+ones = torch.ones(64, 1, device=device)
+zeros = torch.zeros(64, 1, device=device)
+for step in range(10):
+    # The discriminator: real against generated, the generator cut off with detach().
+    netD.zero_grad()
+    fake = netG(noise)
+    errD = criterion(netD(real), ones) + criterion(netD(fake.detach()), zeros)
+    errD.backward()
+    optD.step()
+    # The generator: its step runs before its backward(), on gradients it has just cleared.
+    optG.zero_grad()
+    errG = criterion(netD(fake), ones)
+    optG.step()
+    errG.backward()
+"""
+
+_ACTOR_CRITIC_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(5)
+
+actor = nn.Sequential(nn.Linear(6, 32), nn.Tanh(), nn.Linear(32, 2), nn.Tanh()).to(device)
+critic = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1)).to(device)
+actor_opt = torch.optim.Adam(actor.parameters(), lr=1e-3)
+critic_opt = torch.optim.Adam(critic.parameters(), lr=1e-3)
+state = torch.randn(128, 6, generator=g).to(device)
+action = torch.randn(128, 2, generator=g).to(device)
+reward = (state[:, :2] * action).sum(dim=1, keepdim=True)
+for step in range(10):
+    # The actor follows the critic's estimate; its backward() also reaches the critic.
+    actor_loss = -critic(torch.cat([state, actor(state)], dim=1)).mean()
+    actor_opt.zero_grad()
+    actor_loss.backward()
+    actor_opt.step()
+    # The critic: cleared, then stepped before its own backward(): it never learns the reward.
+    critic_opt.zero_grad()
+    critic_loss = F.mse_loss(critic(torch.cat([state, action], dim=1)), reward)
+    critic_opt.step()
+    critic_loss.backward()
+"""
+
+_TWO_LOSSES_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(7)
+
+encoder = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).to(device)
+head = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)).to(device)
+opt_encoder = torch.optim.SGD(encoder.parameters(), lr=0.05)
+opt_head = torch.optim.SGD(head.parameters(), lr=0.05)
+x = torch.randn(64, 8, generator=g).to(device)
+target = x[:, :4] * 2.0
+y = x.sum(dim=1, keepdim=True)
+for step in range(10):
+    opt_encoder.zero_grad()
+    opt_head.zero_grad()
+    reconstruction = F.mse_loss(encoder(x), target)
+    regression = F.mse_loss(head(x), y)
+    reconstruction.backward()
+    opt_encoder.step()
+    opt_head.step()
+    regression.backward()
+"""
+
+
 class StepBeforeBackward(Rule):
     """
     ## What it does
@@ -228,7 +319,12 @@ class StepBeforeBackward(Rule):
         ),
     )
 
-    scenarios = (Scenario("residual-mlp-step-between-forward-and-backward", _SCENARIO),)
+    scenarios = (
+        Scenario("residual-mlp-step-between-forward-and-backward", _SCENARIO),
+        Scenario("gan-generator-step-before-its-backward", _GAN_SCENARIO),
+        Scenario("actor-critic-critic-step-before-its-backward", _ACTOR_CRITIC_SCENARIO),
+        Scenario("two-losses-second-step-before-its-backward", _TWO_LOSSES_SCENARIO),
+    )
 
     def check(self, model: SemanticModel) -> None:
         backward_statements = [model.statement(call) for call in model.calls_to_method(*BACKWARD_METHODS)]

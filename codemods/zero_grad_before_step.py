@@ -7,7 +7,7 @@ import re
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel, TrainingSteps
 from codemods._steps import (
-    Evidence, any_backward, backward_kind, blocks_around, build_move, clips_or_unscales, key, manual_update,
+    Evidence, any_backward, backward_kind, block_of, blocks_around, build_move, clips_or_unscales, key, manual_update,
     own_nodes, plan_move, zero_grad,
 )
 
@@ -33,6 +33,32 @@ for step in range(10):
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
 """
+
+_ACCUMULATION_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(11)
+
+model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)).to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+x = torch.randn(32, 8, generator=g).to(device)
+y = x.sum(dim=1, keepdim=True)
+accumulate = 2
+for step in range(12):
+    # Half of the batch each micro-step; the optimizer steps every second one.
+    half = x[(step % 2) * 16:(step % 2 + 1) * 16]
+    loss = F.mse_loss(model(half), half.sum(dim=1, keepdim=True)) / accumulate
+    loss.backward()
+    if (step + 1) % accumulate == 0:
+        optimizer.zero_grad()
+        optimizer.step()
+"""
+
 
 class ZeroGradBeforeStep(Rule):
     """
@@ -183,7 +209,10 @@ class ZeroGradBeforeStep(Rule):
         ),
     )
 
-    scenarios = (Scenario("mlp-zero-grad-after-backward", _SCENARIO),)
+    scenarios = (
+        Scenario("mlp-zero-grad-after-backward", _SCENARIO),
+        Scenario("accumulation-cleared-before-the-step", _ACCUMULATION_SCENARIO),
+    )
 
     def check(self, model: SemanticModel) -> None:
         evidence = Evidence.of(model)
@@ -202,17 +231,24 @@ class ZeroGradBeforeStep(Rule):
         for step_index, optimizer in stepped.items():
             if optimizer is None:
                 continue
+            if steps.next_backward(block[step_index], optimizer) is not None:
+                continue  # its own backward() comes after the step: the step is misplaced (GF401), not the clear
             found = _cleared_after_its_backward(model, steps, block, step_index, optimizer, one_optimizer)
             if found is None:
                 continue
             backward, zeroing = found
-            move = plan_move(model, block, zeroing, backward, after=False)
+            if backward is not None:
+                move = plan_move(model, block, zeroing, backward, after=False)
+                advice = "clear them before backward()"
+            else:  # the backward() is outside this block (accumulation under `% k`): clear after the step
+                move = plan_move(model, block, zeroing, step_index, after=True)
+                advice = "clear them after the step"
             step_line = block[step_index].lineno
             for index in zeroing:
                 self.report(
                     block[index],
                     f"zero_grad() between backward() and the step at line {step_line}: the step sees no gradients; "
-                    "clear them before backward()",
+                    + advice,
                     fix=Applicability.SAFE if move else None,
                     data=move,
                 )
@@ -251,35 +287,58 @@ class ZeroGradBeforeStep(Rule):
 
 
 def _cleared_after_its_backward(model, steps: TrainingSteps, block, step_index: int, optimizer, one_optimizer: bool):
-    """(the backward, the zero_grad()s) when, walking back from the step, zero_grad()s that clear gradients of
-    this optimizer come after the nearest backward() that reaches its parameters; else None. Judged per
-    optimizer: a backward() whose loss provably reaches none of its parameters (the discriminator's, for the
-    generator's step) is not its backward. Where the optimizer's parameters are not known, the nearest
-    backward() counts only when the block steps one optimizer."""
+    """(the backward's index in `block`, or None when it precedes the block; the zero_grad()s) when, walking back
+    from the step in execution order, zero_grad()s in the step's block clear gradients of this optimizer after
+    the nearest backward() that reaches its parameters; else None. Judged per optimizer: a backward() whose
+    loss provably reaches none of its parameters (the discriminator's, for the generator's step) is not its
+    backward. Where the optimizer's parameters are not known, the nearest backward() counts only when the
+    block steps one optimizer."""
     owners = steps.parameters(optimizer)
     if owners is None and not one_optimizer:
         return None
-    zeroing = []
-    for index in range(step_index - 1, -1, -1):
-        statement = block[index]
-        if zero_grad(statement) is not None:
-            clears = steps.clears_some(statement, optimizer)
-            if clears is None and owners is None:
-                clears = _module_of_the_step(model, statement)
-            if clears:
-                zeroing.append(index)
-            continue
-        if steps.calls_backward_helper(statement):
+    zeroing: list[int] = []
+    current, index, own_block = block, step_index, True
+    while True:
+        for i in range(index - 1, -1, -1):
+            statement = current[i]
+            if zero_grad(statement) is not None:
+                clears = steps.clears_some(statement, optimizer)
+                if clears is None and owners is None:
+                    clears = _module_of_the_step(model, statement)
+                if clears and not own_block:
+                    return None  # cleared in an outer block too: no single move repairs it
+                if clears:
+                    zeroing.append(i)
+                continue
+            verdict = _backward_verdict(model, steps, statement, optimizer, owners)
+            if verdict == "skip":
+                continue
+            if verdict == "ours" and zeroing:
+                return (i if own_block else None, sorted(zeroing))
             return None
-        reach = steps.backward_reaches(statement, optimizer)
-        if reach is None and backward_kind(model, statement) is None and not any_backward(model, [statement]):
-            continue
-        if reach is None and backward_kind(model, statement) == "plain":
-            continue  # a backward() that reaches none of this optimizer's parameters
-        if reach == "must" or (reach == "may" and owners is None):
-            return (index, sorted(zeroing)) if zeroing else None
-        return None  # a backward() that may or may not be this optimizer's, or one inside a branch or loop
-    return None
+        # The start of the block: go on before the `if`/`with` that holds it, within the iteration.
+        parent = model.parent(current[0]) if current else None
+        if not isinstance(parent, (ast.If, ast.With, ast.AsyncWith)):
+            return None
+        outer = block_of(model, parent)
+        if outer is None:
+            return None
+        current, index, own_block = outer, next(i for i, s in enumerate(outer) if s is parent), False
+
+
+def _backward_verdict(model, steps: TrainingSteps, statement, optimizer, owners) -> str:
+    """"ours": a backward() that reaches the optimizer's parameters (on every path; any backward() where they are
+    not known); "skip": no backward(), or one that provably reaches none of them; "stop": anything else."""
+    if steps.calls_backward_helper(statement):
+        return "stop"
+    reach = steps.backward_reaches(statement, optimizer)
+    if reach is None:
+        if backward_kind(model, statement) == "plain" or not any_backward(model, [statement]):
+            return "skip"
+        return "stop"
+    if reach == "must" or (reach == "may" and owners is None):
+        return "ours"
+    return "stop"
 
 
 def _module_of_the_step(model: SemanticModel, statement: ast.stmt) -> bool:

@@ -47,7 +47,15 @@ Owners = frozenset  # of canonical module names
 _CUTS = frozenset({"detach", "detach_", "item", "numpy", "tolist", "size", "dim", "numel", "nelement",
                    "data_ptr", "argmax", "argmin", "long", "int", "bool", "byte", "char", "short"})
 _CUT_ATTRIBUTES = frozenset({"data", "shape", "dtype", "device", "grad", "requires_grad", "ndim", "is_cuda"})
-_PURE_ROOTS = ("torch", "numpy", "math", "builtins", "operator", "functools", "itertools", "einops", "random")
+_PURE_ROOTS = ("torch", "numpy", "math", "builtins", "operator", "functools", "itertools", "einops", "random", "os",
+               "sys", "time", "json", "pathlib", "collections", "argparse", "logging")
+# Tensor methods whose arguments are shapes, dims, devices or dtypes: the result reaches what the receiver reaches.
+_SHAPE_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "view", "reshape",
+                            "permute", "transpose", "expand", "repeat", "squeeze", "unsqueeze", "flatten",
+                            "contiguous", "sum", "mean", "norm", "std", "var", "prod", "view_as", "reshape_as",
+                            "expand_as", "t", "abs", "exp", "log", "sqrt", "softmax", "log_softmax", "sigmoid",
+                            "tanh", "relu", "neg", "chunk", "split", "narrow", "select", "gather", "index_select",
+                            "logsumexp", "cumsum", "flip", "roll"})
 _BUILTINS = frozenset({"sum", "min", "max", "abs", "float", "int", "len", "list", "tuple", "sorted", "reversed",
                        "zip", "enumerate", "map", "filter", "round", "pow", "dict", "set", "iter", "next", "any",
                        "all", "str", "print", "isinstance", "range", "bool"})
@@ -504,11 +512,9 @@ class TrainingSteps:
             return NOTHING
         if model.grad_enabled(expr) is False:
             return NOTHING
-        if isinstance(expr, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
-            # Only the model's explicit cuts count here: its "plain data" for a module's output rests on
-            # whether the module's class holds weights, which a container (`nn.Sequential(...)`) does not show.
-            if model.value(expr).grad in (Grad.CUT, Grad.OFF):
-                return NOTHING
+        # The model's own Grad is not asked here: its "plain data" for a module's output rests on whether the
+        # module's class holds weights, which a container (`nn.Sequential(...)`) does not show, and its "cut"
+        # spreads from one operand of a sum to the whole; the cuts are read where they happen instead.
         if isinstance(expr, ast.Name):
             return self._name_reach(expr)
         if isinstance(expr, ast.Attribute):
@@ -548,6 +554,10 @@ class TrainingSteps:
 
     def _name_reach(self, name: ast.Name) -> Reach:
         model = self.model
+        if model.value(name).kind is Kind.MODULE:
+            # A module used as a value (`Trainer(model)`, `model.fc`): whatever uses it may reach its parameters.
+            owner = self.canonical(name)
+            return Reach(frozenset(), frozenset({owner})) if owner else ANYTHING
         bindings = model.bindings_in_flow(name.id, name)
         if bindings is None:
             return NOTHING if name.id in _BUILTINS or name.id in ("self", "None", "True", "False") else ANYTHING
@@ -600,20 +610,25 @@ class TrainingSteps:
         model = self.model
         func = call.func
         arguments = [*call.args, *(k.value for k in call.keywords)]
-        if isinstance(func, ast.Attribute):
-            if func.attr in _CUTS:
-                return NOTHING
-            receiver = model.value(func.value)
-            if receiver.kind is Kind.MODULE:  # `net(x)`'s method: `self.critic.Q1(s, a)`, `net.forward(x)`
-                return self._module_reach(func.value).union(self._union(arguments))
-            if receiver.kind in (Kind.TENSOR, Kind.PARAMETER):  # a tensor's method: `x.sum(1)`, `out.view(-1)`
-                return self.reach(func.value).union(self._union(arguments))
         qualified = model.qualified_name(func)
         if qualified is not None and qualified.split(".", 1)[0] in _PURE_ROOTS:
             if qualified in ("torch.tensor", "torch.Tensor", "torch.as_tensor", "torch.from_numpy",
                              "torch.autograd.Variable"):
                 return NOTHING  # a re-wrap: a new leaf, cut from the graph
             return self._union(arguments)
+        if isinstance(func, ast.Attribute):
+            if func.attr in _CUTS:
+                return NOTHING
+            receiver = model.value(func.value)
+            if receiver.kind is Kind.MODULE:  # `net(x)`'s method: `self.critic.Q1(s, a)`, `net.forward(x)`
+                return self._module_reach(func.value).union(self._union(arguments))
+            if receiver.kind in (Kind.TENSOR, Kind.PARAMETER) or func.attr in _SHAPE_METHODS:
+                # A tensor's method: `x.sum(1)`, `out.view(-1)`, `x.to(device)` (a shape, a device, a dtype
+                # carries no graph); `x.add(y)`, `x.mul(w)` also reach what their arguments reach.
+                base = self.reach(func.value)
+                if func.attr in _SHAPE_METHODS:
+                    return base
+                return base.union(self._union(arguments))
         if isinstance(func, ast.Name) and model.bindings_reaching(func.id, func) is None:
             if func.id in _PYTHON_VALUES:
                 return NOTHING  # `int(x)`, `len(x)`: a Python value, cut from any graph
@@ -630,10 +645,11 @@ class TrainingSteps:
         if model.local_function(func) is not None:
             return ANYTHING  # a helper of this file may use any module it can see
         if isinstance(func, ast.Attribute):
-            base = self.reach(func.value)
-            if base.may or base.must:  # a tensor's method: `out.view(-1)`, `x.pow(2).mean()`
-                return base.union(self._union(arguments))
-            return ANYTHING
+            if model.local_class_of(model.value(func.value)) is not None:
+                return ANYTHING  # a method of this file's class may use any module it can see
+            # Another object's method (`torch.Generator().manual_seed(0)`, `out.view(-1)` where the model does
+            # not know `out` is a tensor): what it computes comes from the object and the arguments.
+            return self.reach(func.value).union(self._union(arguments))
         if isinstance(func, ast.Name):
             bindings = model.bindings_reaching(func.id, func) or []
             if bindings and all(b.kind in ("param", "import") for b in bindings):
