@@ -7,10 +7,21 @@ import re
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import SemanticModel, TrainingSteps, dotted
 from codemods._steps import (
-    BACKWARD_METHODS, Evidence, any_backward, backward_kind, binds, block_of, blocks_around, build_move,
-    clips_or_unscales, manual_update, mentions, own_nodes, parameter_writes, plan_move,
+    BACKWARD_METHODS,
+    Evidence,
+    any_backward,
+    backward_kind,
+    binds,
+    block_of,
+    blocks_around,
+    build_move,
+    clips_or_unscales,
+    manual_update,
+    mentions,
+    own_nodes,
+    parameter_writes,
+    plan_move,
 )
-
 
 _SCENARIO = """\
 import os
@@ -316,6 +327,79 @@ class StepBeforeBackward(Rule):
             "import torch\n\n\ndef noisy(model, x, sigma):\n    with torch.no_grad():\n        for p in model.parameters():\n"
             "            p.add_(sigma * torch.randn_like(p))\n    loss = model(x).sum()\n    loss.backward()\n",
             "parameters perturbed before the forward pass",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n\nnetG = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\n"
+            "netD = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\nbce = nn.BCELoss()\n"
+            "optD = torch.optim.Adam(netD.parameters())\noptG = torch.optim.Adam(netG.parameters())\n"
+            "for real, z in loader:\n    netD.zero_grad()\n    fake = netG(z)\n"
+            "    errD = bce(netD(real), ones) + bce(netD(fake.detach()), zeros)\n    errD.backward()\n"
+            "    optD.step()\n    netG.zero_grad()\n    errG = bce(netD(fake), ones)\n    optG.step()\n"
+            "    errG.backward()\n",
+            "import torch\nimport torch.nn as nn\n\nnetG = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\n"
+            "netD = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\nbce = nn.BCELoss()\n"
+            "optD = torch.optim.Adam(netD.parameters())\noptG = torch.optim.Adam(netG.parameters())\n"
+            "for real, z in loader:\n    netD.zero_grad()\n    fake = netG(z)\n"
+            "    errD = bce(netD(real), ones) + bce(netD(fake.detach()), zeros)\n    errD.backward()\n"
+            "    optD.step()\n    netG.zero_grad()\n    errG = bce(netD(fake), ones)\n    errG.backward()\n"
+            "    optG.step()\n",
+            "a DCGAN loop: netG.zero_grad() clears exactly netG's parameters, and the generator's step comes before its backward()",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "encoder = nn.Linear(8, 4)\nhead = nn.Linear(8, 1)\n"
+            "opt_encoder = torch.optim.SGD(encoder.parameters(), lr=0.1)\n"
+            "opt_head = torch.optim.SGD(head.parameters(), lr=0.1)\nfor x, target, y in loader:\n"
+            "    opt_encoder.zero_grad()\n    opt_head.zero_grad()\n"
+            "    reconstruction = F.mse_loss(encoder(x), target)\n    regression = F.mse_loss(head(x), y)\n"
+            "    reconstruction.backward()\n    opt_encoder.step()\n    opt_head.step()\n"
+            "    regression.backward()\n",
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "encoder = nn.Linear(8, 4)\nhead = nn.Linear(8, 1)\n"
+            "opt_encoder = torch.optim.SGD(encoder.parameters(), lr=0.1)\n"
+            "opt_head = torch.optim.SGD(head.parameters(), lr=0.1)\nfor x, target, y in loader:\n"
+            "    opt_encoder.zero_grad()\n    opt_head.zero_grad()\n"
+            "    reconstruction = F.mse_loss(encoder(x), target)\n    regression = F.mse_loss(head(x), y)\n"
+            "    reconstruction.backward()\n    opt_encoder.step()\n    regression.backward()\n"
+            "    opt_head.step()\n",
+            "two losses, two optimizers: the encoder's backward() reaches none of the head's parameters",
+        ),
+        Valid(
+            "import torch\nimport torch.nn.functional as F\n\n\nclass TD3:\n"
+            "    def __init__(self, actor, critic, actor_target, critic_target):\n"
+            "        self.actor, self.critic = actor, critic\n"
+            "        self.actor_target, self.critic_target = actor_target, critic_target\n"
+            "        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=3e-4)\n"
+            "        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=3e-4)\n"
+            "        self.total_it = 0\n\n"
+            "    def train(self, state, action, reward, next_state, policy_freq=2, tau=0.005):\n"
+            "        self.total_it += 1\n        with torch.no_grad():\n"
+            "            target_q = reward + 0.99 * self.critic_target(next_state, self.actor_target(next_state))\n"
+            "        critic_loss = F.mse_loss(self.critic(state, action), target_q)\n"
+            "        self.critic_optimizer.zero_grad()\n        critic_loss.backward()\n"
+            "        self.critic_optimizer.step()\n        if self.total_it % policy_freq == 0:\n"
+            "            actor_loss = -self.critic(state, self.actor(state)).mean()\n"
+            "            self.actor_optimizer.zero_grad()\n            actor_loss.backward()\n"
+            "            self.actor_optimizer.step()\n            with torch.no_grad():\n"
+            "                for p, t in zip(self.critic.parameters(), self.critic_target.parameters()):\n"
+            "                    t.mul_(1 - tau).add_(tau * p)\n",
+            "TD3: the critic's step, then a delayed actor update under `% policy_freq`, each after its own backward()",
+        ),
+        Valid(
+            "def gan_step(G, D, opt_g, opt_d, bce, real, z, ones, zeros):\n    opt_d.zero_grad()\n"
+            "    opt_g.zero_grad()\n    d_loss = bce(D(real), ones) + bce(D(G(z)), zeros)\n"
+            "    d_loss.backward()\n    opt_d.step()\n    opt_g.step()\n",
+            "the discriminator's loss is not detached from G: its backward() may fill G's gradients, so opt_g's step is not provably empty",
+        ),
+        Valid(
+            "import torch\nimport torch.nn.functional as F\n\n\ndef fit(model, loader, accumulate=4):\n"
+            "    optimizer = torch.optim.AdamW(filter(lambda p: p.requires_grad, model.parameters()), lr=1e-4)\n"
+            "    for i, (x, y) in enumerate(loader):\n"
+            "        loss = F.cross_entropy(model(x), y) / accumulate\n        loss.backward()\n"
+            "        if (i + 1) % accumulate != 0:\n            continue\n"
+            "        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n        optimizer.step()\n"
+            "        optimizer.zero_grad()\n",
+            'gradient accumulation with an early `continue`, over a filtered parameter list',
         ),
     )
 

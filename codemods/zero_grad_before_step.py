@@ -7,10 +7,19 @@ import re
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel, TrainingSteps
 from codemods._steps import (
-    Evidence, any_backward, backward_kind, block_of, blocks_around, build_move, clips_or_unscales, key, manual_update,
-    own_nodes, plan_move, zero_grad,
+    Evidence,
+    any_backward,
+    backward_kind,
+    block_of,
+    blocks_around,
+    build_move,
+    clips_or_unscales,
+    key,
+    manual_update,
+    own_nodes,
+    plan_move,
+    zero_grad,
 )
-
 
 _SCENARIO = """\
 import os
@@ -206,6 +215,62 @@ class ZeroGradBeforeStep(Rule):
             "        for i, p in enumerate(model.parameters()):\n            scores[i] += p.grad.pow(2).sum().item()\n"
             "        optimizer.zero_grad()\n    return scores\n",
             "the gradients are read before the second zero_grad(): Fisher information, not training",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\nnetG = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\n"
+            "netD = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\nbce = nn.BCELoss()\n"
+            "optD = torch.optim.Adam(netD.parameters())\noptG = torch.optim.Adam(netG.parameters())\n"
+            "for real, z in loader:\n    netD.zero_grad()\n    fake = netG(z)\n"
+            "    errD = bce(netD(real), ones) + bce(netD(fake.detach()), zeros)\n    errD.backward()\n"
+            "    optD.step()\n    optG.zero_grad()\n    errG = bce(netD(fake), ones)\n    optG.step()\n"
+            "    errG.backward()\n",
+            "the DCGAN loop of GF401: optG.zero_grad() after the discriminator's backward() clears nothing the generator's step uses (errD is cut from netG by detach())",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\n\n\ndef fit(model, loader, accumulate=4):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+            "    for i, (x, y) in enumerate(loader):\n"
+            "        loss = F.cross_entropy(model(x), y) / accumulate\n        loss.backward()\n"
+            "        if (i + 1) % accumulate == 0:\n            optimizer.zero_grad()\n"
+            "            optimizer.step()\n",
+            "import torch\nimport torch.nn.functional as F\n\n\ndef fit(model, loader, accumulate=4):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+            "    for i, (x, y) in enumerate(loader):\n"
+            "        loss = F.cross_entropy(model(x), y) / accumulate\n        loss.backward()\n"
+            "        if (i + 1) % accumulate == 0:\n            optimizer.step()\n"
+            "            optimizer.zero_grad()\n",
+            'gradient accumulation: cleared under `% k` right before the step; the clear moves after the step',
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "policy = nn.Linear(6, 2)\nvalue = nn.Linear(6, 1)\n"
+            "opt_policy = torch.optim.Adam(policy.parameters())\n"
+            "opt_value = torch.optim.Adam(value.parameters())\nfor states, advantages, returns in batches:\n"
+            "    policy_loss = -(F.log_softmax(policy(states), dim=-1).sum(-1) * advantages).mean()\n"
+            "    value_loss = F.mse_loss(value(states), returns)\n    policy_loss.backward()\n"
+            "    value_loss.backward()\n    opt_policy.zero_grad()\n    opt_policy.step()\n"
+            "    opt_value.step()\n",
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "policy = nn.Linear(6, 2)\nvalue = nn.Linear(6, 1)\n"
+            "opt_policy = torch.optim.Adam(policy.parameters())\n"
+            "opt_value = torch.optim.Adam(value.parameters())\nfor states, advantages, returns in batches:\n"
+            "    policy_loss = -(F.log_softmax(policy(states), dim=-1).sum(-1) * advantages).mean()\n"
+            "    value_loss = F.mse_loss(value(states), returns)\n    opt_policy.zero_grad()\n"
+            "    policy_loss.backward()\n    value_loss.backward()\n    opt_policy.step()\n"
+            "    opt_value.step()\n",
+            "two optimizers: the value loss's backward() reaches none of the policy's parameters, the policy loss's does",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "actor = nn.Linear(6, 2)\ncritic = nn.Linear(8, 1)\n"
+            "actor_opt = torch.optim.Adam(actor.parameters())\n"
+            "critic_opt = torch.optim.Adam(critic.parameters())\nfor state, action, target in batches:\n"
+            "    actor_loss = -critic(torch.cat([state, actor(state)], 1)).mean()\n"
+            "    actor_opt.zero_grad()\n    actor_loss.backward()\n    actor_opt.step()\n"
+            "    critic_opt.zero_grad()\n"
+            "    critic_loss = F.mse_loss(critic(torch.cat([state, action], 1)), target)\n"
+            "    critic_loss.backward()\n    critic_opt.step()\n",
+            "actor-critic: the actor's backward() fills the critic's gradients too, and critic_opt.zero_grad() clears them before the critic's own backward()",
         ),
     )
 

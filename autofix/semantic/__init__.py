@@ -29,7 +29,6 @@ from autofix.semantic.lattice import (
 )
 from autofix.semantic.scopes import FUNCTIONS, Binding, Range, Scope
 from autofix.semantic.syntax import dotted, is_false, is_true, keyword
-from autofix.semantic.training_step import Event, Reach, Trace, TrainingSteps
 from autofix.semantic.torch_knowledge import (
     FACTORIES,
     MOVERS,
@@ -37,6 +36,7 @@ from autofix.semantic.torch_knowledge import (
     is_module_class,
     is_optimizer_class,
 )
+from autofix.semantic.training_step import Event, Reach, Trace, TrainingSteps
 
 __all__ = [
     "DATA_OBJECT", "FACTORIES", "FUNCTIONS", "MOVERS", "NONE", "REQUIRES_GRAD", "REWRAPS", "TENSOR_KINDS", "UNKNOWN",

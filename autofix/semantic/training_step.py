@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import ast
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -90,7 +90,7 @@ class Reach:
     may: frozenset = frozenset()
     unknown: bool = False
 
-    def union(self, other: "Reach") -> "Reach":
+    def union(self, other: Reach) -> Reach:
         return Reach(self.must | other.must, self.may | other.may, self.unknown or other.unknown)
 
     def may_reach(self, owners: frozenset | None) -> bool:
@@ -158,7 +158,7 @@ class TrainingSteps:
         self._depth = 0
 
     @classmethod
-    def of(cls, model) -> "TrainingSteps":
+    def of(cls, model) -> TrainingSteps:
         found = cls._of.get(model)
         if found is None:
             found = cls._of[model] = cls(model)
@@ -749,7 +749,7 @@ class TrainingSteps:
         for "backward"; "cleared" needs every branch that falls through to clear."""
         key = dotted(optimizer)
         owners = self.parameters(optimizer)
-        classify = lambda s: self._optimizer_verdict(s, key, owners)  # noqa: E731
+        classify = lambda s: self._optimizer_verdict(s, key, owners)
         return self._trace(statement, ("optimizer", key, owners), classify, _optimizer_merge)
 
     def next_backward(self, statement: ast.stmt, optimizer: ast.expr) -> ast.stmt | None:
@@ -819,7 +819,7 @@ class TrainingSteps:
         statement = self.model.statement(call)
         if owner is None or statement is None:
             return None
-        classify = lambda s: self._mode_verdict(s, owner)  # noqa: E731
+        classify = lambda s: self._mode_verdict(s, owner)
         trace = self._trace(statement, ("mode", owner), classify, _mode_merge)
         if trace.kind in ("train", "eval"):
             return trace.kind
