@@ -5,9 +5,13 @@ import ast
 import re
 
 from autofix.rule import Applicability, Invalid, Rule, Valid
-from autofix.semantic import SemanticModel
+from autofix.semantic import SemanticModel, TrainingSteps, dotted
 from codemods._steps import BACKWARD_METHODS, Evidence, backward_kind, contains, manual_update, own_nodes
 
+# Gradients cleared without zero_grad(): by hand, or by a helper named for it.
+_CLEARS_BY_HAND = re.compile(
+    r"\.grad\s*=\s*None|\.grad\.zero_\(|\.grad\.detach_\(|\.grad\.fill_\(|zero_grads|clear_grad|reset_grad"
+)
 _CLEARS_GRADIENTS = re.compile(
     r"zero_grad|\.grad\s*=\s*None|\.grad\.zero_\(|\.grad\.detach_\(|set_to_none|zero_grads|clear_grad|reset_grad"
 )
@@ -122,12 +126,49 @@ class MissingZeroGrad(Rule):
             "            self._reset()\n",
             "a method of the same class clears the gradients",
         ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n\nnetG = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\n"
+            "netD = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\nbce = nn.BCELoss()\n"
+            "optD = torch.optim.Adam(netD.parameters())\noptG = torch.optim.Adam(netG.parameters())\n"
+            "for real, z in loader:\n    optD.zero_grad()\n    fake = netG(z)\n"
+            "    errD = bce(netD(real), ones) + bce(netD(fake.detach()), zeros)\n    errD.backward()\n"
+            "    optD.step()\n    errG = bce(netD(fake), ones)\n    errG.backward()\n    optG.step()\n",
+            None,
+            "a GAN: the discriminator's optimizer is cleared, the generator's never is",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\nnetG = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\n"
+            "netD = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\nbce = nn.BCELoss()\n"
+            "optD = torch.optim.Adam(netD.parameters())\noptG = torch.optim.Adam(netG.parameters())\n"
+            "for real, z in loader:\n    netD.zero_grad()\n    fake = netG(z)\n"
+            "    errD = bce(netD(real), ones) + bce(netD(fake.detach()), zeros)\n    errD.backward()\n"
+            "    optD.step()\n    netG.zero_grad()\n    errG = bce(netD(fake), ones)\n    errG.backward()\n"
+            "    optG.step()\n",
+            "the same GAN clearing each network with its module's zero_grad()",
+        ),
+        Valid(
+            "import torch\n\n\nclass Trainer:\n    def __init__(self, model):\n        self.model = model\n"
+            "        self.optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n\n"
+            "    def on_step_end(self):\n        self.optimizer.zero_grad(set_to_none=True)\n\n"
+            "    def fit(self, loader, callbacks):\n        for x, y in loader:\n"
+            "            self.model(x).sub(y).pow(2).mean().backward()\n            self.optimizer.step()\n"
+            "            callbacks.after_step(self)\n",
+            'an optimizer on self, cleared in another method of its class',
+        ),
+        Valid(
+            "import torch\n\n\ndef train(model, loader, hooks):\n"
+            "    optimizer = torch.optim.Adam(model.parameters())\n    for x, y in loader:\n"
+            "        model(x).sub(y).pow(2).mean().backward()\n        optimizer.step()\n"
+            "        hooks.after_step(optimizer)\n",
+            'the optimizer is handed to a hook each iteration, which may clear it',
+        ),
     )
 
     def check(self, model: SemanticModel) -> None:
         evidence = Evidence.of(model)
+        steps = TrainingSteps.of(model)
         seen: set[int] = set()
-        clears: dict[int, bool] = {}
+        by_hand: dict[int, bool] = {}
         for call in model.calls_to_method(*BACKWARD_METHODS):
             statement = model.statement(call)
             if statement is None or backward_kind(model, statement) != "plain":
@@ -137,15 +178,69 @@ class MissingZeroGrad(Rule):
                 continue
             loop = loops[-1]  # an epoch loop and its batch loop are one training loop: report the outer one
             seen.add(id(loop))
-            if not contains(loop, lambda s: evidence.optimizer_step(s, zero_grad_counts=False) is not None
-                            or manual_update(s)):
+            stepped = _stepped(evidence, loop)
+            manual = contains(loop, manual_update)
+            if not stepped and not manual:
                 continue  # an OOM probe, a benchmark, or a step the file does not show
             scope = model.function(loop) or model.tree
-            if id(scope) not in clears:
+            if id(scope) not in by_hand:
                 text = model.text if scope is model.tree else model.source(scope)
-                clears[id(scope)] = bool(_CLEARS_GRADIENTS.search(text))
-            if not clears[id(scope)] and not _calls_a_clearing_helper(model, loop):
+                by_hand[id(scope)] = bool(_CLEARS_BY_HAND.search(text))
+            if by_hand[id(scope)] or _calls_a_clearing_helper(model, loop):
+                continue
+            if manual and _zero_grad_calls(model, scope):
+                continue  # a hand-written update: any zero_grad() in sight may be the one that clears it
+            uncleared = [o for o in stepped if not _cleared(model, steps, o, scope, loop)
+                         and _backward_may_reach(model, steps, loop, o)]
+            if uncleared or (manual and not stepped):
                 self.report(loop)
+
+
+def _stepped(evidence: Evidence, loop) -> list:
+    """The optimizers the loop steps (one expression per name), on evidence other than zero_grad()."""
+    found: dict[str, object] = {}
+    for statement in own_nodes(loop):
+        if isinstance(statement, ast.stmt):
+            optimizer = evidence.optimizer_step(statement, zero_grad_counts=False)
+            if optimizer is not None:
+                found.setdefault(dotted(optimizer) or str(id(optimizer)), optimizer)
+    return list(found.values())
+
+
+def _zero_grad_calls(model: SemanticModel, scope) -> list:
+    return [c for c in model.calls_to_method("zero_grad") if model.is_inside(c, scope)]
+
+
+def _cleared(model: SemanticModel, steps: TrainingSteps, optimizer, scope, loop) -> bool:
+    """Something in the function (or, for `self.opt`, its class) may clear this optimizer's gradients: its own
+    zero_grad(), a module's zero_grad() over some of its parameters (or one not known to miss them), or a call
+    in the loop that is handed the optimizer (`trainer.update(opt)`)."""
+    name = dotted(optimizer)
+    where = [scope]
+    if name and name.startswith("self.") and model.function(optimizer) is not None:
+        cls = model.enclosing_class(model.function(optimizer))
+        if cls is not None:
+            where = [cls]
+    for call in model.calls_to_method("zero_grad"):
+        if not any(model.is_inside(call, w) for w in where):
+            continue
+        statement = model.statement(call)
+        if statement is None or steps.clears_some(statement, optimizer) is not False:
+            return True
+    for node in own_nodes(loop):
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Attribute) and node.func.attr == "step"):
+            if any(dotted(a) == name for a in [*node.args, *(k.value for k in node.keywords)]):
+                return True
+    return False
+
+
+def _backward_may_reach(model: SemanticModel, steps: TrainingSteps, loop, optimizer) -> bool:
+    """Some backward() in the loop may put gradients on the optimizer's parameters."""
+    for statement in own_nodes(loop):
+        if isinstance(statement, ast.stmt) and backward_kind(model, statement) is not None:
+            if steps.backward_reaches(statement, optimizer) is not None:
+                return True
+    return False
 
 
 def _calls_a_clearing_helper(model: SemanticModel, loop) -> bool:
