@@ -10,7 +10,7 @@ from codemods._steps import BACKWARD_METHODS, Evidence, backward_kind, contains,
 
 # Gradients cleared without zero_grad(): by hand, or by a helper named for it.
 _CLEARS_BY_HAND = re.compile(
-    r"\.grad\s*=\s*None|\.grad\.zero_\(|\.grad\.detach_\(|\.grad\.fill_\(|zero_grads|clear_grad|reset_grad"
+    r"\.grad\s*=\s*(?:None|0\b|0\.0)|\.grad\.zero_\(|\.grad\.detach_\(|\.grad\.fill_\(|zero_grads|clear_grad|reset_grad"
 )
 _CLEARS_GRADIENTS = re.compile(
     r"zero_grad|\.grad\s*=\s*None|\.grad\.zero_\(|\.grad\.detach_\(|set_to_none|zero_grads|clear_grad|reset_grad"
@@ -20,14 +20,23 @@ _CLEARS_GRADIENTS = re.compile(
 class MissingZeroGrad(Rule):
     """
     ## What it does
-    Finds a loop that calls `backward()` and updates the parameters every iteration, in a function (or
-    script) that never clears gradients: no `zero_grad()`, no `p.grad = None`, no `p.grad.zero_()`.
+    Finds a loop that calls `backward()` and steps an optimizer every iteration, where nothing may ever clear
+    that optimizer's gradients. Judged per optimizer on the training-step model
+    (`autofix.semantic.TrainingSteps`): in a GAN whose loop clears the discriminator's optimizer but never
+    the generator's, the generator's gradients pile up.
 
     The update must be one the file shows: `step()` on an optimizer the semantic model knows
     (`torch.optim.Adam(...)`, `self.optimizer` assigned one in `__init__`, an `optimizer: Optimizer`
     annotation, or the first argument of an `lr_scheduler` constructor), `scaler.step(optimizer)`, or a
     hand-written update that reads `.grad`. An argument-free `step()` on an unknown object is not enough
-    (the missing `zero_grad()` is exactly the evidence other rules use to tell an optimizer).
+    (the missing `zero_grad()` is exactly the evidence other rules use to tell an optimizer). Some
+    `backward()` of the loop must be able to reach the optimizer's parameters.
+
+    What may clear an optimizer's gradients, anywhere in the function (or, for `self.opt`, anywhere in its
+    class): its own `zero_grad()`; a module's `zero_grad()` whose parameters may overlap the optimizer's (or
+    where either set is not known); `p.grad = None`, `p.grad.zero_()` and their kin; a function or method of
+    the same file that clears gradients; a call in the loop that is handed the optimizer (a hook, a helper).
+    A hand-written update counts as cleared by any `zero_grad()` in the function.
 
     ## Why is this bad?
     `backward()` adds to `.grad`. Without clearing, every step applies the sum of all gradients so far:
@@ -54,9 +63,7 @@ class MissingZeroGrad(Rule):
     Silent: gradients accumulate across iterations.
 
     ## Fix safety
-    None: accumulating on purpose is legitimate, and where to clear depends on the accumulation scheme.
-    A function that clears gradients anywhere, calls a helper named like `zero_grads`, or calls a function or
-    method of the same file that clears them, is not reported.
+    None: where to clear depends on the accumulation scheme (every iteration, or every k under `% k`).
     Loops without an update (OOM probes, benchmarks) are not reported.
     """
 
@@ -66,9 +73,9 @@ class MissingZeroGrad(Rule):
     runtime = "silent: gradients accumulate across iterations"
     fix_applicability = Applicability.NONE
     fix_effect = None
-    # Preview: accumulating gradients across iterations is sometimes deliberate, and the file cannot always
-    # show which (a zero_grad() in a callback, a hook, another process).
-    preview = True
+    # Stable since its evidence is the training-step model: per optimizer, every way the function (or class)
+    # may clear it counts, and a helper or hook handed the optimizer may clear it.
+    preview = False
     prefilter = re.compile(r"backward\(")
 
     examples = (
@@ -161,6 +168,19 @@ class MissingZeroGrad(Rule):
             "        model(x).sub(y).pow(2).mean().backward()\n        optimizer.step()\n"
             "        hooks.after_step(optimizer)\n",
             'the optimizer is handed to a hook each iteration, which may clear it',
+        ),
+        Valid(
+            "from engine import MLP\n\nnet = MLP(3, [4, 4, 1])\nfor k in range(20):\n"
+            "    loss = sum((net(x) - y) ** 2 for x, y in zip(xs, ys))\n    for p in net.parameters():\n"
+            "        p.grad = 0.0\n    loss.backward()\n    for p in net.parameters():\n"
+            "        p.data += -0.05 * p.grad\n",
+            'a micrograd-style loop: gradients set to 0.0 by hand before backward()',
+        ),
+        Valid(
+            "import numpy as np\n\nw = np.zeros(3)\nfor x, y in zip(xs, ys):\n"
+            "    loss = Scalar(((x @ w - y) ** 2).sum())\n    loss.backward()\n    for p in params:\n"
+            "        p.data -= 0.1 * p.grad\n        p.grad.fill_(0)\n",
+            'gradients cleared with `.grad.fill_(0)` after a hand-written update',
         ),
     )
 
