@@ -6,7 +6,14 @@ import re
 
 from autofix.rule import Applicability, Invalid, Rule, Valid
 from autofix.semantic import SemanticModel, TrainingSteps, dotted
-from codemods._steps import BACKWARD_METHODS, Evidence, backward_kind, contains, manual_update, own_nodes
+from codemods._steps import (
+    BACKWARD_METHODS,
+    Evidence,
+    backward_kind,
+    contains,
+    manual_update,
+    own_nodes,
+)
 
 # Gradients cleared without zero_grad(): by hand, or by a helper named for it.
 _CLEARS_BY_HAND = re.compile(
@@ -247,20 +254,15 @@ def _cleared(model: SemanticModel, steps: TrainingSteps, optimizer, scope, loop)
         statement = model.statement(call)
         if statement is None or steps.clears_some(statement, optimizer) is not False:
             return True
-    for node in own_nodes(loop):
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Attribute) and node.func.attr == "step"):
-            if any(dotted(a) == name for a in [*node.args, *(k.value for k in node.keywords)]):
-                return True
-    return False
+    handed = (n for n in own_nodes(loop) if isinstance(n, ast.Call)
+              and not (isinstance(n.func, ast.Attribute) and n.func.attr == "step"))
+    return any(dotted(a) == name for call in handed for a in [*call.args, *(k.value for k in call.keywords)])
 
 
 def _backward_may_reach(model: SemanticModel, steps: TrainingSteps, loop, optimizer) -> bool:
     """Some backward() in the loop may put gradients on the optimizer's parameters."""
-    for statement in own_nodes(loop):
-        if isinstance(statement, ast.stmt) and backward_kind(model, statement) is not None:
-            if steps.backward_reaches(statement, optimizer) is not None:
-                return True
-    return False
+    return any(isinstance(s, ast.stmt) and backward_kind(model, s) is not None
+               and steps.backward_reaches(s, optimizer) is not None for s in own_nodes(loop))
 
 
 def _calls_a_clearing_helper(model: SemanticModel, loop) -> bool:

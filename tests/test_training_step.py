@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import run
 
 from autofix.semantic import SemanticModel, TrainingSteps
-from conftest import run
 
 GAN_HEADER = (
     "import torch\nimport torch.nn as nn\n\n"
