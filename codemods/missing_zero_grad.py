@@ -196,6 +196,7 @@ class MissingZeroGrad(Rule):
         steps = TrainingSteps.of(model)
         seen: set[int] = set()
         by_hand: dict[int, bool] = {}
+        zero_grads: dict[int, list[ast.Call]] | None = None
         for call in model.calls_to_method(*BACKWARD_METHODS):
             statement = model.statement(call)
             if statement is None or backward_kind(model, statement) != "plain":
@@ -211,13 +212,14 @@ class MissingZeroGrad(Rule):
                 continue  # an OOM probe, a benchmark, or a step the file does not show
             scope = model.function(loop) or model.tree
             if id(scope) not in by_hand:
-                text = model.text if scope is model.tree else model.source(scope)
-                by_hand[id(scope)] = bool(_CLEARS_BY_HAND.search(text))
+                by_hand[id(scope)] = bool(_CLEARS_BY_HAND.search(_text_of(model, scope)))
             if by_hand[id(scope)] or _calls_a_clearing_helper(model, loop):
                 continue
-            if manual and _zero_grad_calls(model, scope):
+            if zero_grads is None:
+                zero_grads = _zero_grads_by_scope(model)
+            if manual and zero_grads.get(id(scope)):
                 continue  # a hand-written update: any zero_grad() in sight may be the one that clears it
-            uncleared = [o for o in stepped if not _cleared(model, steps, o, scope, loop)
+            uncleared = [o for o in stepped if not _cleared(model, steps, o, scope, loop, zero_grads)
                          and _backward_may_reach(model, steps, loop, o)]
             if uncleared or (manual and not stepped):
                 self.report(loop)
@@ -234,23 +236,37 @@ def _stepped(evidence: Evidence, loop) -> list:
     return list(found.values())
 
 
-def _zero_grad_calls(model: SemanticModel, scope) -> list:
-    return [c for c in model.calls_to_method("zero_grad") if model.is_inside(c, scope)]
+def _text_of(model: SemanticModel, scope) -> str:
+    """The source of a function (or the whole file), sliced from the model's lines: no re-split per function."""
+    if scope is model.tree:
+        return model.text
+    return "\n".join(model.lines[scope.lineno - 1 : scope.end_lineno])
 
 
-def _cleared(model: SemanticModel, steps: TrainingSteps, optimizer, scope, loop) -> bool:
+def _zero_grads_by_scope(model: SemanticModel) -> dict[int, list[ast.Call]]:
+    """Every `X.zero_grad()` call, filed under the file, each function around it and the class of each such
+    method: built once per file, so each optimizer's question is a lookup."""
+    found: dict[int, list[ast.Call]] = {}
+    for call in model.calls_to_method("zero_grad"):
+        found.setdefault(id(model.tree), []).append(call)
+        function = model.function(call)
+        while function is not None:  # a closure's zero_grad() counts for the functions around it too
+            found.setdefault(id(function), []).append(call)
+            if (cls := model.enclosing_class(function)) is not None:
+                found.setdefault(id(cls), []).append(call)
+            function = model.function(function)
+    return found
+
+
+def _cleared(model: SemanticModel, steps: TrainingSteps, optimizer, scope, loop, zero_grads) -> bool:
     """Something in the function (or, for `self.opt`, its class) may clear this optimizer's gradients: its own
     zero_grad(), a module's zero_grad() over some of its parameters (or one not known to miss them), or a call
     in the loop that is handed the optimizer (`trainer.update(opt)`)."""
     name = dotted(optimizer)
-    where = [scope]
+    where = scope
     if name and name.startswith("self.") and model.function(optimizer) is not None:
-        cls = model.enclosing_class(model.function(optimizer))
-        if cls is not None:
-            where = [cls]
-    for call in model.calls_to_method("zero_grad"):
-        if not any(model.is_inside(call, w) for w in where):
-            continue
+        where = model.enclosing_class(model.function(optimizer)) or scope
+    for call in zero_grads.get(id(where), ()):
         statement = model.statement(call)
         if statement is None or steps.clears_some(statement, optimizer) is not False:
             return True

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
 from autofix.semantic import Kind, SemanticModel, TrainingSteps
@@ -431,10 +432,18 @@ def _may_step(loop: ast.AST) -> bool:
     return False
 
 
+_HOOKS_REGISTERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _registers_hooks(model: SemanticModel) -> bool:
-    """Hooks can run an optimizer inside backward() (`register_post_accumulate_grad_hook`)."""
-    return any(call.func.attr.startswith("register_") and "hook" in call.func.attr
-               for call in model.calls_to_method(*_HOOK_REGISTRATIONS))
+    """Hooks can run an optimizer inside backward() (`register_post_accumulate_grad_hook`). Asked once per file
+    (each block asks: a walk over every call per block would be quadratic)."""
+    found = _HOOKS_REGISTERED.get(model)
+    if found is None:
+        found = _HOOKS_REGISTERED[model] = any(
+            call.func.attr.startswith("register_") and "hook" in call.func.attr
+            for call in model.calls_to_method(*_HOOK_REGISTRATIONS))
+    return found
 
 
 _HOOK_REGISTRATIONS = ("register_hook", "register_post_accumulate_grad_hook", "register_full_backward_hook",

@@ -155,6 +155,7 @@ class TrainingSteps:
         self._summaries: dict[tuple, tuple | None] = {}
         self._use_evidence: dict[int, tuple[set[str], set[str], set[str]]] = {}
         self._backward_helpers: dict[int, bool] = {}
+        self._stepping_loops: dict[int, bool] = {}
         self._depth = 0
 
     @classmethod
@@ -604,7 +605,11 @@ class TrainingSteps:
     def _steps_each_iteration(self, loop: ast.AST) -> bool:
         if not isinstance(loop, (ast.For, ast.AsyncFor)):
             return False
-        return any(isinstance(s, ast.stmt) and self.stepped_optimizer(s) is not None for s in _own_nodes(loop))
+        found = self._stepping_loops.get(id(loop))
+        if found is None:
+            found = self._stepping_loops[id(loop)] = any(
+                isinstance(s, ast.stmt) and self.stepped_optimizer(s) is not None for s in _own_nodes(loop))
+        return found
 
     def _call_reach(self, call: ast.Call) -> Reach:
         model = self.model
