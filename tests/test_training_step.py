@@ -56,14 +56,20 @@ def test_an_optimizers_parameters_come_from_its_construction(construction, owner
     assert found == (frozenset(owners) if owners is not None else None)
 
 
-def test_an_optimizer_built_in_init_from_a_stored_argument_is_named_by_its_attribute():
+def test_a_module_stored_under_two_attributes_has_one_name():
+    # G is stored as self.G and self.netG, and the optimizer is built from the argument: all three name one
+    # module, so the generator's loss (through self.netG) reaches the optimizer's parameters.
     source = (
         "import torch\n\n\nclass Trainer:\n    def __init__(self, G, D):\n        self.G, self.D = G, D\n"
         "        self.netG = G\n        self.opt_g = torch.optim.Adam(G.parameters())\n\n"
-        "    def step(self):\n        self.opt_g.step()\n"
+        "    def step(self, z):\n        loss = self.D(self.netG(z)).mean()\n        self.opt_g.zero_grad()\n"
+        "        loss.backward()\n        self.opt_g.step()\n"
     )
     model, steps = steps_of(source)
-    assert steps.parameters(last_call(model, "step").func.value) == frozenset({"self.netG"})
+    optimizer = last_call(model, "step").func.value
+    assert steps.parameters(optimizer) == frozenset({"self.G"})
+    backward = model.statement(last_call(model, "backward"))
+    assert steps.backward_reaches(backward, optimizer) == "must"
 
 
 def test_a_loss_reaches_the_modules_it_ran_and_stops_at_cuts():

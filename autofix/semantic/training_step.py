@@ -156,6 +156,7 @@ class TrainingSteps:
         self._use_evidence: dict[int, tuple[set[str], set[str], set[str]]] = {}
         self._backward_helpers: dict[int, bool] = {}
         self._stepping_loops: dict[int, bool] = {}
+        self._stored_attributes: dict[int, set[str]] = {}
         self._depth = 0
 
     @classmethod
@@ -458,12 +459,69 @@ class TrainingSteps:
         scope = self.model.scope_of_definition(built_in)
         if scope is not None and root not in scope.bindings:
             return owner  # a global or closure name
-        for node in ast.walk(built_in):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.Name) \
-                    and node.value.id == root:
-                target = dotted(node.targets[0])
-                if target and target.startswith("self."):
-                    return target + owner[len(root):]
+        stored = sorted(self._stores_of(built_in, root))
+        if stored:  # `self.G = G` (and `self.netG = G`: one module under two names, named by the first)
+            return stored[0] + owner[len(root):]
+        return None
+
+    def _stores_of(self, function: ast.AST, name: str) -> set[str]:
+        """The `self.x` attributes a function assigns the bare name `name` to (`self.G = G`, `self.G, self.D = G, D`)."""
+        found: set[str] = set()
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Assign):
+                continue
+            for target in node.targets:
+                pairs = zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple) and isinstance(
+                    node.value, ast.Tuple) and len(target.elts) == len(node.value.elts) else [(target, node.value)]
+                for left, right in pairs:
+                    if isinstance(right, ast.Name) and right.id == name and (key := dotted(left)) \
+                            and key.startswith("self.") and key.count(".") == 1:
+                        found.add(key)
+        return found
+
+    def _assigned_attribute(self, expr: ast.Attribute) -> bool:
+        """`self.x` is an attribute the class assigns in its methods (not one of its methods)."""
+        function = self.model.function(expr)
+        cls = self.model.enclosing_class(function) if function is not None else None
+        if cls is None or any(isinstance(s, _FUNCTIONS) and s.name == expr.attr for s in cls.body):
+            return False
+        stored = self._stored_attributes.get(id(cls))
+        if stored is None:  # every `self.x = ...` of the class, tuple targets included
+            stored = self._stored_attributes[id(cls)] = {
+                n.attr for n in ast.walk(cls) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)
+                and isinstance(n.value, ast.Name) and n.value.id == "self"}
+        if expr.attr not in stored:
+            return False
+        # A bound method or a function of this file stored on self (`self.loss_fn = self.model.loss`, a lambda)
+        # may use any module it can see: only objects passed in or constructed count.
+        for value, _ in self.model.class_attribute(cls, expr.attr):
+            if value is None or isinstance(value, ast.Lambda):
+                return False
+            if isinstance(value, (ast.Name, ast.Attribute)) and self.model.local_function(value) is not None:
+                return False
+            if isinstance(value, ast.Attribute) and self.model.value(value).kind is not Kind.MODULE:
+                return False  # `self.model.loss`, `trainer.step`: a bound method
+        return True
+
+    def _self_alias(self, expr: ast.Attribute) -> str | None:
+        """For `self.x` in a method: the one name of the module it holds, when the class assigns it once from
+        another attribute (`self.G = self.netG`) or from an argument it also stores elsewhere (`self.G = G;
+        self.netG = G`: both are named by the first in sorted order)."""
+        function = self.model.function(expr)
+        cls = self.model.enclosing_class(function) if function is not None else None
+        if cls is None:
+            return None
+        assigned = self.model.class_attribute(cls, expr.attr)
+        if len(assigned) != 1 or assigned[0][0] is None:
+            return None
+        value, method = assigned[0]
+        if isinstance(value, ast.Attribute) and dotted(value) and dotted(value).startswith("self.") \
+                and value.attr != expr.attr:
+            return dotted(value)
+        if isinstance(value, ast.Name) and method is not None:
+            stored = sorted(self._stores_of(method, value.id))
+            if stored:
+                return stored[0]
         return None
 
     def canonical(self, expr: ast.AST, _depth: int = 0) -> str | None:
@@ -473,6 +531,11 @@ class TrainingSteps:
             return name
         root = expr
         while isinstance(root, ast.Attribute):
+            if isinstance(root.value, ast.Name) and root.value.id == "self":
+                alias = self._self_alias(root)
+                if alias is not None and alias != dotted(root):
+                    return alias + name[len(dotted(root)):]
+                return name
             root = root.value
         bindings = self.model.bindings_reaching(root.id, root) if isinstance(root, ast.Name) else None
         if bindings and len(bindings) == 1 and bindings[0].kind == "assign" and not bindings[0].path \
@@ -650,6 +713,12 @@ class TrainingSteps:
         if model.local_function(func) is not None:
             return ANYTHING  # a helper of this file may use any module it can see
         if isinstance(func, ast.Attribute):
+            if isinstance(func.value, ast.Name) and func.value.id == "self" and self._assigned_attribute(func):
+                # `self.netG(z)`: a callable the class stores (a module, a loss function), whatever it is, reaches
+                # its own parameters and what its arguments reach.
+                owner = self.canonical(func)
+                own = frozenset({owner}) if owner else frozenset()
+                return Reach(own, own, owner is None).union(self._union(arguments))
             if model.local_class_of(model.value(func.value)) is not None:
                 return ANYTHING  # a method of this file's class may use any module it can see
             # Another object's method (`torch.Generator().manual_seed(0)`, `out.view(-1)` where the model does
