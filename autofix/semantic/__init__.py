@@ -40,6 +40,6 @@ from autofix.semantic.training_step import Event, Reach, Trace, TrainingSteps
 
 __all__ = [
     "DATA_OBJECT", "FACTORIES", "FUNCTIONS", "MOVERS", "NONE", "REQUIRES_GRAD", "REWRAPS", "TENSOR_KINDS", "UNKNOWN",
-    "Binding", "Event", "Grad", "Kind", "Range", "Reach", "Scope", "SemanticModel", "Trace", "TrainingSteps", "Value", "dotted", "is_false", "is_module_class",
-    "is_optimizer_class", "is_true", "join", "keyword", "torch_ops",
+    "Binding", "Event", "Grad", "Kind", "Range", "Reach", "Scope", "SemanticModel", "Trace", "TrainingSteps", "Value",
+    "dotted", "is_false", "is_module_class", "is_optimizer_class", "is_true", "join", "keyword", "torch_ops",
 ]

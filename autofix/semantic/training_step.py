@@ -207,9 +207,9 @@ class TrainingSteps:
         if self.model.qualified_name(func) == "torch.autograd.backward":
             return call.args[:1]
         receiver = func.value
-        if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) and receiver.func.attr == "scale" \
-                and len(receiver.args) == 1:
-            receiver = receiver.args[0]
+        scaled = isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)
+        if scaled and receiver.func.attr == "scale" and len(receiver.args) == 1:
+            receiver = receiver.args[0]  # `scaler.scale(loss).backward()`
         if call.args and not isinstance(call.args[0], ast.Starred):
             return [receiver, call.args[0]]
         return [receiver]
@@ -465,7 +465,8 @@ class TrainingSteps:
         return None
 
     def _stores_of(self, function: ast.AST, name: str) -> set[str]:
-        """The `self.x` attributes a function assigns the bare name `name` to (`self.G = G`, `self.G, self.D = G, D`)."""
+        """The `self.x` attributes a function assigns the bare name `name` to (`self.G = G`, `self.G, self.D = G,
+        D`)."""
         found: set[str] = set()
         for node in ast.walk(function):
             if not isinstance(node, ast.Assign):
