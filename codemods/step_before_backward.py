@@ -401,6 +401,18 @@ class StepBeforeBackward(Rule):
             "        optimizer.zero_grad()\n",
             'gradient accumulation with an early `continue`, over a filtered parameter list',
         ),
+        Valid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "model = nn.Linear(8, 4)\nprobe = nn.Linear(4, 1)\n"
+            "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+            "probe_optimizer = torch.optim.SGD(probe.parameters(), lr=0.1)\nfor x, y, label in loader:\n"
+            "    optimizer.zero_grad()\n    losses = []\n    for head in range(4):\n"
+            "        losses.append(F.mse_loss(model(x)[:, head], y[:, head]))\n"
+            "    torch.stack(losses).sum().backward()\n    optimizer.step()\n"
+            "    probe_optimizer.zero_grad()\n    F.mse_loss(probe(model(x)), label).backward()\n"
+            "    probe_optimizer.step()\n",
+            'per-head losses appended to a list, then one backward() through their sum; a probe trained after the step',
+        ),
     )
 
     scenarios = (

@@ -61,6 +61,8 @@ _BUILTINS = frozenset({"sum", "min", "max", "abs", "float", "int", "len", "list"
                        "all", "str", "print", "isinstance", "range", "bool"})
 _PYTHON_VALUES = frozenset({"int", "float", "len", "str", "bool", "round", "isinstance", "range", "print", "repr",
                             "hash", "id", "type", "format"})
+# Methods that put their arguments into the receiver (a container), besides in-place tensor methods (`add_`).
+_MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft", "put"})
 _PARAMETER_WALKS = frozenset({"parameters", "named_parameters"})
 _SEQUENCE_CALLS = frozenset({"list", "tuple", "set", "sorted", "chain", "itertools.chain", "filter", "iter"})
 _CLIPS = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"})
@@ -150,13 +152,14 @@ class TrainingSteps:
     def __init__(self, model):
         self._model = weakref.ref(model)  # the model keys `_of`: a strong reference would keep it alive
         self._reach: dict[int, Reach] = {}
-        self._parameters: dict[str, frozenset | None] = {}
+        self._parameters: dict[tuple, frozenset | None] = {}
         self._events: dict[int, list[Event]] = {}
         self._summaries: dict[tuple, tuple | None] = {}
         self._use_evidence: dict[int, tuple[set[str], set[str], set[str]]] = {}
         self._backward_helpers: dict[int, bool] = {}
         self._stepping_loops: dict[int, bool] = {}
         self._stored_attributes: dict[int, set[str]] = {}
+        self._mutated: dict[int, dict[str, tuple[bool, list[ast.AST]]]] = {}
         self._depth = 0
 
     @classmethod
@@ -319,7 +322,10 @@ class TrainingSteps:
     def parameters(self, optimizer: ast.AST) -> frozenset | None:
         """The modules whose parameters `optimizer` holds, from its construction(s); None when not shown."""
         name = dotted(optimizer)
-        cache_key = f"{id(self._evidence_scope(optimizer, name or ''))}:{name}"
+        cache_key: tuple = (id(self._evidence_scope(optimizer, name or "")), name)
+        if isinstance(optimizer, ast.Name):  # a name rebound to another optimizer holds what reaches this use
+            bindings = self.model.bindings_reaching(optimizer.id, optimizer) or []
+            cache_key += tuple(id(b.node) for b in bindings)
         if cache_key in self._parameters:
             return self._parameters[cache_key]
         self._parameters[cache_key] = None  # a cycle gives unknown
@@ -632,8 +638,8 @@ class TrainingSteps:
                 reach = self.reach(binding.value)
                 reaches.append(Reach(frozenset(), reach.may, reach.unknown) if binding.path else reach)
             elif binding.kind == "aug" and isinstance(binding.node, ast.AugAssign):
-                earlier = [b for b in bindings if b is not binding and b.position < binding.position]
-                before = _alternatives([self._binding_reach(b) for b in earlier]) if earlier else NOTHING
+                # `loss += term`: what the name held just before, and the term.
+                before = self._name_reach_at(name.id, binding.node.value)
                 reaches.append(before.union(self.reach(binding.node.value)))
             elif binding.kind in ("for", "comp") and binding.value is not None:
                 reach = self.reach(binding.value)
@@ -647,14 +653,60 @@ class TrainingSteps:
                 reaches.append(self._parameter_reach(name, binding))
             else:
                 reaches.append(ANYTHING)
+        reach = _alternatives(reaches)
+        mutated = self._mutations(name).get(name.id)
+        if mutated is not None:
+            # `losses.append(l)`, `d[k] = v`, `total.add_(l)`: what was put in is reached too; a container handed
+            # to a call that may fill it is not known.
+            escaped, added = mutated
+            if escaped and any(b.kind == "assign" and _is_container(b.value) for b in bindings):
+                return ANYTHING
+            reach = Reach(reach.must, reach.may, reach.unknown).union(self._union(added))
+        return reach
+
+    def _name_reach_at(self, name: str, use: ast.AST) -> Reach:
+        """What `name` holds just before `use` (a synthetic use: the name is read where `use` starts)."""
+        bindings = [b for b in (self.model.bindings_in_flow(name, use) or []) if b.node is not self.model.statement(use)]
+        if not bindings:
+            return ANYTHING
+        reaches = []
+        for binding in bindings:
+            if binding.kind in ("assign", "ann", "walrus") and binding.value is not None:
+                reaches.append(self.reach(binding.value))
+            elif binding.kind == "aug" and isinstance(binding.node, ast.AugAssign):
+                reaches.append(self._name_reach_at(name, binding.node.value).union(self.reach(binding.node.value)))
+            else:
+                reaches.append(ANYTHING)
         return _alternatives(reaches)
 
-    def _binding_reach(self, binding) -> Reach:
-        if binding.kind in ("assign", "ann", "walrus") and binding.value is not None:
-            return self.reach(binding.value)
-        if binding.kind == "aug" and isinstance(binding.node, ast.AugAssign):
-            return self.reach(binding.node.value)  # one level: earlier sums were joined by their own use
-        return ANYTHING
+    def _mutations(self, node: ast.AST) -> dict[str, tuple[bool, list[ast.AST]]]:
+        """Per name of `node`'s function (or the file): (handed to a call that may fill it, what was put in by
+        `x.append(v)`, `x.extend(v)`, `x[k] = v`, `x.add_(v)` and the like). Built once per function."""
+        function = self.model.function(node) or self.model.tree
+        found = self._mutated.get(id(function))
+        if found is not None:
+            return found
+        found = {}
+        for current in _own_nodes(function) if function is not self.model.tree else ast.walk(function):
+            if isinstance(current, ast.Call):
+                func = current.func
+                arguments = [*current.args, *(k.value for k in current.keywords)]
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and (
+                        func.attr in _MUTATORS or (func.attr.endswith("_") and not func.attr.startswith("_"))):
+                    found.setdefault(func.value.id, (False, []))[1].extend(arguments)
+                pure = (self.model.qualified_name(func) or "").split(".", 1)[0] in _PURE_ROOTS or (
+                    isinstance(func, ast.Name) and func.id in _BUILTINS)
+                if not pure:
+                    for argument in arguments:
+                        if isinstance(argument, ast.Name):
+                            escaped, added = found.get(argument.id, (False, []))
+                            found[argument.id] = (True, added)
+            elif isinstance(current, ast.Assign):
+                for target in current.targets:
+                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                        found.setdefault(target.value.id, (False, []))[1].append(current.value)
+        self._mutated[id(function)] = found
+        return found
 
     def _parameter_reach(self, name: ast.Name, binding) -> Reach:
         """A function's parameter: a module is itself (named by the parameter); plain data reaches nothing;
@@ -1003,6 +1055,14 @@ def _mode_merge(results: list, statement: ast.stmt, loop: bool) -> tuple | None:
     if not loop and len(verdicts) == 1:
         return (verdicts.pop(), statement)
     return ("unknown", statement)
+
+
+def _is_container(expr: ast.AST | None) -> bool:
+    """A list, dict or set made here, empty or not: `[]`, `{}`, `list()`, `dict()`, `set()`, `defaultdict(list)`."""
+    if isinstance(expr, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)):
+        return True
+    return isinstance(expr, ast.Call) and isinstance(expr.func, (ast.Name, ast.Attribute)) and (
+        dotted(expr.func) or "").split(".")[-1] in ("list", "dict", "set", "defaultdict", "OrderedDict", "deque")
 
 
 def _is_compound(statement: ast.AST) -> bool:
