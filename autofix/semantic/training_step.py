@@ -595,8 +595,12 @@ class TrainingSteps:
             name = self.canonical(expr)
             if name is None:
                 return base
-            if model.value(expr).kind is Kind.PARAMETER:
+            kind = model.value(expr).kind
+            if kind is Kind.PARAMETER:
                 return base.union(Reach(frozenset({name}), frozenset({name})))
+            if kind is not Kind.MODULE and name.startswith("self."):
+                # Instance state (`self.out = self.model(x)` in another method) may hold any graph.
+                return Reach(frozenset(), frozenset({name}), True)
             return base.union(Reach(frozenset(), frozenset({name})))
         if isinstance(expr, ast.Call):
             return self._call_reach(expr)
