@@ -9,12 +9,16 @@ from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Va
 from autofix.semantic import Kind, SemanticModel, TrainingSteps
 from codemods._steps import (
     Evidence,
+    Move,
+    Removal,
     any_backward,
     backward_kind,
     block_of,
     blocks_around,
     build_move,
+    build_removal,
     clips_or_unscales,
+    independent,
     key,
     manual_update,
     own_nodes,
@@ -79,6 +83,16 @@ class ZeroGradBeforeStep(Rule):
     optimizer.zero_grad()`, or `optimizer.zero_grad(); loss.backward(); optimizer.zero_grad()` where the
     second `zero_grad()` was evidently meant to be `step()`.
 
+    Judged per optimizer on the training-step model (`autofix.semantic.TrainingSteps`): the `backward()` must
+    reach the stepped optimizer's parameters (on every path, where its parameters are known), and the clear
+    must clear some of them (`netG.zero_grad()` clears exactly netG's). A step whose own `backward()` comes
+    after it is GF401's finding, not this rule's. The backward may be a loop of micro-batch `backward()`
+    calls, or precede the block (accumulation: `if (i + 1) % k == 0: opt.zero_grad(); opt.step()`).
+
+    Also finds a loop body that clears an optimizer every iteration, runs `backward()`, and steps it only under
+    `if ... % k ...:`: each step applies the last iteration's gradients alone, and the accumulation is lost
+    (checked with torch: the step sees exactly the last micro-batch's gradient).
+
     What counts as an optimizer: what the semantic model knows is one (`torch.optim.Adam(...)`,
     `self.optimizer` assigned one in `__init__`, an `optimizer: Optimizer` annotation); where the model
     cannot tell, a receiver that the same function (or, for `self.x`, the same class) both clears with
@@ -116,8 +130,10 @@ class ZeroGradBeforeStep(Rule):
     Silent: `step()` runs with zeroed or `None` gradients and no parameter changes.
 
     ## Fix safety
-    Safe: `zero_grad()` moves to just before the `backward()`, the latest point that is always correct
-    for a single-loss step. The rule checks that the statements it crosses do not write a name it reads.
+    Safe: `zero_grad()` moves to just before the `backward()` (or the loop of them), the latest point that is
+    always correct for a single-loss step; where the backward precedes the block (accumulation under `% k`),
+    it moves to just after the step. A clear every iteration that breaks accumulation moves to just after the
+    guarded step, or is removed where a clear already follows that step. The rule checks that the statements it crosses do not write a name it reads.
     The fix repairs behaviour. In a GAN, `opt_g.zero_grad()` after the discriminator's `backward()`
     belongs to the generator's own `backward()` that follows, and is not reported. A loop that never steps
     gets no fix: whether `step()` is missing or the loop is not meant to train is the author's call.
@@ -273,6 +289,51 @@ class ZeroGradBeforeStep(Rule):
             "    critic_loss.backward()\n    critic_opt.step()\n",
             "actor-critic: the actor's backward() fills the critic's gradients too, and critic_opt.zero_grad() clears them before the critic's own backward()",
         ),
+        Invalid(
+            "def train(model, loader, opt, criterion, accumulate=4):\n    for x, y in loader:\n"
+            "        for part_x, part_y in zip(x.chunk(accumulate), y.chunk(accumulate)):\n"
+            "            loss = criterion(model(part_x), part_y) / accumulate\n            loss.backward()\n"
+            "        opt.zero_grad()\n        opt.step()\n",
+            "def train(model, loader, opt, criterion, accumulate=4):\n    for x, y in loader:\n"
+            "        opt.zero_grad()\n"
+            "        for part_x, part_y in zip(x.chunk(accumulate), y.chunk(accumulate)):\n"
+            "            loss = criterion(model(part_x), part_y) / accumulate\n            loss.backward()\n"
+            "        opt.step()\n",
+            'micro-batches backpropagated in an inner loop, then cleared before the step: the clear goes before the loop',
+        ),
+        Invalid(
+            "import torch\n\n\ndef fit(model, loader, criterion, accumulate=4):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+            "    for i, (x, y) in enumerate(loader):\n        optimizer.zero_grad()\n"
+            "        loss = criterion(model(x), y) / accumulate\n        loss.backward()\n"
+            "        if (i + 1) % accumulate == 0:\n            optimizer.step()\n",
+            "import torch\n\n\ndef fit(model, loader, criterion, accumulate=4):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+            "    for i, (x, y) in enumerate(loader):\n        loss = criterion(model(x), y) / accumulate\n"
+            "        loss.backward()\n        if (i + 1) % accumulate == 0:\n            optimizer.step()\n"
+            "            optimizer.zero_grad()\n",
+            'cleared every iteration, stepped every k-th: accumulation broken; the clear moves after the step',
+        ),
+        Invalid(
+            "def fit(model, loader, optimizer, criterion, accumulate=4):\n"
+            "    for i, (x, y) in enumerate(loader):\n        optimizer.zero_grad()\n"
+            "        loss = criterion(model(x), y) / accumulate\n        loss.backward()\n"
+            "        if i % accumulate == 0:\n            optimizer.step()\n"
+            "            optimizer.zero_grad()\n",
+            "def fit(model, loader, optimizer, criterion, accumulate=4):\n"
+            "    for i, (x, y) in enumerate(loader):\n        loss = criterion(model(x), y) / accumulate\n"
+            "        loss.backward()\n        if i % accumulate == 0:\n            optimizer.step()\n"
+            "            optimizer.zero_grad()\n",
+            'cleared every iteration and after the guarded step: the first clear is removed',
+        ),
+        Valid(
+            "import torch\n\n\ndef fit(model, loader, criterion, accumulate=4):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+            "    for i, (x, y) in enumerate(loader):\n        if i % accumulate == 0:\n"
+            "            optimizer.zero_grad()\n        loss = criterion(model(x), y) / accumulate\n"
+            "        loss.backward()\n        if (i + 1) % accumulate == 0:\n            optimizer.step()\n",
+            'cleared under `i % k == 0`, stepped under `(i + 1) % k == 0`: each step sees k micro-batches',
+        ),
     )
 
     scenarios = (
@@ -292,6 +353,7 @@ class ZeroGradBeforeStep(Rule):
             return
         self._check_discarded(model, evidence, block, kinds)
         steps = TrainingSteps.of(model)
+        self._check_accumulation(model, evidence, steps, block, kinds)
         stepped = {i: evidence.optimizer_step(s) for i, s in enumerate(block)}
         one_optimizer = len({key(o) for o in stepped.values() if o is not None}) == 1
         for step_index, optimizer in stepped.items():
@@ -318,6 +380,43 @@ class ZeroGradBeforeStep(Rule):
                     fix=Applicability.SAFE if move else None,
                     data=move,
                 )
+
+    def _check_accumulation(self, model, evidence: Evidence, steps: TrainingSteps, block, kinds) -> None:
+        """A loop body that clears an optimizer every iteration, runs backward(), and steps it only under
+        `if ... % k ...:`: every step applies the last iteration's gradients alone (accumulation broken)."""
+        loop = model.parent(block[0]) if block else None
+        if not isinstance(loop, (ast.For, ast.AsyncFor, ast.While)) or block is not loop.body:
+            return
+        for index, statement in enumerate(block):
+            if zero_grad(statement) is None:
+                continue
+            later = block[index + 1:]
+            backward = next((i for i, k in enumerate(kinds[index + 1:], index + 1) if k == "plain"), None)
+            if backward is None or any(evidence.optimizer_step(s) is not None for s in later):
+                continue  # a step every iteration: ordinary training, judged above
+            for guard in block[backward + 1:]:
+                if not (isinstance(guard, ast.If) and not guard.orelse and _takes_modulo(guard.test)):
+                    continue
+                step = next((s for s in guard.body if evidence.optimizer_step(s) is not None), None)
+                if step is None:
+                    continue
+                optimizer = evidence.optimizer_step(step)
+                clears = steps.clears_some(statement, optimizer)
+                reach = steps.backward_reaches(block[backward], optimizer)
+                if not clears or reach is None or (reach == "may" and steps.parameters(optimizer) is not None):
+                    continue
+                already = any(zero_grad(s) is not None and steps.clears_some(s, optimizer)
+                              for s in guard.body[guard.body.index(step) + 1:])
+                move = _into_the_guard(model, block, index, guard, step, already)
+                self.report(
+                    statement,
+                    f"zero_grad() every iteration, but the step at line {step.lineno} runs only every k-th: each "
+                    "step applies the last iteration's gradients alone; "
+                    + ("the clear after the step is enough" if already else "clear them after the step"),
+                    fix=Applicability.SAFE if move else None,
+                    data=move,
+                )
+                break
 
     def _check_discarded(self, model: SemanticModel, evidence: Evidence, block: list[ast.stmt], kinds) -> None:
         """`loss.backward(); optimizer.zero_grad()` in a loop that never steps: the gradients are thrown away."""
@@ -349,6 +448,8 @@ class ZeroGradBeforeStep(Rule):
             )
 
     def fix(self, finding, tree) -> Fix | None:
+        if isinstance(finding.data, Removal):
+            return build_removal(finding.data, tree, Effect.REPAIRING)
         return build_move(finding.data, tree, Effect.REPAIRING) if finding.data else None
 
 
@@ -392,11 +493,43 @@ def _cleared_after_its_backward(model, steps: TrainingSteps, block, step_index: 
         current, index, own_block = outer, next(i for i, s in enumerate(outer) if s is parent), False
 
 
+def _takes_modulo(test: ast.AST) -> bool:
+    return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mod) for n in ast.walk(test))
+
+
+def _into_the_guard(model, block, index: int, guard: ast.If, step: ast.stmt, already: bool):
+    """The fix for a clear that breaks accumulation: remove it where the guarded step is already followed by a
+    clear, else move it to just after the step; None where a statement it crosses writes what it reads."""
+    crossed = block[index + 1:] + guard.body[: guard.body.index(step) + 1]
+    if not independent(model, [block[index]], crossed) or not _alone(block, index):
+        return None
+    if already:
+        return Removal(model.range(block[index]))
+    return Move((model.range(block[index]),), model.range(step), after=True)
+
+
+def _alone(block, index: int) -> bool:
+    statement = block[index]
+    neighbours = block[index - 1 : index] + block[index + 1 : index + 2]
+    return all(n.end_lineno < statement.lineno or n.lineno > statement.end_lineno for n in neighbours)
+
+
 def _backward_verdict(model, steps: TrainingSteps, statement, optimizer, owners) -> str:
     """"ours": a backward() that reaches the optimizer's parameters (on every path; any backward() where they are
     not known); "skip": no backward(), or one that provably reaches none of them; "stop": anything else."""
     if steps.calls_backward_helper(statement):
         return "stop"
+    if isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)) \
+            and any_backward(model, [statement]):
+        # A loop (or `with`) of backward() calls before the clear: whether it ran or not, the step after the clear
+        # sees none of their gradients. Its own backward() calls must be this optimizer's, and it must not step
+        # or clear the optimizer itself.
+        inner = [s for s in own_nodes(statement) if isinstance(s, ast.stmt) and s is not statement]
+        if any(Evidence.of(model).optimizer_step(s) is not None or zero_grad(s) is not None for s in inner):
+            return "stop"
+        verdicts = {_backward_verdict(model, steps, s, optimizer, owners) for s in inner
+                    if backward_kind(model, s) is not None}
+        return "ours" if verdicts == {"ours"} else "stop"
     reach = steps.backward_reaches(statement, optimizer)
     if reach is None:
         if backward_kind(model, statement) == "plain" or not any_backward(model, [statement]):

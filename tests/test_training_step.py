@@ -243,3 +243,24 @@ def test_a_fix_that_leaves_an_ordering_wrong_says_so(tmp_path):
     assert "all checks passed" not in out.lower()
     assert "GF401 optG.step() with no gradients" in out
     assert out.strip().endswith("Found 2 findings (1 fixed, 1 remaining).")
+
+
+def test_a_clear_every_iteration_breaks_accumulation_under_torch():
+    # The claim GF402 makes on `zero_grad(); backward(); if (i + 1) % k == 0: step()`: each step applies the
+    # last micro-batch's gradients alone.
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    xs, ys = torch.randn(4, 8, 4), torch.randn(4, 8, 1)
+    seen = []
+    optimizer.register_step_pre_hook(lambda *_: seen.append(model.weight.grad.clone()))
+    for i in range(4):
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(xs[i]), ys[i]).backward()
+        if (i + 1) % 2 == 0:
+            optimizer.step()
+    for i, grad in zip((1, 3), seen):
+        model.zero_grad()
+        torch.nn.functional.mse_loss(model(xs[i]), ys[i]).backward()
+        assert torch.equal(grad, model.weight.grad)
