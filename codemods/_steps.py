@@ -418,6 +418,20 @@ def build_move(move: Move, tree: FixTree, effect: Effect) -> Fix | None:
     return fix
 
 
+@dataclass(frozen=True)
+class Removal:
+    """Remove the statement at `statement` (a clear that a later one already does)."""
+
+    statement: Range
+
+
+def build_removal(removal: Removal, tree: FixTree, effect: Effect) -> Fix | None:
+    statement = _statement_at(tree, removal.statement)
+    if statement is None:
+        return None
+    return Fix((Edit(statement, cst.RemovalSentinel.REMOVE),), Applicability.SAFE, effect)
+
+
 def blocks_around(model: SemanticModel, statements) -> Iterator[list[ast.stmt]]:
     """The distinct blocks that hold `statements`, each once, in source order of their first trigger."""
     seen: set[int] = set()

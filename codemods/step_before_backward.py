@@ -5,12 +5,23 @@ import ast
 import re
 
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
-from autofix.semantic import SemanticModel
+from autofix.semantic import SemanticModel, TrainingSteps, dotted
 from codemods._steps import (
-    BACKWARD_METHODS, Evidence, any_backward, backward_kind, binds, blocks_around, build_move, clips_or_unscales,
-    manual_update, mentions, own_nodes, parameter_writes, plan_move,
+    BACKWARD_METHODS,
+    Evidence,
+    any_backward,
+    backward_kind,
+    binds,
+    block_of,
+    blocks_around,
+    build_move,
+    clips_or_unscales,
+    manual_update,
+    mentions,
+    own_nodes,
+    parameter_writes,
+    plan_move,
 )
-
 
 _SCENARIO = """\
 import os
@@ -44,6 +55,97 @@ for step in range(10):
     loss.backward()
     optimizer.zero_grad(set_to_none=False)
 """
+
+_GAN_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(3)
+
+netG = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 8)).to(device)
+netD = nn.Sequential(nn.Linear(8, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1), nn.Sigmoid()).to(device)
+criterion = nn.BCELoss()
+optD = torch.optim.Adam(netD.parameters(), lr=1e-3)
+optG = torch.optim.Adam(netG.parameters(), lr=1e-3)
+real = (torch.randn(64, 8, generator=g) * 0.5 + 2.0).to(device)
+noise = torch.randn(64, 4, generator=g).to(device)
+ones = torch.ones(64, 1, device=device)
+zeros = torch.zeros(64, 1, device=device)
+for step in range(10):
+    # The discriminator: real against generated, the generator cut off with detach().
+    netD.zero_grad()
+    fake = netG(noise)
+    errD = criterion(netD(real), ones) + criterion(netD(fake.detach()), zeros)
+    errD.backward()
+    optD.step()
+    # The generator: its step runs before its backward(), on gradients it has just cleared.
+    optG.zero_grad()
+    errG = criterion(netD(fake), ones)
+    optG.step()
+    errG.backward()
+"""
+
+_ACTOR_CRITIC_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(5)
+
+actor = nn.Sequential(nn.Linear(6, 32), nn.Tanh(), nn.Linear(32, 2), nn.Tanh()).to(device)
+critic = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1)).to(device)
+actor_opt = torch.optim.Adam(actor.parameters(), lr=1e-3)
+critic_opt = torch.optim.Adam(critic.parameters(), lr=1e-3)
+state = torch.randn(128, 6, generator=g).to(device)
+action = torch.randn(128, 2, generator=g).to(device)
+reward = (state[:, :2] * action).sum(dim=1, keepdim=True)
+for step in range(10):
+    # The actor follows the critic's estimate; its backward() also reaches the critic.
+    actor_loss = -critic(torch.cat([state, actor(state)], dim=1)).mean()
+    actor_opt.zero_grad()
+    actor_loss.backward()
+    actor_opt.step()
+    # The critic: cleared, then stepped before its own backward(): it never learns the reward.
+    critic_opt.zero_grad()
+    critic_loss = F.mse_loss(critic(torch.cat([state, action], dim=1)), reward)
+    critic_opt.step()
+    critic_loss.backward()
+"""
+
+_TWO_LOSSES_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(7)
+
+encoder = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)).to(device)
+head = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)).to(device)
+opt_encoder = torch.optim.SGD(encoder.parameters(), lr=0.05)
+opt_head = torch.optim.SGD(head.parameters(), lr=0.05)
+x = torch.randn(64, 8, generator=g).to(device)
+target = x[:, :4] * 2.0
+y = x.sum(dim=1, keepdim=True)
+for step in range(10):
+    opt_encoder.zero_grad()
+    opt_head.zero_grad()
+    reconstruction = F.mse_loss(encoder(x), target)
+    regression = F.mse_loss(head(x), y)
+    reconstruction.backward()
+    opt_encoder.step()
+    opt_head.step()
+    regression.backward()
+"""
+
 
 class StepBeforeBackward(Rule):
     """
@@ -226,24 +328,159 @@ class StepBeforeBackward(Rule):
             "            p.add_(sigma * torch.randn_like(p))\n    loss = model(x).sum()\n    loss.backward()\n",
             "parameters perturbed before the forward pass",
         ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n\nnetG = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\n"
+            "netD = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\nbce = nn.BCELoss()\n"
+            "optD = torch.optim.Adam(netD.parameters())\noptG = torch.optim.Adam(netG.parameters())\n"
+            "for real, z in loader:\n    netD.zero_grad()\n    fake = netG(z)\n"
+            "    errD = bce(netD(real), ones) + bce(netD(fake.detach()), zeros)\n    errD.backward()\n"
+            "    optD.step()\n    netG.zero_grad()\n    errG = bce(netD(fake), ones)\n    optG.step()\n"
+            "    errG.backward()\n",
+            "import torch\nimport torch.nn as nn\n\nnetG = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\n"
+            "netD = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\nbce = nn.BCELoss()\n"
+            "optD = torch.optim.Adam(netD.parameters())\noptG = torch.optim.Adam(netG.parameters())\n"
+            "for real, z in loader:\n    netD.zero_grad()\n    fake = netG(z)\n"
+            "    errD = bce(netD(real), ones) + bce(netD(fake.detach()), zeros)\n    errD.backward()\n"
+            "    optD.step()\n    netG.zero_grad()\n    errG = bce(netD(fake), ones)\n    errG.backward()\n"
+            "    optG.step()\n",
+            "a DCGAN loop: netG.zero_grad() clears exactly netG's parameters, and the generator's step comes before its backward()",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "encoder = nn.Linear(8, 4)\nhead = nn.Linear(8, 1)\n"
+            "opt_encoder = torch.optim.SGD(encoder.parameters(), lr=0.1)\n"
+            "opt_head = torch.optim.SGD(head.parameters(), lr=0.1)\nfor x, target, y in loader:\n"
+            "    opt_encoder.zero_grad()\n    opt_head.zero_grad()\n"
+            "    reconstruction = F.mse_loss(encoder(x), target)\n    regression = F.mse_loss(head(x), y)\n"
+            "    reconstruction.backward()\n    opt_encoder.step()\n    opt_head.step()\n"
+            "    regression.backward()\n",
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "encoder = nn.Linear(8, 4)\nhead = nn.Linear(8, 1)\n"
+            "opt_encoder = torch.optim.SGD(encoder.parameters(), lr=0.1)\n"
+            "opt_head = torch.optim.SGD(head.parameters(), lr=0.1)\nfor x, target, y in loader:\n"
+            "    opt_encoder.zero_grad()\n    opt_head.zero_grad()\n"
+            "    reconstruction = F.mse_loss(encoder(x), target)\n    regression = F.mse_loss(head(x), y)\n"
+            "    reconstruction.backward()\n    opt_encoder.step()\n    regression.backward()\n"
+            "    opt_head.step()\n",
+            "two losses, two optimizers: the encoder's backward() reaches none of the head's parameters",
+        ),
+        Valid(
+            "import torch\nimport torch.nn.functional as F\n\n\nclass TD3:\n"
+            "    def __init__(self, actor, critic, actor_target, critic_target):\n"
+            "        self.actor, self.critic = actor, critic\n"
+            "        self.actor_target, self.critic_target = actor_target, critic_target\n"
+            "        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=3e-4)\n"
+            "        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=3e-4)\n"
+            "        self.total_it = 0\n\n"
+            "    def train(self, state, action, reward, next_state, policy_freq=2, tau=0.005):\n"
+            "        self.total_it += 1\n        with torch.no_grad():\n"
+            "            target_q = reward + 0.99 * self.critic_target(next_state, self.actor_target(next_state))\n"
+            "        critic_loss = F.mse_loss(self.critic(state, action), target_q)\n"
+            "        self.critic_optimizer.zero_grad()\n        critic_loss.backward()\n"
+            "        self.critic_optimizer.step()\n        if self.total_it % policy_freq == 0:\n"
+            "            actor_loss = -self.critic(state, self.actor(state)).mean()\n"
+            "            self.actor_optimizer.zero_grad()\n            actor_loss.backward()\n"
+            "            self.actor_optimizer.step()\n            with torch.no_grad():\n"
+            "                for p, t in zip(self.critic.parameters(), self.critic_target.parameters()):\n"
+            "                    t.mul_(1 - tau).add_(tau * p)\n",
+            "TD3: the critic's step, then a delayed actor update under `% policy_freq`, each after its own backward()",
+        ),
+        Valid(
+            "def gan_step(G, D, opt_g, opt_d, bce, real, z, ones, zeros):\n    opt_d.zero_grad()\n"
+            "    opt_g.zero_grad()\n    d_loss = bce(D(real), ones) + bce(D(G(z)), zeros)\n"
+            "    d_loss.backward()\n    opt_d.step()\n    opt_g.step()\n",
+            "the discriminator's loss is not detached from G: its backward() may fill G's gradients, so opt_g's step is not provably empty",
+        ),
+        Valid(
+            "import torch\nimport torch.nn.functional as F\n\n\ndef fit(model, loader, accumulate=4):\n"
+            "    optimizer = torch.optim.AdamW(filter(lambda p: p.requires_grad, model.parameters()), lr=1e-4)\n"
+            "    for i, (x, y) in enumerate(loader):\n"
+            "        loss = F.cross_entropy(model(x), y) / accumulate\n        loss.backward()\n"
+            "        if (i + 1) % accumulate != 0:\n            continue\n"
+            "        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n        optimizer.step()\n"
+            "        optimizer.zero_grad()\n",
+            'gradient accumulation with an early `continue`, over a filtered parameter list',
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "model = nn.Linear(8, 4)\nprobe = nn.Linear(4, 1)\n"
+            "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+            "probe_optimizer = torch.optim.SGD(probe.parameters(), lr=0.1)\nfor x, y, label in loader:\n"
+            "    optimizer.zero_grad()\n    losses = []\n    for head in range(4):\n"
+            "        losses.append(F.mse_loss(model(x)[:, head], y[:, head]))\n"
+            "    torch.stack(losses).sum().backward()\n    optimizer.step()\n"
+            "    probe_optimizer.zero_grad()\n    F.mse_loss(probe(model(x)), label).backward()\n"
+            "    probe_optimizer.step()\n",
+            'per-head losses appended to a list, then one backward() through their sum; a probe trained after the step',
+        ),
     )
 
-    scenarios = (Scenario("residual-mlp-step-between-forward-and-backward", _SCENARIO),)
+    scenarios = (
+        Scenario("residual-mlp-step-between-forward-and-backward", _SCENARIO),
+        Scenario("gan-generator-step-before-its-backward", _GAN_SCENARIO),
+        Scenario("actor-critic-critic-step-before-its-backward", _ACTOR_CRITIC_SCENARIO),
+        Scenario("two-losses-second-step-before-its-backward", _TWO_LOSSES_SCENARIO),
+    )
 
     def check(self, model: SemanticModel) -> None:
         backward_statements = [model.statement(call) for call in model.calls_to_method(*BACKWARD_METHODS)]
         evidence = Evidence.of(model)
         for block in blocks_around(model, [s for s in backward_statements if s is not None]):
-            self._check_block(model, evidence, block)
+            self._check_block(model, block)
+        steps = TrainingSteps.of(model)
+        for call in model.calls_to_method("step"):
+            statement = model.statement(call)
+            optimizer = evidence.optimizer_step(statement) if statement is not None else None
+            if optimizer is not None:
+                self._check_step(model, steps, statement, optimizer)
 
-    def _check_block(self, model: SemanticModel, evidence: Evidence, block: list[ast.stmt]) -> None:
+    def _check_step(self, model: SemanticModel, steps: TrainingSteps, statement: ast.stmt, optimizer) -> None:
+        """Judged per optimizer: a step with no backward() that may reach its parameters since its last
+        zero_grad() (or since the iteration began), whose own backward() comes later in the iteration."""
+        if _second_order(model, statement):
+            return
+        trace = steps.trace_back(statement, optimizer)
+        if trace.kind not in ("cleared", "start"):
+            return
+        later = steps.next_backward(statement, optimizer)
+        block = block_of(model, statement)
+        if later is None or block is None:
+            return  # its backward() is somewhere the file does not show here
+        anchor = next(i for i, s in enumerate(block) if s is later)
+        index = next(i for i, s in enumerate(block) if s is statement)
+        move = None
+        if backward_kind(model, later) == "plain":
+            while anchor + 1 < len(block) and clips_or_unscales(block[anchor + 1]):
+                anchor += 1
+            move = plan_move(model, block, [index], anchor, after=True)
+        name = dotted(optimizer) or "the optimizer"
+        if trace.kind == "cleared":
+            message = (
+                f"{name}.step() with no gradients: no backward() reaching its parameters ran since they were "
+                f"cleared at line {trace.statement.lineno}, and its backward() is at line {later.lineno}; move the "
+                "step after it"
+            )
+        elif any(isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)) for s in block[:index]):
+            message = (
+                f"Parameter update between the forward pass and backward() at line {later.lineno}: backward() "
+                "raises, or the update is lost; move it after backward()"
+            )
+        else:
+            message = (
+                f"Parameter update before backward() at line {later.lineno} applies the previous step's "
+                "gradients; move it after backward()"
+            )
+        self.report(statement, message, fix=Applicability.SAFE if move else None, data=move)
+
+    def _check_block(self, model: SemanticModel, block: list[ast.stmt]) -> None:
+        """Hand-written updates, and parameters written under no_grad, before the block's first backward()."""
         kinds = [backward_kind(model, s) for s in block]
         if "higher-order" in kinds:
             return
         first = next((i for i, kind in enumerate(kinds) if kind), None)
         if first is None or any_backward(model, block[:first]):
             return
-        updates = [i for i in range(first) if evidence.optimizer_step(block[i]) is not None or manual_update(block[i])]
+        updates = [i for i in range(first) if manual_update(block[i])]
         writes = [i for i in _parameter_writes_after_the_loss(model, block, first) if i not in updates]
         updates = sorted(updates + writes)
         if not updates:
@@ -285,6 +522,13 @@ def _parameter_writes_after_the_loss(model: SemanticModel, block: list[ast.stmt]
         if roots and any(mentions(s, roots) for s in block[: loss_index + 1] if not _grad_off(model, s)):
             found.append(index)
     return found
+
+
+def _second_order(model: SemanticModel, statement: ast.stmt) -> bool:
+    """The function (or script) keeps graphs for higher-order gradients: the model of one step per backward()
+    does not describe it."""
+    scope = model.function(statement) or model.tree
+    return any(backward_kind(model, s) == "higher-order" for s in own_nodes(scope) if isinstance(s, ast.stmt))
 
 
 def _grad_off(model: SemanticModel, statement: ast.stmt) -> bool:

@@ -3,14 +3,28 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 
 from autofix.rule import Applicability, Effect, Fix, Invalid, Rule, Scenario, Valid
-from autofix.semantic import Kind, SemanticModel
+from autofix.semantic import Kind, SemanticModel, TrainingSteps
 from codemods._steps import (
-    Evidence, any_backward, backward_kind, blocks_around, build_move, clips_or_unscales, key, manual_update,
-    own_nodes, plan_move, zero_grad,
+    Evidence,
+    Move,
+    Removal,
+    any_backward,
+    backward_kind,
+    block_of,
+    blocks_around,
+    build_move,
+    build_removal,
+    clips_or_unscales,
+    independent,
+    key,
+    manual_update,
+    own_nodes,
+    plan_move,
+    zero_grad,
 )
-
 
 _SCENARIO = """\
 import os
@@ -34,6 +48,32 @@ for step in range(10):
     optimizer.step()
 """
 
+_ACCUMULATION_SCENARIO = """\
+import os
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+device = os.environ.get("AUTOFIX_DEVICE", "cpu")
+g = torch.Generator().manual_seed(11)
+
+model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)).to(device)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+x = torch.randn(32, 8, generator=g).to(device)
+y = x.sum(dim=1, keepdim=True)
+accumulate = 2
+for step in range(12):
+    # Half of the batch each micro-step; the optimizer steps every second one.
+    half = x[(step % 2) * 16:(step % 2 + 1) * 16]
+    loss = F.mse_loss(model(half), half.sum(dim=1, keepdim=True)) / accumulate
+    loss.backward()
+    if (step + 1) % accumulate == 0:
+        optimizer.zero_grad()
+        optimizer.step()
+"""
+
+
 class ZeroGradBeforeStep(Rule):
     """
     ## What it does
@@ -42,6 +82,16 @@ class ZeroGradBeforeStep(Rule):
     a fix) a loop that clears the gradients right after `backward()` and never steps: `loss.backward();
     optimizer.zero_grad()`, or `optimizer.zero_grad(); loss.backward(); optimizer.zero_grad()` where the
     second `zero_grad()` was evidently meant to be `step()`.
+
+    Judged per optimizer on the training-step model (`autofix.semantic.TrainingSteps`): the `backward()` must
+    reach the stepped optimizer's parameters (on every path, where its parameters are known), and the clear
+    must clear some of them (`netG.zero_grad()` clears exactly netG's). A step whose own `backward()` comes
+    after it is GF401's finding, not this rule's. The backward may be a loop of micro-batch `backward()`
+    calls, or precede the block (accumulation: `if (i + 1) % k == 0: opt.zero_grad(); opt.step()`).
+
+    Also finds a loop body that clears an optimizer every iteration, runs `backward()`, and steps it only under
+    `if ... % k ...:`: each step applies the last iteration's gradients alone, and the accumulation is lost
+    (checked with torch: the step sees exactly the last micro-batch's gradient).
 
     What counts as an optimizer: what the semantic model knows is one (`torch.optim.Adam(...)`,
     `self.optimizer` assigned one in `__init__`, an `optimizer: Optimizer` annotation); where the model
@@ -80,8 +130,10 @@ class ZeroGradBeforeStep(Rule):
     Silent: `step()` runs with zeroed or `None` gradients and no parameter changes.
 
     ## Fix safety
-    Safe: `zero_grad()` moves to just before the `backward()`, the latest point that is always correct
-    for a single-loss step. The rule checks that the statements it crosses do not write a name it reads.
+    Safe: `zero_grad()` moves to just before the `backward()` (or the loop of them), the latest point that is
+    always correct for a single-loss step; where the backward precedes the block (accumulation under `% k`),
+    it moves to just after the step. A clear every iteration that breaks accumulation moves to just after the
+    guarded step, or is removed where a clear already follows that step. The rule checks that the statements it crosses do not write a name it reads.
     The fix repairs behaviour. In a GAN, `opt_g.zero_grad()` after the discriminator's `backward()`
     belongs to the generator's own `backward()` that follows, and is not reported. A loop that never steps
     gets no fix: whether `step()` is missing or the loop is not meant to train is the author's call.
@@ -181,9 +233,113 @@ class ZeroGradBeforeStep(Rule):
             "        optimizer.zero_grad()\n    return scores\n",
             "the gradients are read before the second zero_grad(): Fisher information, not training",
         ),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\nnetG = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\n"
+            "netD = nn.Sequential(nn.Linear(8, 1), nn.Sigmoid())\nbce = nn.BCELoss()\n"
+            "optD = torch.optim.Adam(netD.parameters())\noptG = torch.optim.Adam(netG.parameters())\n"
+            "for real, z in loader:\n    netD.zero_grad()\n    fake = netG(z)\n"
+            "    errD = bce(netD(real), ones) + bce(netD(fake.detach()), zeros)\n    errD.backward()\n"
+            "    optD.step()\n    optG.zero_grad()\n    errG = bce(netD(fake), ones)\n    optG.step()\n"
+            "    errG.backward()\n",
+            "the DCGAN loop of GF401: optG.zero_grad() after the discriminator's backward() clears nothing the generator's step uses (errD is cut from netG by detach())",
+        ),
+        Invalid(
+            "import torch\nimport torch.nn.functional as F\n\n\ndef fit(model, loader, accumulate=4):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+            "    for i, (x, y) in enumerate(loader):\n"
+            "        loss = F.cross_entropy(model(x), y) / accumulate\n        loss.backward()\n"
+            "        if (i + 1) % accumulate == 0:\n            optimizer.zero_grad()\n"
+            "            optimizer.step()\n",
+            "import torch\nimport torch.nn.functional as F\n\n\ndef fit(model, loader, accumulate=4):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+            "    for i, (x, y) in enumerate(loader):\n"
+            "        loss = F.cross_entropy(model(x), y) / accumulate\n        loss.backward()\n"
+            "        if (i + 1) % accumulate == 0:\n            optimizer.step()\n"
+            "            optimizer.zero_grad()\n",
+            'gradient accumulation: cleared under `% k` right before the step; the clear moves after the step',
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "policy = nn.Linear(6, 2)\nvalue = nn.Linear(6, 1)\n"
+            "opt_policy = torch.optim.Adam(policy.parameters())\n"
+            "opt_value = torch.optim.Adam(value.parameters())\nfor states, advantages, returns in batches:\n"
+            "    policy_loss = -(F.log_softmax(policy(states), dim=-1).sum(-1) * advantages).mean()\n"
+            "    value_loss = F.mse_loss(value(states), returns)\n    policy_loss.backward()\n"
+            "    value_loss.backward()\n    opt_policy.zero_grad()\n    opt_policy.step()\n"
+            "    opt_value.step()\n",
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "policy = nn.Linear(6, 2)\nvalue = nn.Linear(6, 1)\n"
+            "opt_policy = torch.optim.Adam(policy.parameters())\n"
+            "opt_value = torch.optim.Adam(value.parameters())\nfor states, advantages, returns in batches:\n"
+            "    policy_loss = -(F.log_softmax(policy(states), dim=-1).sum(-1) * advantages).mean()\n"
+            "    value_loss = F.mse_loss(value(states), returns)\n    opt_policy.zero_grad()\n"
+            "    policy_loss.backward()\n    value_loss.backward()\n    opt_policy.step()\n"
+            "    opt_value.step()\n",
+            "two optimizers: the value loss's backward() reaches none of the policy's parameters, the policy loss's does",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n"
+            "actor = nn.Linear(6, 2)\ncritic = nn.Linear(8, 1)\n"
+            "actor_opt = torch.optim.Adam(actor.parameters())\n"
+            "critic_opt = torch.optim.Adam(critic.parameters())\nfor state, action, target in batches:\n"
+            "    actor_loss = -critic(torch.cat([state, actor(state)], 1)).mean()\n"
+            "    actor_opt.zero_grad()\n    actor_loss.backward()\n    actor_opt.step()\n"
+            "    critic_opt.zero_grad()\n"
+            "    critic_loss = F.mse_loss(critic(torch.cat([state, action], 1)), target)\n"
+            "    critic_loss.backward()\n    critic_opt.step()\n",
+            "actor-critic: the actor's backward() fills the critic's gradients too, and critic_opt.zero_grad() clears them before the critic's own backward()",
+        ),
+        Invalid(
+            "def train(model, loader, opt, criterion, accumulate=4):\n    for x, y in loader:\n"
+            "        for part_x, part_y in zip(x.chunk(accumulate), y.chunk(accumulate)):\n"
+            "            loss = criterion(model(part_x), part_y) / accumulate\n            loss.backward()\n"
+            "        opt.zero_grad()\n        opt.step()\n",
+            "def train(model, loader, opt, criterion, accumulate=4):\n    for x, y in loader:\n"
+            "        opt.zero_grad()\n"
+            "        for part_x, part_y in zip(x.chunk(accumulate), y.chunk(accumulate)):\n"
+            "            loss = criterion(model(part_x), part_y) / accumulate\n            loss.backward()\n"
+            "        opt.step()\n",
+            'micro-batches backpropagated in an inner loop, then cleared before the step: the clear goes before the loop',
+        ),
+        Invalid(
+            "import torch\n\n\ndef fit(model, loader, criterion, accumulate=4):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+            "    for i, (x, y) in enumerate(loader):\n        optimizer.zero_grad()\n"
+            "        loss = criterion(model(x), y) / accumulate\n        loss.backward()\n"
+            "        if (i + 1) % accumulate == 0:\n            optimizer.step()\n",
+            "import torch\n\n\ndef fit(model, loader, criterion, accumulate=4):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+            "    for i, (x, y) in enumerate(loader):\n        loss = criterion(model(x), y) / accumulate\n"
+            "        loss.backward()\n        if (i + 1) % accumulate == 0:\n            optimizer.step()\n"
+            "            optimizer.zero_grad()\n",
+            'cleared every iteration, stepped every k-th: accumulation broken; the clear moves after the step',
+        ),
+        Invalid(
+            "def fit(model, loader, optimizer, criterion, accumulate=4):\n"
+            "    for i, (x, y) in enumerate(loader):\n        optimizer.zero_grad()\n"
+            "        loss = criterion(model(x), y) / accumulate\n        loss.backward()\n"
+            "        if i % accumulate == 0:\n            optimizer.step()\n"
+            "            optimizer.zero_grad()\n",
+            "def fit(model, loader, optimizer, criterion, accumulate=4):\n"
+            "    for i, (x, y) in enumerate(loader):\n        loss = criterion(model(x), y) / accumulate\n"
+            "        loss.backward()\n        if i % accumulate == 0:\n            optimizer.step()\n"
+            "            optimizer.zero_grad()\n",
+            'cleared every iteration and after the guarded step: the first clear is removed',
+        ),
+        Valid(
+            "import torch\n\n\ndef fit(model, loader, criterion, accumulate=4):\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+            "    for i, (x, y) in enumerate(loader):\n        if i % accumulate == 0:\n"
+            "            optimizer.zero_grad()\n        loss = criterion(model(x), y) / accumulate\n"
+            "        loss.backward()\n        if (i + 1) % accumulate == 0:\n            optimizer.step()\n",
+            'cleared under `i % k == 0`, stepped under `(i + 1) % k == 0`: each step sees k micro-batches',
+        ),
     )
 
-    scenarios = (Scenario("mlp-zero-grad-after-backward", _SCENARIO),)
+    scenarios = (
+        Scenario("mlp-zero-grad-after-backward", _SCENARIO),
+        Scenario("accumulation-cleared-before-the-step", _ACCUMULATION_SCENARIO),
+    )
 
     def check(self, model: SemanticModel) -> None:
         evidence = Evidence.of(model)
@@ -196,32 +352,71 @@ class ZeroGradBeforeStep(Rule):
         if "higher-order" in kinds:
             return
         self._check_discarded(model, evidence, block, kinds)
-        steps = {i: evidence.optimizer_step(s) for i, s in enumerate(block)}
-        stepped = {key(o) for o in steps.values() if o is not None}
-        for step_index, optimizer in steps.items():
+        steps = TrainingSteps.of(model)
+        self._check_accumulation(model, evidence, steps, block, kinds)
+        stepped = {i: evidence.optimizer_step(s) for i, s in enumerate(block)}
+        one_optimizer = len({key(o) for o in stepped.values() if o is not None}) == 1
+        for step_index, optimizer in stepped.items():
             if optimizer is None:
                 continue
-            backward = next((i for i in range(step_index - 1, -1, -1) if kinds[i] == "plain"), None)
-            if backward is None or any_backward(model, block[backward + 1 : step_index]):
+            if steps.next_backward(block[step_index], optimizer) is not None:
+                continue  # its own backward() comes after the step: the step is misplaced (GF401), not the clear
+            found = _cleared_after_its_backward(model, steps, block, step_index, optimizer, one_optimizer)
+            if found is None:
                 continue
-            zeroing = [
-                i
-                for i in range(backward + 1, step_index)
-                if (receiver := zero_grad(block[i])) is not None
-                and _clears(model, evidence, receiver, optimizer, len(stepped) == 1)
-            ]
-            if not zeroing:
-                continue
-            move = plan_move(model, block, zeroing, backward, after=False)
+            backward, zeroing = found
+            if backward is not None:
+                move = plan_move(model, block, zeroing, backward, after=False)
+                advice = "clear them before backward()"
+            else:  # the backward() is outside this block (accumulation under `% k`): clear after the step
+                move = plan_move(model, block, zeroing, step_index, after=True)
+                advice = "clear them after the step"
             step_line = block[step_index].lineno
             for index in zeroing:
                 self.report(
                     block[index],
                     f"zero_grad() between backward() and the step at line {step_line}: the step sees no gradients; "
-                    "clear them before backward()",
+                    + advice,
                     fix=Applicability.SAFE if move else None,
                     data=move,
                 )
+
+    def _check_accumulation(self, model, evidence: Evidence, steps: TrainingSteps, block, kinds) -> None:
+        """A loop body that clears an optimizer every iteration, runs backward(), and steps it only under
+        `if ... % k ...:`: every step applies the last iteration's gradients alone (accumulation broken)."""
+        loop = model.parent(block[0]) if block else None
+        if not isinstance(loop, (ast.For, ast.AsyncFor, ast.While)) or block is not loop.body:
+            return
+        for index, statement in enumerate(block):
+            if zero_grad(statement) is None:
+                continue
+            later = block[index + 1:]
+            backward = next((i for i, k in enumerate(kinds[index + 1:], index + 1) if k == "plain"), None)
+            if backward is None or any(evidence.optimizer_step(s) is not None for s in later):
+                continue  # a step every iteration: ordinary training, judged above
+            for guard in block[backward + 1:]:
+                if not (isinstance(guard, ast.If) and not guard.orelse and _takes_modulo(guard.test)):
+                    continue
+                step = next((s for s in guard.body if evidence.optimizer_step(s) is not None), None)
+                if step is None:
+                    continue
+                optimizer = evidence.optimizer_step(step)
+                clears = steps.clears_some(statement, optimizer)
+                reach = steps.backward_reaches(block[backward], optimizer)
+                if not clears or reach is None or (reach == "may" and steps.parameters(optimizer) is not None):
+                    continue
+                already = any(zero_grad(s) is not None and steps.clears_some(s, optimizer)
+                              for s in guard.body[guard.body.index(step) + 1:])
+                move = _into_the_guard(model, block, index, guard, step, already)
+                self.report(
+                    statement,
+                    f"zero_grad() every iteration, but the step at line {step.lineno} runs only every k-th: each "
+                    "step applies the last iteration's gradients alone; "
+                    + ("the clear after the step is enough" if already else "clear them after the step"),
+                    fix=Applicability.SAFE if move else None,
+                    data=move,
+                )
+                break
 
     def _check_discarded(self, model: SemanticModel, evidence: Evidence, block: list[ast.stmt], kinds) -> None:
         """`loss.backward(); optimizer.zero_grad()` in a loop that never steps: the gradients are thrown away."""
@@ -253,17 +448,103 @@ class ZeroGradBeforeStep(Rule):
             )
 
     def fix(self, finding, tree) -> Fix | None:
+        if isinstance(finding.data, Removal):
+            return build_removal(finding.data, tree, Effect.REPAIRING)
         return build_move(finding.data, tree, Effect.REPAIRING) if finding.data else None
 
 
-def _clears(model: SemanticModel, evidence: Evidence, receiver, optimizer, one_optimizer: bool) -> bool:
-    """Does `receiver.zero_grad()` clear the gradients that `optimizer` is about to use? Yes for the optimizer
-    itself; for a module (known to the model, or called like one, `model(x)`, in the same function) only
-    when the block steps a single optimizer (in a GAN, `D.zero_grad()` before `opt_g.step()` is not ours)."""
-    if key(receiver) == key(optimizer):
-        return True
-    if not one_optimizer:
-        return False
+def _cleared_after_its_backward(model, steps: TrainingSteps, block, step_index: int, optimizer, one_optimizer: bool):
+    """(the backward's index in `block`, or None when it precedes the block; the zero_grad()s) when, walking back
+    from the step in execution order, zero_grad()s in the step's block clear gradients of this optimizer after
+    the nearest backward() that reaches its parameters; else None. Judged per optimizer: a backward() whose
+    loss provably reaches none of its parameters (the discriminator's, for the generator's step) is not its
+    backward. Where the optimizer's parameters are not known, the nearest backward() counts only when the
+    block steps one optimizer."""
+    owners = steps.parameters(optimizer)
+    if owners is None and not one_optimizer:
+        return None
+    zeroing: list[int] = []
+    current, index, own_block = block, step_index, True
+    while True:
+        for i in range(index - 1, -1, -1):
+            statement = current[i]
+            if zero_grad(statement) is not None:
+                clears = steps.clears_some(statement, optimizer)
+                if clears is None and owners is None:
+                    clears = _module_of_the_step(model, statement)
+                if clears and not own_block:
+                    return None  # cleared in an outer block too: no single move repairs it
+                if clears:
+                    zeroing.append(i)
+                continue
+            verdict = _backward_verdict(model, steps, statement, optimizer, owners)
+            if verdict == "skip":
+                continue
+            if verdict == "ours" and zeroing:
+                return (i if own_block else None, sorted(zeroing))
+            return None
+        # The start of the block: go on before the `if`/`with` that holds it, within the iteration.
+        parent = model.parent(current[0]) if current else None
+        if not isinstance(parent, (ast.If, ast.With, ast.AsyncWith)):
+            return None
+        outer = block_of(model, parent)
+        if outer is None:
+            return None
+        current, index, own_block = outer, next(i for i, s in enumerate(outer) if s is parent), False
+
+
+def _takes_modulo(test: ast.AST) -> bool:
+    return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mod) for n in ast.walk(test))
+
+
+def _into_the_guard(model, block, index: int, guard: ast.If, step: ast.stmt, already: bool):
+    """The fix for a clear that breaks accumulation: remove it where the guarded step is already followed by a
+    clear, else move it to just after the step; None where a statement it crosses writes what it reads."""
+    crossed = block[index + 1:] + guard.body[: guard.body.index(step) + 1]
+    if not independent(model, [block[index]], crossed) or not _alone(block, index):
+        return None
+    if already:
+        return Removal(model.range(block[index]))
+    return Move((model.range(block[index]),), model.range(step), after=True)
+
+
+def _alone(block, index: int) -> bool:
+    statement = block[index]
+    neighbours = block[index - 1 : index] + block[index + 1 : index + 2]
+    return all(n.end_lineno < statement.lineno or n.lineno > statement.end_lineno for n in neighbours)
+
+
+def _backward_verdict(model, steps: TrainingSteps, statement, optimizer, owners) -> str:
+    """"ours": a backward() that reaches the optimizer's parameters (on every path; any backward() where they are
+    not known); "skip": no backward(), or one that provably reaches none of them; "stop": anything else."""
+    if steps.calls_backward_helper(statement):
+        return "stop"
+    if isinstance(statement, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)) \
+            and any_backward(model, [statement]):
+        # A loop (or `with`) of backward() calls before the clear: whether it ran or not, the step after the clear
+        # sees none of their gradients. Its own backward() calls must be this optimizer's, and it must not step
+        # or clear the optimizer itself.
+        inner = [s for s in own_nodes(statement) if isinstance(s, ast.stmt) and s is not statement]
+        if any(Evidence.of(model).optimizer_step(s) is not None or zero_grad(s) is not None for s in inner):
+            return "stop"
+        verdicts = {_backward_verdict(model, steps, s, optimizer, owners) for s in inner
+                    if backward_kind(model, s) is not None}
+        return "ours" if verdicts == {"ours"} else "stop"
+    reach = steps.backward_reaches(statement, optimizer)
+    if reach is None:
+        if backward_kind(model, statement) == "plain" or not any_backward(model, [statement]):
+            return "skip"
+        return "stop"
+    if reach == "must" or (reach == "may" and owners is None):
+        return "ours"
+    return "stop"
+
+
+def _module_of_the_step(model: SemanticModel, statement: ast.stmt) -> bool:
+    """With the optimizer's parameters unknown and one optimizer stepped: `X.zero_grad()` on a module (known to
+    the model, or called like one, `model(x)`, in the same function) clears the step's gradients."""
+    receiver = zero_grad(statement)
+    evidence = Evidence.of(model)
     kind = model.value(receiver).kind
     if kind is Kind.MODULE:
         return True
@@ -284,10 +565,18 @@ def _may_step(loop: ast.AST) -> bool:
     return False
 
 
+_HOOKS_REGISTERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _registers_hooks(model: SemanticModel) -> bool:
-    """Hooks can run an optimizer inside backward() (`register_post_accumulate_grad_hook`)."""
-    return any(call.func.attr.startswith("register_") and "hook" in call.func.attr
-               for call in model.calls_to_method(*_HOOK_REGISTRATIONS))
+    """Hooks can run an optimizer inside backward() (`register_post_accumulate_grad_hook`). Asked once per file
+    (each block asks: a walk over every call per block would be quadratic)."""
+    found = _HOOKS_REGISTERED.get(model)
+    if found is None:
+        found = _HOOKS_REGISTERED[model] = any(
+            call.func.attr.startswith("register_") and "hook" in call.func.attr
+            for call in model.calls_to_method(*_HOOK_REGISTRATIONS))
+    return found
 
 
 _HOOK_REGISTRATIONS = ("register_hook", "register_post_accumulate_grad_hook", "register_full_backward_hook",

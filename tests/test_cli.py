@@ -288,39 +288,94 @@ def test_rewriting_never_imports_torch(tmp_path):
     assert result.stdout.startswith(b"--- a/bug.py")
 
 
-ACCUMULATES = (
-    b"import torch\n\n\ndef train(model, loader, optimizer: torch.optim.Optimizer, criterion):\n"
-    b"    for x, y in loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n        optimizer.step()\n"
+# No shipped rule is in preview today: the tier is tested with a stand-in preview rule that the CLI finds beside
+# the shipped ones (its module is put on the `codemods` package's path before the CLI starts).
+PREVIEW_RULE = b'''"""A stand-in preview rule for the CLI tests: reports every call to `breakpoint()`."""
+import re
+
+from autofix.rule import Applicability, Rule
+
+
+class BreakpointLeft(Rule):
+    """
+    ## What it does
+    Reports `breakpoint()`.
+
+    ## Why is this bad?
+    A test stand-in.
+
+    ## Example
+    breakpoint()
+
+    ## Fix safety
+    None.
+    """
+
+    code = "GF999"
+    name = "breakpoint-left"
+    message = "breakpoint() left in"
+    runtime = "stops"
+    fix_applicability = Applicability.NONE
+    fix_effect = None
+    preview = True
+    prefilter = re.compile(r"breakpoint")
+
+    def check(self, model):
+        for call in model.nodes(__import__("ast").Call):
+            if getattr(call.func, "id", None) == "breakpoint":
+                self.report(call)
+'''
+WITH_PREVIEW_RULE = (
+    "import sys\nimport codemods\ncodemods.__path__.append(sys.argv[1])\nfrom autofix.cli import main\n"
+    "sys.exit(main(sys.argv[2:]))\n"
 )
+
+
+def run_with_preview_rule(args, cwd):
+    rules = cwd / "extra_rules"
+    write(rules / "breakpoint_left.py", PREVIEW_RULE)
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-c", WITH_PREVIEW_RULE, str(rules), *args], cwd=cwd,
+                          capture_output=True, env=env, timeout=120)
 
 
 @pytest.mark.parametrize(
     "args, config, reported",
     [
         ([], "", False),  # preview rules are off by default
-        (["--select", "GF4"], "", False),  # a prefix does not turn a preview rule on
+        (["--select", "GF9"], "", False),  # a prefix does not turn a preview rule on
         (["--select", "ALL"], "", False),
         (["--preview"], "", True),
-        (["--select", "GF404"], "", True),  # its exact code does
-        (["--select", "missing-zero-grad"], "", True),  # and so does its exact name
+        (["--select", "GF999"], "", True),  # its exact code does
+        (["--select", "breakpoint-left"], "", True),  # and so does its exact name
         ([], "[tool.autofix]\npreview = true\n", True),
     ],
 )
 def test_preview_rules_run_only_when_asked_for(tmp_path, args, config, reported):
-    write(tmp_path / "train.py", ACCUMULATES)
+    write(tmp_path / "train.py", b"def f():\n    breakpoint()\n")
     if config:
         write(tmp_path / "pyproject.toml", config.encode())
-    result = run(["--format", "json", *args, "train.py"], tmp_path)
+    result = run_with_preview_rule(["--format", "json", *args, "train.py"], tmp_path)
     codes = [f["code"] for f in json.loads(result.stdout)]
-    assert ("GF404" in codes) is reported, result.stderr
+    assert ("GF999" in codes) is reported, result.stderr
 
 
 def test_rules_lists_each_rules_tier_and_explain_says_preview(tmp_path):
-    listing = run(["rules"], tmp_path).stdout.decode()
-    row = next(line for line in listing.splitlines() if line.startswith("GF404"))
+    listing = run_with_preview_rule(["rules"], tmp_path).stdout.decode()
+    row = next(line for line in listing.splitlines() if line.startswith("GF999"))
     assert "preview" in row.split()
-    assert "stable" in next(line for line in listing.splitlines() if line.startswith("GF101")).split()
-    assert "Tier: preview" in run(["explain", "GF404"], tmp_path).stdout.decode()
+    assert "stable" in next(line for line in listing.splitlines() if line.startswith("GF404")).split()
+    assert "Tier: preview" in run_with_preview_rule(["explain", "GF999"], tmp_path).stdout.decode()
+
+
+def test_missing_zero_grad_is_stable_and_runs_by_default(tmp_path):
+    write(tmp_path / "train.py", (
+        b"import torch\n\n\ndef train(model, loader, optimizer: torch.optim.Optimizer, criterion):\n"
+        b"    for x, y in loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n"
+        b"        optimizer.step()\n"
+    ))
+    result = run(["--format", "json", "train.py"], tmp_path)
+    assert [f["code"] for f in json.loads(result.stdout)] == ["GF404"], result.stderr
 
 
 def test_preview_setting_must_be_a_boolean(tmp_path):

@@ -9,6 +9,7 @@ One job per module:
 - `syntax`: questions about syntax alone (dotted names, keywords, constants);
 - `scopes`: the one walk, scopes, bindings, imports and positions;
 - `inference`: `SemanticModel`, what an expression holds;
+- `training_step`: `TrainingSteps`, what a training step does per optimizer, in execution order;
 - `index`: the project index, what other files of the project define.
 
 Rules import only the names below. docs/semantic-model.md explains the lattice, the index and how a rule asks.
@@ -35,9 +36,10 @@ from autofix.semantic.torch_knowledge import (
     is_module_class,
     is_optimizer_class,
 )
+from autofix.semantic.training_step import Event, Reach, Trace, TrainingSteps
 
 __all__ = [
     "DATA_OBJECT", "FACTORIES", "FUNCTIONS", "MOVERS", "NONE", "REQUIRES_GRAD", "REWRAPS", "TENSOR_KINDS", "UNKNOWN",
-    "Binding", "Grad", "Kind", "Range", "Scope", "SemanticModel", "Value", "dotted", "is_false", "is_module_class",
-    "is_optimizer_class", "is_true", "join", "keyword", "torch_ops",
+    "Binding", "Event", "Grad", "Kind", "Range", "Reach", "Scope", "SemanticModel", "Trace", "TrainingSteps", "Value",
+    "dotted", "is_false", "is_module_class", "is_optimizer_class", "is_true", "join", "keyword", "torch_ops",
 ]

@@ -444,6 +444,15 @@ class Scopes:
             scope = scope.parent
         return None
 
+    def bindings_in_flow(self, name: str, use: ast.AST) -> list[Binding] | None:
+        """As `bindings_reaching`, and for a use in a script's own statements (module level, outside any
+        function) also only the bindings that reach it in execution order: a script's training loop reads
+        `output` from the line above, not from every line that assigns it."""
+        scope = self.scope(use)
+        if scope is self.module_scope and name in scope.bindings:
+            return self._reaching(scope.bindings[name], use)
+        return self.bindings_reaching(name, use)
+
     def _reaching(self, bindings: list[Binding], use: ast.AST) -> list[Binding]:
         position = _start(use)
         before = [b for b in bindings if b.position <= position and b.kind != "comp"]
