@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -66,8 +65,30 @@ def text_report(
                 lines = frames.frame(header, source, finding, shown_levels, fixing) + [[]]
             for line in lines:
                 _write_styled(line, stream, console)
-    if not summary:
+    if summary:
+        _write_summary(total, fixable, unsafe_only, fixed, fixing, errors, stream, console)
+
+
+def summary(outcomes: Iterable[FileOutcome], apply_levels: frozenset[Applicability], fixing: bool, stream: IO[str],
+            errors: int = 0, quiet: bool = False) -> None:
+    """The closing line (`Found N findings. [*] M fixable with `--fix`.`), unless `quiet`."""
+    if quiet:
         return
+    shown_levels = apply_levels or frozenset({Applicability.SAFE})
+    total = fixable = unsafe_only = fixed = 0
+    for outcome in outcomes:
+        fixed += len(outcome.fixed)
+        for finding in outcome.findings:
+            level = finding.fix.applicability if finding.fix else Applicability.NONE
+            total += 1
+            fixable += level in shown_levels
+            unsafe_only += level is Applicability.UNSAFE and level not in shown_levels
+    console = _console(stream) if wants_colour(stream) else None
+    _write_summary(total, fixable, unsafe_only, fixed, fixing, errors, stream, console)
+
+
+def _write_summary(total: int, fixable: int, unsafe_only: int, fixed: int, fixing: bool, errors: int,
+                   stream: IO[str], console) -> None:
     line = _summary(total, fixable, unsafe_only, fixed, fixing)
     if errors:
         line = line.replace("All checks passed!", "No findings.") + f" {_plural(errors, 'error')} (see above)."
@@ -75,6 +96,23 @@ def text_report(
         console.print(line, style="bold green" if total == 0 and not errors else "bold")
     else:
         stream.write(line + "\n")
+
+
+def fixed_listing(outcomes: Iterable[FileOutcome], stream: IO[str]) -> None:
+    """ruff's `--show-fixes` listing: `Fixed N findings:`, then per file `- path:` and `    K × CODE (name)`."""
+    fixed = [o for o in sorted(outcomes, key=lambda o: o.path) if o.fixed]
+    if not fixed:
+        return
+    total = sum(len(o.fixed) for o in fixed)
+    stream.write(f"\nFixed {_plural(total, 'finding')}:\n")
+    for outcome in fixed:
+        stream.write(f"- {outcome.path}:\n")
+        counts: dict[tuple[str, str], int] = {}
+        for finding in outcome.fixed:
+            counts[(finding.code, finding.name)] = counts.get((finding.code, finding.name), 0) + 1
+        for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            stream.write(f"    {count} \u00d7 {code} ({name})\n")
+    stream.write("\n")
 
 
 def _write_styled(line: list[tuple[str, str]], stream: IO[str], console) -> None:
@@ -103,30 +141,6 @@ def _summary(total: int, fixable: int, unsafe_only: int, fixed: int, fixing: boo
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def finding_json(path: str, finding: Reported) -> dict:
-    cell = {} if finding.cell is None else {"cell": finding.cell}  # a notebook's: lines count within the cell
-    return {
-        "path": path,
-        **cell,
-        "line": finding.line,
-        "column": finding.column,
-        "end_line": finding.end_line,
-        "end_column": finding.end_column,
-        "code": finding.code,
-        "name": finding.name,
-        "message": finding.message,
-        "fix": None
-        if finding.fix is None
-        else {"applicability": finding.fix.applicability.value, "effect": finding.fix.effect.value},
-    }
-
-
-def json_report(outcomes: Iterable[FileOutcome], stream: IO[str]) -> None:
-    rows = [finding_json(o.path, f) for o in sorted(outcomes, key=lambda o: o.path) for f in o.findings]
-    json.dump(rows, stream, indent=2)
-    stream.write("\n")
 
 
 def patch(outcome: FileOutcome) -> str:
@@ -190,6 +204,30 @@ def explain(rule: type[Rule], stream: IO[str]) -> None:
         _console(stream).print(Markdown(text))
     else:
         stream.write(text)
+
+
+def settings(resolved, paths: list[str], stream: IO[str]) -> None:
+    """`--show-settings`: where the settings come from, each setting as TOML, and the rules they enable."""
+    from autofix.config import DEFAULT_EXCLUDE
+    from autofix.registry import select_rules
+
+    def toml_list(values) -> str:
+        return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+
+    rules = select_rules(resolved.select, resolved.ignore, resolved.preview)
+    stream.write(f"Resolved settings for: {', '.join(paths)}\n")
+    stream.write(f"Settings path: {resolved.source or '(none: no configuration file found; the defaults)'}\n\n")
+    stream.write(f'root = "{resolved.root}"\n')
+    stream.write(f"select = {toml_list(resolved.select)}\n")
+    stream.write(f"ignore = {toml_list(resolved.ignore)}\n")
+    stream.write(f"exclude = {toml_list(resolved.exclude)}\n")
+    stream.write(f"default-exclude = {toml_list(DEFAULT_EXCLUDE)}\n")
+    pfi = ", ".join(f'"{k}" = {toml_list(v)}' for k, v in resolved.per_file_ignores.items())
+    stream.write(f"per-file-ignores = {{{pfi}}}\n")
+    stream.write(f"unsafe-fixes = {str(resolved.unsafe_fixes).lower()}\n")
+    stream.write(f"preview = {str(resolved.preview).lower()}\n")
+    stream.write(f"max-file-size = {resolved.max_file_size}\n")
+    stream.write(f"rules = {toml_list(r.code for r in rules)}\n")
 
 
 def stderr(message: str) -> None:

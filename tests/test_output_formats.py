@@ -125,9 +125,11 @@ def test_machine_formats_do_not_change_on_a_terminal(tmp_path):
     code, shown = in_terminal(["init.py", "--format", "json"], tmp_path)
     assert code == 1
     assert shown == piped
+    fields = ["cell", "code", "column", "end_column", "end_line", "end_location", "filename", "fix", "line",
+              "location", "message", "name", "noqa_row", "path", "severity", "url"]
     assert [(row["line"], row["code"], sorted(row)) for row in json.loads(shown)] == [
-        (6, "GF101", ["code", "column", "end_column", "end_line", "fix", "line", "message", "name", "path"]),
-        (7, "GF101", ["code", "column", "end_column", "end_line", "fix", "line", "message", "name", "path"]),
+        (6, "GF101", fields),
+        (7, "GF101", fields),
     ]
     piped_sarif = run(["init.py", "--format", "sarif"], tmp_path).stdout.decode()
     assert in_terminal(["init.py", "--format", "sarif"], tmp_path)[1] == piped_sarif
