@@ -385,7 +385,8 @@ def _finish(args: argparse.Namespace, outcomes: list[FileOutcome], job: Job, err
     elif args.format in SUGGESTING_FORMATS:
         from autofix.review.cli import check_output
 
-        check_output(args.format, outcomes, job, args.fix, sys.stdout)
+        # The fixes were computed (not written) to become suggestions: what it reports is what remains.
+        remaining = check_output(args.format, outcomes, job, args.fix, sys.stdout)
     elif args.format == "markdown":
         render.markdown_report(outcomes, levels, args.fix, sys.stdout, errors=errors)
     elif args.format in MACHINE_FORMATS:

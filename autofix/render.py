@@ -58,11 +58,12 @@ def text_report(
             location, code, marker, message = finding_line(outcome.path, finding, can_fix)
             header = [(location, "bold"), (" ", ""), (code, "bold red"), (marker, "cyan"), (" " + message, "")]
             lines = [header]
-            if text_of is not None:
+            if text_of is not None:  # ruff's full shape: `CODE [*] message`, then ` --> path:line:col`
                 from autofix import frames
 
                 source = frames.source_lines(text, outcome.path, finding)
-                lines = frames.frame(header, source, finding, shown_levels, fixing) + [[]]
+                lines = frames.frame(header[2:], source, finding, shown_levels, fixing,
+                                     location=location.rstrip(":")) + [[]]
             for line in lines:
                 _write_styled(line, stream, console)
     if summary:

@@ -214,12 +214,16 @@ def sarif(annotations: list[Annotation]) -> dict:
     driver = {
         "name": "autofix",
         "version": __version__,
+        # ruff's fields for a rule (no helpUri: autofix has no hosted rule pages; `autofix explain` prints them).
         "rules": [{
             "id": r.code,
             "name": r.name,
             "shortDescription": {"text": r.message},
+            "fullDescription": {"text": r.documentation()},
             "help": {"text": f"`autofix explain {r.code}`. At runtime: {r.runtime}"},
-            "properties": {"fix": r.fix_applicability.value},
+            "defaultConfiguration": {"enabled": not r.preview, "level": "warning"},
+            "properties": {"id": r.code, "kind": "autofix", "name": r.name, "problem.severity": "warning",
+                           "fix": r.fix_applicability.value},
         } for r in rules],
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
