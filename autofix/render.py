@@ -129,7 +129,8 @@ def _summary(total: int, fixable: int, unsafe_only: int, fixed: int, fixing: boo
     if fixing:
         if total == 0:
             return f"Fixed {_plural(fixed, 'finding')}; all checks passed." if fixed else "All checks passed!"
-        return f"Found {_plural(fixed + total, 'finding')} ({fixed} fixed, {total} remaining)."
+        line = f"Found {_plural(fixed + total, 'finding')} ({fixed} fixed, {total} remaining)."
+        return line + (f" {unsafe_only} more fixable with `--fix --unsafe-fixes`." if unsafe_only else "")
     if total == 0:
         return "All checks passed!"
     parts = [f"Found {_plural(total, 'finding')}."]

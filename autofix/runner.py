@@ -215,7 +215,8 @@ def _in_cell(module: notebook.Module, finding: Reported) -> Reported:
         end_line, end_column = line, finding.column
     else:
         end_column = finding.end_column
-    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column)
+    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column,
+                   message=module.message_in_cells(finding.message, cell))
 
 
 def check_batch(job: Job, batch: list[tuple[str, str]]) -> list[FileOutcome]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 from typing import Callable
 
 from autofix import render
@@ -23,11 +24,20 @@ def run(paths: list[str], check: Callable[[], int]) -> int:
             return path.endswith(WATCHED_SUFFIXES) and super().__call__(change, path)
 
     render.stderr(f"[{_now()}] Starting autofix in watch mode...")
-    check()
     roots = [p for p in paths if os.path.exists(p)] or ["."]
-    for _changes in watch(*roots, watch_filter=Relevant(), debounce=400, step=50, raise_interrupt=True):
-        render.stderr(f"[{_now()}] File change detected...")
+    first = True
+    # yield_on_timeout: the first (empty) batch comes once the watcher is running, so the first check runs then,
+    # and a file saved while it runs is seen.
+    for changes in watch(*roots, watch_filter=Relevant(), debounce=400, step=50, rust_timeout=200,
+                         yield_on_timeout=True, raise_interrupt=True):
+        if not (first or changes):
+            continue
+        if not first:
+            render.stderr(f"[{_now()}] File change detected...")
+        first = False
         check()
+        sys.stdout.flush()  # a pipe is block-buffered: each check's output goes out whole, at once
+        render.stderr(f"[{_now()}] Watching for file changes.")
     return 0
 
 
