@@ -238,19 +238,47 @@ def stderr(message: str) -> None:
 
 # --- long runs: progress, per-rule statistics, the markdown migration report --------------------------------------
 
+PROGRESS_DELAY = 1.0  # seconds a run takes before its progress bar appears (AUTOFIX_PROGRESS_DELAY overrides it)
+
+
 @contextlib.contextmanager
-def progress(total: int, enabled: bool = True):
-    """A progress bar on stderr while files are checked: only on a terminal, never in pipes or CI logs."""
+def progress(total: int, enabled: bool = True, delay: float | None = None):
+    """A progress bar on stderr while files are checked: only on a terminal, never in pipes or CI logs, and only
+    once the run has taken `delay` seconds (as rich's and ruff's users expect: a quick run shows no bar at all)."""
     if not (enabled and wants_colour(sys.stderr)):
         yield lambda outcome: None
         return
+    import os
+    import threading
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=_console(sys.stderr), transient=True)
-    with bar:
-        task = bar.add_task("files", total=total)
+    task = bar.add_task("files", total=total)
+    lock = threading.Lock()
+    done = False
+
+    def show() -> None:
+        with lock:
+            if not done:
+                bar.start()
+
+    if delay is None:
+        try:
+            delay = float(os.environ.get("AUTOFIX_PROGRESS_DELAY", PROGRESS_DELAY))
+        except ValueError:
+            delay = PROGRESS_DELAY
+    timer = threading.Timer(delay, show)
+    timer.daemon = True
+    timer.start()
+    try:
         yield lambda outcome: bar.advance(task)
+    finally:
+        timer.cancel()
+        with lock:
+            done = True
+            bar.stop()  # a bar never started stops as a no-op
 
 
 @dataclass
