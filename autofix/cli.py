@@ -351,6 +351,8 @@ def _report_errors(outcome: FileOutcome) -> int:
     if outcome.error:
         render.stderr(render.error_line(outcome.path, outcome.error))
         count += 1
+    for message in outcome.warnings:
+        render.stderr(f"warning: {outcome.path}: {message}")
     for message in outcome.internal_errors:
         render.stderr(render.error_line(outcome.path, f"internal error: {message}; please report this autofix bug with the file"))
         count += 1
