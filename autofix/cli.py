@@ -375,7 +375,7 @@ def _finish(args: argparse.Namespace, outcomes: list[FileOutcome], job: Job, err
                     + (f"; {remaining} would remain." if remaining else ".")
                 )
             else:
-                render.stderr("No fixes to apply." + (f" {remaining} findings have no fix." if remaining else ""))
+                render.stderr("No fixes to apply." + (f" {remaining} findings remain." if remaining else ""))
         return _exit_code(args, errors, bool(changed), False)
     remaining = any(o.findings for o in outcomes)
     fixed = args.fix and any(o.fixed for o in outcomes)

@@ -64,3 +64,11 @@ def test_rdjson_and_sarif_list_every_finding_on_changed_lines(tmp_path):
     assert replacement["deletedRegion"] == {"startLine": 7, "startColumn": 1, "endLine": 8, "endColumn": 1}
     assert replacement["insertedContent"] == {"text": ""}
     assert re.fullmatch(r"GF\d+", results[0]["ruleId"])
+
+
+def test_the_base_revisions_autofix_toml_configures_the_review(tmp_path):
+    root = make_repo(tmp_path / "repo", {"train.py": BASE, "autofix.toml": 'ignore = ["GF202"]\n'},
+                     {"train.py": HEAD, "autofix.toml": 'ignore = ["GF1"]\n'})
+    result = run(["review", "--base", "main"], root)
+    assert result.returncode == 0, result.stderr.decode()
+    assert json.loads(result.stdout)["comments"] == []
