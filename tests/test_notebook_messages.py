@@ -63,3 +63,25 @@ def test_a_line_in_another_cell_is_named_with_its_cell(tmp_path):
     fixed = run(["across.ipynb", "--fix", "--show-fixes"], tmp_path)
     assert fixed.returncode == 0
     assert "    1 \u00d7 GF201 (detached-loss)" in fixed.stdout.decode()
+
+
+RAISES = [
+    ("code", "import torch"),
+    ("markdown", "A leaf scaled in place: it raises at once."),
+    ("code", "W = torch.randn(4, 1, requires_grad=True)\nW *= 0.01\nopt = torch.optim.SGD([W], lr=0.1)\n"
+             "x = torch.randn(8, 4)\nfor step in range(3):\n    opt.zero_grad()\n    loss = (x @ W).pow(2).mean()\n"
+             "    loss.backward()\n    opt.step()"),
+]
+
+
+def test_validate_names_the_cell_and_line_an_exception_was_raised_at(tmp_path):
+    import pytest
+
+    pytest.importorskip("torch")
+    notebook(tmp_path / "leaf.ipynb", RAISES)
+    result = run(["validate", "--device", "cpu", "--max-steps", "2", "--unsafe-fixes", "--json", "v.json",
+                  "leaf.ipynb"], tmp_path)
+    output = result.stdout.decode()
+    assert "(cell 3 line 2)" in output, output + result.stderr.decode()
+    before = json.loads((tmp_path / "v.json").read_text())["outcomes"][0]["before"]
+    assert (before["exception"]["cell"], before["exception"]["line"]) == (3, 2)
