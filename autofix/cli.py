@@ -54,6 +54,8 @@ def check_parser(prog: str = "autofix") -> argparse.ArgumentParser:
     parser.add_argument("--unsafe-fixes", action="store_true", help="also apply fixes marked unsafe")
     parser.add_argument("--preview", action="store_true", help="also run preview rules (see `autofix rules`)")
     parser.add_argument("--diff", action="store_true", help="print the fixes as a unified diff; write nothing")
+    parser.add_argument("--fix-only", action="store_true",
+                        help="apply safe fixes, and report neither what remains nor exit 1 for it (implies --fix)")
     parser.add_argument("--show-fixes", action="store_true",
                         help="after fixing, list what was fixed per file and rule (ruff's `Fixed N findings:` listing)")
     parser.add_argument("--exit-zero", "-e", action="store_true", help="exit 0 even when findings remain (errors still exit 2)")
@@ -177,7 +179,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.watch and (args.interactive or args.add_noqa or args.stdin_filename is not None or "-" in args.paths):
         raise ConfigError("command line: --watch re-checks files on disk; it cannot be combined with "
                           "--interactive, --add-noqa or stdin")
-    if args.interactive:
+    if args.interactive or args.fix_only:
         args.fix = True
     if args.format is None:  # as ruff: code frames for a person at a terminal, one line each for a pipe
         args.format = "full" if sys.stdout.isatty() else "concise"
@@ -382,6 +384,12 @@ def _finish(args: argparse.Namespace, outcomes: list[FileOutcome], job: Job, err
     # What a fix is offered at, for the [*] markers and the counts: the levels --fix would apply, with
     # --unsafe-fixes (or unsafe-fixes = true) the unsafe ones too, whether or not --fix was given.
     levels = job.apply or applicable(job.settings, True, args.unsafe_fixes)
+    if args.fix_only:  # as ruff: what was fixed, never what remains
+        if args.show_fixes:
+            render.fixed_listing(outcomes, sys.stdout)
+        if not args.quiet:
+            render.fix_only_summary(outcomes, levels, sys.stdout)
+        return _exit_code(args, errors, False, fixed)
     if args.statistics:  # as ruff: the table instead of the findings
         render.statistics(outcomes, levels, sys.stdout)
     elif args.format in SUGGESTING_FORMATS:

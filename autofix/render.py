@@ -99,6 +99,17 @@ def _write_summary(total: int, fixable: int, unsafe_only: int, fixed: int, fixin
         stream.write(line + "\n")
 
 
+def fix_only_summary(outcomes: Iterable[FileOutcome], apply_levels: frozenset[Applicability], stream: IO[str]) -> None:
+    """`--fix-only`'s one line, as ruff's: `Fixed N findings.` or `No findings fixed.`, and the unsafe fixes left."""
+    fixed = sum(len(o.fixed) for o in outcomes)
+    unsafe = sum(1 for o in outcomes for f in o.findings
+                 if f.fix and f.fix.applicability is Applicability.UNSAFE and Applicability.UNSAFE not in apply_levels)
+    line = f"Fixed {_plural(fixed, 'finding')}" if fixed else "No findings fixed"
+    if unsafe:
+        line += f" ({unsafe} {'additional ' if fixed else ''}fix{'es' if unsafe != 1 else ''} available with `--unsafe-fixes`)"
+    stream.write(line + ".\n")
+
+
 def fixed_listing(outcomes: Iterable[FileOutcome], stream: IO[str]) -> None:
     """ruff's `--show-fixes` listing: `Fixed N findings:`, then per file `- path:` and `    K × CODE (name)`."""
     fixed = [o for o in sorted(outcomes, key=lambda o: o.path) if o.fixed]

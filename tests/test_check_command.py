@@ -250,3 +250,14 @@ def test_watch_checks_again_when_a_file_changes(tmp_path):
         process.terminate()
         process.wait(timeout=30)
     assert b"File change detected..." in process.stderr.read()
+
+
+def test_fix_only_fixes_and_reports_only_what_it_fixed(tmp_path):
+    (tmp_path / "bug.py").write_text(BUGGY)
+    (tmp_path / "leaf.py").write_text(LEAF)
+    first = run(["check", "bug.py", "leaf.py", "--fix-only"], tmp_path)
+    assert (first.returncode, lines(first)) == (0, ["Fixed 2 findings (1 additional fix available with `--unsafe-fixes`)."])
+    assert "with torch.no_grad():" in (tmp_path / "bug.py").read_text()
+    assert (tmp_path / "leaf.py").read_text() == LEAF  # an unsafe fix needs --unsafe-fixes
+    second = run(["check", "bug.py", "leaf.py", "--fix-only", "--exit-non-zero-on-fix"], tmp_path)
+    assert (second.returncode, lines(second)) == (0, ["No findings fixed (1 fix available with `--unsafe-fixes`)."])
