@@ -83,7 +83,11 @@ def check_parser(prog: str = "autofix") -> argparse.ArgumentParser:
     parser.add_argument("--stdin-filename", metavar="NAME", help="read source from stdin, reporting it as NAME")
     parser.add_argument("--config", metavar="PATH",
                         help="an autofix.toml (top-level keys) or a pyproject.toml ([tool.autofix]) to use")
+    parser.add_argument("--isolated", action="store_true", help="read no configuration file: the defaults and the flags")
+    parser.add_argument("-o", "--output-file", metavar="PATH", help="write the report to PATH instead of stdout")
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary line, no progress bar")
+    parser.add_argument("-s", "--silent", action="store_true",
+                        help="print nothing but errors; the exit code still says whether findings remain")
     parser.add_argument("--statistics", action="store_true", help="a table per rule: files, findings, fixed, unfixable")
     parser.add_argument("--interactive", action="store_true", help="review each hunk of the fixes (y/n/a/q) before writing")
     scale = parser.add_argument_group("large trees")
@@ -153,7 +157,9 @@ def _subcommand(name: str, argv: list[str]) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    config_path = Path(args.config) if args.config else find_config(Path.cwd())
+    if args.isolated and args.config:
+        raise ConfigError("command line: --isolated reads no configuration; it cannot be combined with --config")
+    config_path = Path(args.config) if args.config else (None if args.isolated else find_config(Path.cwd()))
     if args.config and not config_path.is_file():
         raise ConfigError(f"{args.config}: no such file")
     settings = load(config_path, given=bool(args.config))
@@ -191,6 +197,28 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _check_once(args: argparse.Namespace) -> int:
+    if args.silent or args.output_file:
+        return _redirected(args)
+    return _check_run(args)
+
+
+def _redirected(args: argparse.Namespace) -> int:
+    """The run with its report (stdout) going to --output-file, or nowhere with --silent (errors stay on stderr)."""
+    try:
+        target = open(os.devnull if args.silent else args.output_file, "w", encoding="utf-8", newline="")
+    except OSError as error:
+        raise ConfigError(f"{args.output_file}: cannot write: {error.strerror or error}") from None
+    saved, sys.stdout = sys.stdout, target
+    try:
+        if args.silent:
+            args.quiet = True
+        return _check_run(args)
+    finally:
+        sys.stdout = saved
+        target.close()
+
+
+def _check_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.show_settings:
         render.settings(settings, args.paths or ["."], sys.stdout)

@@ -261,3 +261,16 @@ def test_fix_only_fixes_and_reports_only_what_it_fixed(tmp_path):
     assert (tmp_path / "leaf.py").read_text() == LEAF  # an unsafe fix needs --unsafe-fixes
     second = run(["check", "bug.py", "leaf.py", "--fix-only", "--exit-non-zero-on-fix"], tmp_path)
     assert (second.returncode, lines(second)) == (0, ["No findings fixed (1 fix available with `--unsafe-fixes`)."])
+
+
+def test_output_file_silent_and_isolated(tmp_path):
+    (tmp_path / "bug.py").write_text(BUGGY)
+    written = run(["check", "bug.py", "--output-format", "json", "-o", "report.json"], tmp_path)
+    assert (written.returncode, written.stdout) == (1, b"")
+    assert [row["code"] for row in json.loads((tmp_path / "report.json").read_text())] == ["GF101", "GF101"]
+    silent = run(["check", "bug.py", "--silent"], tmp_path)
+    assert (silent.returncode, silent.stdout, silent.stderr) == (1, b"", b"")
+    (tmp_path / "autofix.toml").write_text('ignore = ["GF1"]\n')
+    assert run(["check", "bug.py"], tmp_path).returncode == 0
+    assert run(["check", "bug.py", "--isolated"], tmp_path).returncode == 1
+    assert run(["check", "bug.py", "--isolated", "--config", "autofix.toml"], tmp_path).returncode == 2
