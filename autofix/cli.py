@@ -288,6 +288,30 @@ def _check_run(args: argparse.Namespace) -> int:
     return _finish(args, outcomes, job, errors)
 
 
+def _add_noqa_to_cells(text: str, findings) -> tuple[str, int, int]:
+    """--add-noqa in a notebook: each finding's line within its cell; the other cells' JSON stays as it was.
+    A line IPython reads (`%magic`, `!shell`) is skipped: its comment would not reach the checked code."""
+    from autofix import noqa
+
+    book = notebook.parse(text)
+    by_cell: dict[int, dict[int, set[str]]] = {}
+    for finding in findings:
+        by_cell.setdefault(finding.cell, {}).setdefault(finding.line, set()).add(finding.code)
+    sources: dict[int, str] = {}
+    added = skipped = 0
+    for cell, codes in by_cell.items():
+        if cell is None:
+            continue
+        original = book.source(cell - 1)
+        lines = original.split("\n")
+        magic = {n for n in codes if 0 < n <= len(lines) and lines[n - 1].lstrip().startswith(("%", "!"))}
+        new, count, left = noqa.add(original, {n: c for n, c in codes.items() if n not in magic})
+        added, skipped = added + count, skipped + left + len(magic)
+        if count:
+            sources[cell - 1] = new
+    return (book.with_sources(sources) if sources else text), added, skipped
+
+
 def _add_noqa(outcomes: list[FileOutcome], errors: int) -> int:
     """Write `# noqa: CODES` on each finding's line; as ruff: one stderr line saying how many, exit 0 (2 on errors)."""
     from autofix import noqa
@@ -296,18 +320,18 @@ def _add_noqa(outcomes: list[FileOutcome], errors: int) -> int:
     for outcome in sorted(outcomes, key=lambda o: o.path):
         if not outcome.findings or outcome.error:
             continue
-        if notebook.is_notebook(outcome.path):
-            render.stderr(f"warning: {outcome.path}: --add-noqa does not edit notebooks; suppress in the cell instead")
-            continue
-        codes: dict[int, set[str]] = {}
-        for finding in outcome.findings:
-            codes.setdefault(finding.line, set()).add(finding.code)
         try:
             src = source.read(outcome.path)
-            text, count, skipped = noqa.add(src.text, codes)
+            if notebook.is_notebook(outcome.path):
+                text, count, skipped = _add_noqa_to_cells(src.text, outcome.findings)
+            else:
+                codes: dict[int, set[str]] = {}
+                for finding in outcome.findings:
+                    codes.setdefault(finding.line, set()).add(finding.code)
+                text, count, skipped = noqa.add(src.text, codes)
             if count:
                 source.write_atomic(outcome.path, src, text)
-        except source.SourceError as error:
+        except (source.SourceError, notebook.NotebookError) as error:
             render.stderr(render.error_line(outcome.path, f"not written: {error}"))
             errors += 1
             continue

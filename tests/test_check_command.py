@@ -274,3 +274,21 @@ def test_output_file_silent_and_isolated(tmp_path):
     assert run(["check", "bug.py"], tmp_path).returncode == 0
     assert run(["check", "bug.py", "--isolated"], tmp_path).returncode == 1
     assert run(["check", "bug.py", "--isolated", "--config", "autofix.toml"], tmp_path).returncode == 2
+
+
+def test_add_noqa_in_a_notebook_writes_the_finding_cells_line(tmp_path):
+    import nbformat
+
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell("import torch\nimport torch.nn as nn"),
+                  nbformat.v4.new_markdown_cell("Init"),
+                  nbformat.v4.new_code_cell("lin = nn.Linear(2, 2)\nlin.weight.data.zero_()\nprint(lin)")]
+    nbformat.write(book, tmp_path / "t.ipynb")
+    first = run(["check", "t.ipynb", "--add-noqa"], tmp_path)
+    assert (first.returncode, first.stderr) == (0, b"Added 1 noqa directive.\n")
+    cells = nbformat.read(tmp_path / "t.ipynb", as_version=4).cells
+    assert cells[2].source == "lin = nn.Linear(2, 2)\nlin.weight.data.zero_()  # noqa: GF101\nprint(lin)"
+    assert cells[0].source == "import torch\nimport torch.nn as nn"
+    second = run(["check", "t.ipynb", "--add-noqa"], tmp_path)
+    assert (second.returncode, second.stdout, second.stderr) == (0, b"", b"")
+    assert run(["check", "t.ipynb"], tmp_path).returncode == 0
