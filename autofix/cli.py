@@ -442,7 +442,9 @@ def _finish(args: argparse.Namespace, outcomes: list[FileOutcome], job: Job, err
         if not args.quiet:
             render.fix_only_summary(outcomes, levels, sys.stdout)
         return _exit_code(args, errors, False, fixed)
-    if args.statistics:  # as ruff: the table instead of the findings
+    if args.statistics and args.format in ("json", "json-lines"):  # as ruff: the table's rows as JSON
+        output_formats.statistics_json(render.rule_statistics(outcomes, levels), sys.stdout)
+    elif args.statistics:  # as ruff: the table instead of the findings
         render.statistics(outcomes, levels, sys.stdout)
     elif args.format in SUGGESTING_FORMATS:
         from autofix.review.cli import check_output

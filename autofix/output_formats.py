@@ -107,6 +107,19 @@ def json_lines(outcomes: Iterable[FileOutcome], stream: IO[str]) -> None:
         stream.write(json.dumps(finding_json(outcome, finding), sort_keys=True, separators=(",", ":")) + "\n")
 
 
+def statistics_json(rows, stream: IO[str]) -> None:
+    """`--statistics --output-format json`: ruff's fields per rule (code, name, count, fixable, fixable_count), and
+    autofix's table columns beside them (files, fixed)."""
+    out = []
+    for r in rows:
+        remaining = r.findings - r.fixed
+        fixable = remaining - r.unfixable
+        out.append({"code": r.code, "name": r.name, "count": r.findings, "fixable": fixable > 0,
+                    "fixable_count": fixable, "files": r.files, "fixed": r.fixed})
+    json.dump(out, stream, indent=2)
+    stream.write("\n")
+
+
 # --- junit ------------------------------------------------------------------------------------------------------
 
 def junit(outcomes: Iterable[FileOutcome], stream: IO[str]) -> None:

@@ -198,3 +198,11 @@ def test_sarif_has_ruffs_fields(tmp_path):
     assert ours["version"] == "2.1.0"
     assert [r["ruleId"] for r in ours_run["results"]] == ["GF101", "GF101"]
     assert [r["id"] for r in ours_run["tool"]["driver"]["rules"]] == ["GF101"]
+
+
+def test_statistics_as_json_has_ruffs_fields(tmp_path):
+    ours = json.loads(autofix_output(tmp_path, "json", "--statistics"))
+    theirs = json.loads(ruff_output("statistics-json"))
+    assert_has_fields(ours, theirs)
+    assert ours == [{"code": "GF101", "name": "detached-inplace-write", "count": 2, "fixable": True, "fixable_count": 2,
+                     "files": 1, "fixed": 0}]
