@@ -1,4 +1,5 @@
-"""`[tool.autofix]` in the nearest pyproject.toml, validated, merged with command-line flags."""
+"""The nearest configuration (`.autofix.toml`, `autofix.toml` or `[tool.autofix]` in a pyproject.toml), validated,
+merged with command-line flags."""
 from __future__ import annotations
 
 import fnmatch
@@ -86,38 +87,56 @@ _LIST_KEYS = {"select", "ignore", "extend-select", "exclude", "extend-exclude"}
 _KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "unsafe-fixes", "max-file-size", "preview"}
 
 
+CONFIG_NAMES = (".autofix.toml", "autofix.toml", "pyproject.toml")  # in a folder, the first that configures wins
+
+
 def find_config(start: Path, stop: Path | None = None) -> Path | None:
-    """The nearest pyproject.toml at or above `start` (and not above `stop`, when given) that has a [tool.autofix]
-    table."""
+    """The nearest configuration at or above `start` (and not above `stop`, when given), with ruff's precedence
+    (`.ruff.toml`, `ruff.toml`, `pyproject.toml`): in each folder `.autofix.toml`, then `autofix.toml` (top-level
+    keys; any such file counts, even empty), then a `pyproject.toml` that has a [tool.autofix] table."""
     directories = (start, *start.parents)
     if stop is not None:
         directories = tuple(d for d in directories if d == stop or stop in d.parents)
     for directory in directories:
+        for name in CONFIG_NAMES[:2]:
+            if (directory / name).is_file():
+                return directory / name
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                with open(candidate, "rb") as handle:
-                    data = tomllib.load(handle)
-            except (OSError, tomllib.TOMLDecodeError) as error:
-                raise ConfigError(f"{candidate}: cannot read: {error}") from None
-            if "autofix" in data.get("tool", {}):
-                return candidate
+        if candidate.is_file() and "autofix" in _read(candidate).get("tool", {}):
+            return candidate
     return None
 
 
-def load(path: Path | None) -> Settings:
-    if path is None:
-        return Settings()
+def _read(path: Path) -> dict:
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            return tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
-    return from_table(data.get("tool", {}).get("autofix", {}), path)
 
 
-def from_table(table: dict, path: Path) -> Settings:
-    where = f"{path}: [tool.autofix]"
+def load(path: Path | None, given: bool = False) -> Settings:
+    """The settings in `path`: its [tool.autofix] table, or, in a file not named pyproject.toml, its top-level
+    keys (an autofix.toml). `given` (the file named by --config): a file with neither is an error, not the
+    defaults, since a user who names a file means its settings to apply."""
+    if path is None:
+        return Settings()
+    data = _read(path)
+    tool = data.get("tool", {})
+    if isinstance(tool, dict) and "autofix" in tool:
+        return from_table(tool["autofix"], path)
+    if path.name != "pyproject.toml":
+        own = {k: v for k, v in data.items() if k != "tool"}
+        if own or not given:
+            return from_table(own, path, top_level=True)
+    if given:
+        raise ConfigError(f"{path}: no autofix settings: neither top-level keys (as in autofix.toml) "
+                          "nor a [tool.autofix] table")
+    return Settings(root=path.parent.resolve(), source=str(path))
+
+
+def from_table(table: dict, path: Path, top_level: bool = False) -> Settings:
+    where = str(path) if top_level else f"{path}: [tool.autofix]"
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table")
     for key, value in table.items():

@@ -39,6 +39,7 @@ class FileResult:
     fixed: list[Finding] = field(default_factory=list)  # findings whose fix was applied
     fixed_text: str | None = None  # the new source, or None when nothing changed
     internal_errors: list[str] = field(default_factory=list)  # fixes dropped, each naming the rule
+    warnings: list[str] = field(default_factory=list)  # fixes not rendered, and why (not a bug: memory.refusal)
     # With check(alone=...): finding index -> the text that finding's own fix gives, applied by itself.
     alone: dict[int, str] = field(default_factory=dict)
 
@@ -139,6 +140,12 @@ def check(
     findings = _run_rules(model, active, FileContext(path, suppressed), crashes)
     if learn:
         project.learn(where, text, tree, Walked(model.nodes, model.parent), digest)
+    if (alone or apply) and any(f.fix for f in findings):
+        from autofix import memory
+
+        too_big = memory.refusal(len(text))
+        if too_big is not None:
+            return FileResult(findings=findings, internal_errors=crashes, warnings=[too_big])
     if alone and not apply:
         shown, errors = fixes.each_alone(text, tree, suppressed, findings, path, alone, alone_where)
         return FileResult(findings=findings, internal_errors=list(dict.fromkeys(crashes + errors)), alone=shown)

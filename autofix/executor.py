@@ -153,7 +153,7 @@ def run(
         if item.waiting:
             outcome = item.batch.results[item.index]
             outcome.before, outcome.bom = item.src.text, item.src.has_bom
-            if cache is not None and item.key is not None and not outcome.error and not outcome.internal_errors:
+            if cache is not None and item.key is not None and not (outcome.error or outcome.internal_errors or outcome.warnings):
                 cache.put(item.key, outcome.to_cache())
         if item.src is not None:
             write_fix(outcome, item.src, job)

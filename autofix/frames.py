@@ -1,6 +1,7 @@
 """Code frames, the `full` output format (ruff's): what a finding looks like in the code, and what its fix does.
 
-    train.py:6:5: GF101 [*] In-place write through `.data` ...
+    GF101 [*] In-place write through `.data` ...
+     --> train.py:6:5
       |
     5 | def init(m):
     6 |     m.weight.data.normal_(0.0, 0.02)
@@ -43,10 +44,15 @@ def source_lines(text: str | None, path: str, finding: Reported) -> list[str]:
     return [line.rstrip("\n").rstrip("\r") for line in split_lines(text)]
 
 
-def frame(header: Line, lines: list[str], finding: Reported, shown: frozenset[Applicability], fixing: bool) -> list[Line]:
-    """The header, the code frame (when `lines` holds the finding's lines), then the fix or a help line."""
+def frame(header: Line, lines: list[str], finding: Reported, shown: frozenset[Applicability], fixing: bool,
+          location: str | None = None) -> list[Line]:
+    """The header, ruff's ` --> path:line:col` arrow (with `location`), the code frame (when `lines` holds the
+    finding's lines), then the fix or a help line."""
     out: list[Line] = [header]
     first, last = finding.line, min(finding.end_line, len(lines))
+    if location is not None:
+        shown_last = min(len(lines), max(first, last) + CONTEXT) if 1 <= first <= len(lines) else first
+        out.append([(" " * len(str(max(shown_last, 1))) + "--> ", "blue"), (location, "")])
     if 1 <= first <= len(lines):
         out += _code(lines, finding, first, max(first, last))
     out += _fix(finding, shown, fixing)

@@ -270,6 +270,18 @@ class Module:
 
         return re.sub(r"\bat (\d+)(:\d+|\b)", cell_position, message, count=1)
 
+    def message_in_cells(self, message: str, cell: int) -> str:
+        """A finding's message with each `line N` it names (a line of the joined module) given as the line in the
+        finding's own `cell`, or as `cell C line L` when it lies in another cell. Code quoted in backticks is
+        left as written."""
+        def in_cell(match: re.Match) -> str:
+            other, line = self.locate(int(match.group(1)))
+            return f"line {line}" if other == cell else f"cell {other} line {line}"
+
+        parts = message.split("`")
+        parts[::2] = [re.sub(r"\bline (\d+)\b", in_cell, part) for part in parts[::2]]
+        return "`".join(parts)
+
     def fixed_notebook(self, fixed_text: str) -> str | None:
         """The notebook's JSON with the fixed module's cells in it (None when no cell changed)."""
         changed = self.fixed_cells(fixed_text)

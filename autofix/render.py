@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -59,15 +58,38 @@ def text_report(
             location, code, marker, message = finding_line(outcome.path, finding, can_fix)
             header = [(location, "bold"), (" ", ""), (code, "bold red"), (marker, "cyan"), (" " + message, "")]
             lines = [header]
-            if text_of is not None:
+            if text_of is not None:  # ruff's full shape: `CODE [*] message`, then ` --> path:line:col`
                 from autofix import frames
 
                 source = frames.source_lines(text, outcome.path, finding)
-                lines = frames.frame(header, source, finding, shown_levels, fixing) + [[]]
+                lines = frames.frame(header[2:], source, finding, shown_levels, fixing,
+                                     location=location.rstrip(":")) + [[]]
             for line in lines:
                 _write_styled(line, stream, console)
-    if not summary:
+    if summary:
+        _write_summary(total, fixable, unsafe_only, fixed, fixing, errors, stream, console)
+
+
+def summary(outcomes: Iterable[FileOutcome], apply_levels: frozenset[Applicability], fixing: bool, stream: IO[str],
+            errors: int = 0, quiet: bool = False) -> None:
+    """The closing line (`Found N findings. [*] M fixable with `--fix`.`), unless `quiet`."""
+    if quiet:
         return
+    shown_levels = apply_levels or frozenset({Applicability.SAFE})
+    total = fixable = unsafe_only = fixed = 0
+    for outcome in outcomes:
+        fixed += len(outcome.fixed)
+        for finding in outcome.findings:
+            level = finding.fix.applicability if finding.fix else Applicability.NONE
+            total += 1
+            fixable += level in shown_levels
+            unsafe_only += level is Applicability.UNSAFE and level not in shown_levels
+    console = _console(stream) if wants_colour(stream) else None
+    _write_summary(total, fixable, unsafe_only, fixed, fixing, errors, stream, console)
+
+
+def _write_summary(total: int, fixable: int, unsafe_only: int, fixed: int, fixing: bool, errors: int,
+                   stream: IO[str], console) -> None:
     line = _summary(total, fixable, unsafe_only, fixed, fixing)
     if errors:
         line = line.replace("All checks passed!", "No findings.") + f" {_plural(errors, 'error')} (see above)."
@@ -75,6 +97,34 @@ def text_report(
         console.print(line, style="bold green" if total == 0 and not errors else "bold")
     else:
         stream.write(line + "\n")
+
+
+def fix_only_summary(outcomes: Iterable[FileOutcome], apply_levels: frozenset[Applicability], stream: IO[str]) -> None:
+    """`--fix-only`'s one line, as ruff's: `Fixed N findings.` or `No findings fixed.`, and the unsafe fixes left."""
+    fixed = sum(len(o.fixed) for o in outcomes)
+    unsafe = sum(1 for o in outcomes for f in o.findings
+                 if f.fix and f.fix.applicability is Applicability.UNSAFE and Applicability.UNSAFE not in apply_levels)
+    line = f"Fixed {_plural(fixed, 'finding')}" if fixed else "No findings fixed"
+    if unsafe:
+        line += f" ({unsafe} {'additional ' if fixed else ''}fix{'es' if unsafe != 1 else ''} available with `--unsafe-fixes`)"
+    stream.write(line + ".\n")
+
+
+def fixed_listing(outcomes: Iterable[FileOutcome], stream: IO[str]) -> None:
+    """ruff's `--show-fixes` listing: `Fixed N findings:`, then per file `- path:` and `    K × CODE (name)`."""
+    fixed = [o for o in sorted(outcomes, key=lambda o: o.path) if o.fixed]
+    if not fixed:
+        return
+    total = sum(len(o.fixed) for o in fixed)
+    stream.write(f"\nFixed {_plural(total, 'finding')}:\n")
+    for outcome in fixed:
+        stream.write(f"- {outcome.path}:\n")
+        counts: dict[tuple[str, str], int] = {}
+        for finding in outcome.fixed:
+            counts[(finding.code, finding.name)] = counts.get((finding.code, finding.name), 0) + 1
+        for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            stream.write(f"    {count} \u00d7 {code} ({name})\n")
+    stream.write("\n")
 
 
 def _write_styled(line: list[tuple[str, str]], stream: IO[str], console) -> None:
@@ -90,7 +140,8 @@ def _summary(total: int, fixable: int, unsafe_only: int, fixed: int, fixing: boo
     if fixing:
         if total == 0:
             return f"Fixed {_plural(fixed, 'finding')}; all checks passed." if fixed else "All checks passed!"
-        return f"Found {_plural(fixed + total, 'finding')} ({fixed} fixed, {total} remaining)."
+        line = f"Found {_plural(fixed + total, 'finding')} ({fixed} fixed, {total} remaining)."
+        return line + (f" {unsafe_only} more fixable with `--fix --unsafe-fixes`." if unsafe_only else "")
     if total == 0:
         return "All checks passed!"
     parts = [f"Found {_plural(total, 'finding')}."]
@@ -103,30 +154,6 @@ def _summary(total: int, fixable: int, unsafe_only: int, fixed: int, fixing: boo
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def finding_json(path: str, finding: Reported) -> dict:
-    cell = {} if finding.cell is None else {"cell": finding.cell}  # a notebook's: lines count within the cell
-    return {
-        "path": path,
-        **cell,
-        "line": finding.line,
-        "column": finding.column,
-        "end_line": finding.end_line,
-        "end_column": finding.end_column,
-        "code": finding.code,
-        "name": finding.name,
-        "message": finding.message,
-        "fix": None
-        if finding.fix is None
-        else {"applicability": finding.fix.applicability.value, "effect": finding.fix.effect.value},
-    }
-
-
-def json_report(outcomes: Iterable[FileOutcome], stream: IO[str]) -> None:
-    rows = [finding_json(o.path, f) for o in sorted(outcomes, key=lambda o: o.path) for f in o.findings]
-    json.dump(rows, stream, indent=2)
-    stream.write("\n")
 
 
 def patch(outcome: FileOutcome) -> str:
@@ -192,25 +219,77 @@ def explain(rule: type[Rule], stream: IO[str]) -> None:
         stream.write(text)
 
 
+def settings(resolved, paths: list[str], stream: IO[str]) -> None:
+    """`--show-settings`: where the settings come from, each setting as TOML, and the rules they enable."""
+    from autofix.config import DEFAULT_EXCLUDE
+    from autofix.registry import select_rules
+
+    def toml_list(values) -> str:
+        return "[" + ", ".join(f'"{v}"' for v in values) + "]"
+
+    rules = select_rules(resolved.select, resolved.ignore, resolved.preview)
+    stream.write(f"Resolved settings for: {', '.join(paths)}\n")
+    stream.write(f"Settings path: {resolved.source or '(none: no configuration file found; the defaults)'}\n\n")
+    stream.write(f'root = "{resolved.root}"\n')
+    stream.write(f"select = {toml_list(resolved.select)}\n")
+    stream.write(f"ignore = {toml_list(resolved.ignore)}\n")
+    stream.write(f"exclude = {toml_list(resolved.exclude)}\n")
+    stream.write(f"default-exclude = {toml_list(DEFAULT_EXCLUDE)}\n")
+    pfi = ", ".join(f'"{k}" = {toml_list(v)}' for k, v in resolved.per_file_ignores.items())
+    stream.write(f"per-file-ignores = {{{pfi}}}\n")
+    stream.write(f"unsafe-fixes = {str(resolved.unsafe_fixes).lower()}\n")
+    stream.write(f"preview = {str(resolved.preview).lower()}\n")
+    stream.write(f"max-file-size = {resolved.max_file_size}\n")
+    stream.write(f"rules = {toml_list(r.code for r in rules)}\n")
+
+
 def stderr(message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
 # --- long runs: progress, per-rule statistics, the markdown migration report --------------------------------------
 
+PROGRESS_DELAY = 1.0  # seconds a run takes before its progress bar appears (AUTOFIX_PROGRESS_DELAY overrides it)
+
+
 @contextlib.contextmanager
-def progress(total: int, enabled: bool = True):
-    """A progress bar on stderr while files are checked: only on a terminal, never in pipes or CI logs."""
+def progress(total: int, enabled: bool = True, delay: float | None = None):
+    """A progress bar on stderr while files are checked: only on a terminal, never in pipes or CI logs, and only
+    once the run has taken `delay` seconds (as rich's and ruff's users expect: a quick run shows no bar at all)."""
     if not (enabled and wants_colour(sys.stderr)):
         yield lambda outcome: None
         return
+    import os
+    import threading
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    console=_console(sys.stderr), transient=True)
-    with bar:
-        task = bar.add_task("files", total=total)
+    task = bar.add_task("files", total=total)
+    lock = threading.Lock()
+    done = False
+
+    def show() -> None:
+        with lock:
+            if not done:
+                bar.start()
+
+    if delay is None:
+        try:
+            delay = float(os.environ.get("AUTOFIX_PROGRESS_DELAY", PROGRESS_DELAY))
+        except ValueError:
+            delay = PROGRESS_DELAY
+    timer = threading.Timer(delay, show)
+    timer.daemon = True
+    timer.start()
+    try:
         yield lambda outcome: bar.advance(task)
+    finally:
+        timer.cancel()
+        with lock:
+            done = True
+            bar.stop()  # a bar never started stops as a no-op
 
 
 @dataclass

@@ -67,6 +67,7 @@ class FileOutcome:
     bom: bool = False
     error: str | None = None  # why the file could not be checked or written (one line, without the path)
     internal_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # one line each, without the path (fixes not rendered)
     depends: dict[str, str] = field(default_factory=dict)  # other files whose summaries the check used: digests
 
     def to_cache(self) -> dict:
@@ -77,6 +78,7 @@ class FileOutcome:
             "after": self.after,
             "error": self.error,
             "internal_errors": self.internal_errors,
+            "warnings": self.warnings,
             "depends": self.depends,
         }
 
@@ -85,6 +87,7 @@ class FileOutcome:
         self.fixed = [Reported.from_dict(f) for f in data["fixed"]]
         self.after, self.error, self.internal_errors = data["after"], data["error"], list(data["internal_errors"])
         self.depends = dict(data.get("depends", {}))
+        self.warnings = list(data.get("warnings", []))
         return self
 
 
@@ -146,6 +149,7 @@ def check_text(path: str, text: str, job: Job, outcome: FileOutcome, digest: str
     outcome.fixed = [Reported.of(f) for f in result.fixed]
     outcome.after = result.fixed_text
     outcome.internal_errors = result.internal_errors
+    outcome.warnings = result.warnings
     if project is not None:
         own = os.path.realpath(path)
         outcome.depends = {p: d for p, d in project.consulted.items() if os.path.realpath(p) != own}
@@ -216,7 +220,8 @@ def _in_cell(module: notebook.Module, finding: Reported) -> Reported:
         end_line, end_column = line, finding.column
     else:
         end_column = finding.end_column
-    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column)
+    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column,
+                   message=module.message_in_cells(finding.message, cell))
 
 
 def check_batch(job: Job, batch: list[tuple[str, str] | tuple[str, str, str]]) -> list[FileOutcome]:

@@ -140,16 +140,15 @@ class Imports:
 
     def torch_attr(self, attr: str, chain: list[ScopeNode]) -> tuple[cst.BaseExpression, AddImport | None]:
         """An expression for `torch.<attr>` in the given scope, and the import to add if none binds it."""
-        wanted = f"torch.{attr}"
-        direct = None
+        # The name the file already uses wins: `nn` where it binds `from torch import nn`, even if it binds
+        # `torch` too (a fix reads as the code around it); `torch.<attr>` otherwise.
+        direct = self.bound_to(f"torch.{attr}", chain)
+        if direct is not None:
+            return cst.Name(direct), None
         for _, names in self._in_chain(chain):
             for bound, qualified in names.items():
                 if qualified == "torch":
                     return cst.Attribute(cst.Name(bound), cst.Name(attr)), None
-                if qualified == wanted and direct is None:
-                    direct = bound
-        if direct is not None:
-            return cst.Name(direct), None
         return cst.Attribute(cst.Name("torch"), cst.Name(attr)), AddImport(self.import_scope(chain), "import torch")
 
     def import_scope(self, chain: list[ScopeNode]) -> ScopeNode:

@@ -205,16 +205,27 @@ def test_json_format(tmp_path):
     result = run(["--format", "json", "bug.py"], tmp_path)
     assert result.returncode == 1
     rows = json.loads(result.stdout)
+    # ruff's fields (the fix carries its edits: this finding's own fix, applied by itself), then the fields
+    # earlier autofix releases wrote, which scripts read.
     assert rows[0] == {
+        "cell": None,
+        "code": "GF101",
+        "end_location": {"column": 37, "row": 5},
+        "filename": str(tmp_path / "bug.py"),
+        "fix": {"applicability": "safe", "effect": "preserving", "message": None, "edits": [
+            {"content": "    with torch.no_grad():\n        m.weight.normal_(0.0, 0.02)\n",
+             "location": {"column": 1, "row": 5}, "end_location": {"column": 1, "row": 6}}]},
+        "location": {"column": 5, "row": 5},
+        "message": rows[0]["message"],
+        "name": "detached-inplace-write",
+        "noqa_row": 5,
+        "severity": "error",
+        "url": None,
         "path": "bug.py",
         "line": 5,
         "column": 5,
         "end_line": 5,
         "end_column": 37,
-        "code": "GF101",
-        "name": "detached-inplace-write",
-        "message": rows[0]["message"],
-        "fix": {"applicability": "safe", "effect": "preserving"},
     }
     assert len(rows) == 2
 

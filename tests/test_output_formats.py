@@ -26,7 +26,8 @@ MESSAGE = "In-place write through `.data` hides it from autograd: write under `t
 # Each finding's frame shows its own fix applied by itself (as a review suggestion is), so the two adjacent
 # writes that `--fix` joins into one block are previewed one at a time.
 INIT_FULL = f"""\
-init.py:6:5: GF101 [*] {MESSAGE}
+GF101 [*] {MESSAGE}
+ --> init.py:6:5
   |
 4 |
 5 | def init(m: nn.Linear):
@@ -41,7 +42,8 @@ init.py:6:5: GF101 [*] {MESSAGE}
   7 | +        m.bias.fill_(0)
 7 8 |      m.weight.data.normal_(0.0, 0.02)
 
-init.py:7:5: GF101 [*] {MESSAGE}
+GF101 [*] {MESSAGE}
+ --> init.py:7:5
   |
 5 | def init(m: nn.Linear):
 6 |     m.bias.data.fill_(0)
@@ -125,9 +127,11 @@ def test_machine_formats_do_not_change_on_a_terminal(tmp_path):
     code, shown = in_terminal(["init.py", "--format", "json"], tmp_path)
     assert code == 1
     assert shown == piped
+    fields = ["cell", "code", "column", "end_column", "end_line", "end_location", "filename", "fix", "line",
+              "location", "message", "name", "noqa_row", "path", "severity", "url"]
     assert [(row["line"], row["code"], sorted(row)) for row in json.loads(shown)] == [
-        (6, "GF101", ["code", "column", "end_column", "end_line", "fix", "line", "message", "name", "path"]),
-        (7, "GF101", ["code", "column", "end_column", "end_line", "fix", "line", "message", "name", "path"]),
+        (6, "GF101", fields),
+        (7, "GF101", fields),
     ]
     piped_sarif = run(["init.py", "--format", "sarif"], tmp_path).stdout.decode()
     assert in_terminal(["init.py", "--format", "sarif"], tmp_path)[1] == piped_sarif
@@ -144,8 +148,8 @@ def test_a_finding_without_a_fix_gets_a_help_line_and_an_unsafe_fix_says_how_to_
     (tmp_path / "leaf.py").write_text("import torch\n\nW = torch.randn(784, 10, requires_grad=True)\nW *= 0.01\n")
     out = run(["layer.py", "leaf.py", "--output-format", "full"], tmp_path).stdout.decode()
     frames = out.split("\n\n")
-    layer = next(f for f in frames if f.startswith("layer.py:4:"))
-    assert layer.splitlines()[1:] == [
+    layer = next(f for f in frames if "\n --> layer.py:4:" in f)
+    assert layer.splitlines()[2:] == [
         "  |",
         "2 | class M(nn.Module):",
         "3 |     def forward(self, x):",
@@ -155,9 +159,9 @@ def test_a_finding_without_a_fix_gets_a_help_line_and_an_unsafe_fix_says_how_to_
         "  |",
         "  = help: no automatic fix; `autofix explain GF504` says what to do",
     ]
-    leaf = next(f for f in frames if f.startswith("leaf.py:4:1: GF302 "))
+    leaf = next(f for f in frames if "\n --> leaf.py:4:1\n" in f)
     assert "[*]" not in leaf.splitlines()[0]  # an unsafe fix is not applied by `--fix` alone
-    assert leaf.splitlines()[1:] == [
+    assert leaf.splitlines()[2:] == [
         "  |",
         "2 |",
         "3 | W = torch.randn(784, 10, requires_grad=True)",
@@ -178,8 +182,8 @@ def test_after_fix_the_frames_show_what_remains_in_the_fixed_text(tmp_path):
     )
     out = run(["leaf.py", "--fix", "--output-format", "full"], tmp_path).stdout.decode()
     assert (tmp_path / "leaf.py").read_text().endswith("with torch.no_grad():\n    W.zero_()\n")
-    assert out.startswith("leaf.py:4:1: GF302 ")
-    assert out.splitlines()[1:7] == [
+    assert out.startswith("GF302 ") and out.splitlines()[1] == " --> leaf.py:4:1"
+    assert out.splitlines()[2:8] == [
         "  |",
         "2 |",
         "3 | W = torch.randn(784, 10, requires_grad=True)",
@@ -200,7 +204,8 @@ def test_a_notebook_frame_shows_its_cells_lines(tmp_path):
     nbformat.write(book, tmp_path / "t.ipynb")
     out = run(["t.ipynb", "--output-format", "full"], tmp_path).stdout.decode()
     assert out.split("\n\n")[0].splitlines() == [
-        f"t.ipynb:cell 3:3:1: GF101 [*] {MESSAGE}",
+        f"GF101 [*] {MESSAGE}",
+        " --> t.ipynb:cell 3:3:1",
         "  |",
         "1 | lin = nn.Linear(2, 2)",
         "2 | %time lin.weight.data.zero_()",

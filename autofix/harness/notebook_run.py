@@ -17,6 +17,15 @@ from autofix.rule import Applicability
 from autofix.runner import FileOutcome, Job, check_text
 
 
+def _in_cells(run: dict, text: str) -> dict:
+    """The run with the line its exception was raised at given as a cell and the line within it (the script
+    keeps each line on its line of the joined cells)."""
+    exception = run.get("exception")
+    if exception and exception.get("line"):
+        exception["cell"], exception["line"] = notebook.module_of(notebook.parse(text)).locate(exception["line"])
+    return run
+
+
 def run_notebook(path: str, unsafe_fixes: bool, device: str, max_steps: int, args: list[str]) -> Outcome | int:
     """Both runs' measurements, or an exit code after saying why there is nothing to run (0) or it cannot run (2)."""
     apply = frozenset({Applicability.SAFE, Applicability.UNSAFE} if unsafe_fixes else {Applicability.SAFE})
@@ -52,5 +61,6 @@ def run_notebook(path: str, unsafe_fixes: bool, device: str, max_steps: int, arg
             script_path = os.path.join(scratch, label, name)
             with open(script_path, "w", encoding="utf-8") as handle:
                 handle.write(script)
-            runs.append(probe(script_path, device, max_steps, extra_paths=[folder], args=args, cwd=folder))
+            runs.append(_in_cells(probe(script_path, device, max_steps, extra_paths=[folder], args=args, cwd=folder),
+                                  text if label == "before" else checked.after))
     return Outcome(Case("", "", "", os.path.basename(path), *scripts), *runs)

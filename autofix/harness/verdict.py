@@ -84,6 +84,8 @@ def problems(run: dict, steady: frozenset[str] = frozenset()) -> list[str]:
     if run.get("exception"):
         e = run["exception"]
         where = f" (line {e['line']})" if e.get("line") else ""
+        if e.get("line") and e.get("cell"):  # a notebook's: the line within its cell
+            where = f" (cell {e['cell']} line {e['line']})"
         message = e["message"] if len(e["message"]) <= 90 else e["message"][:87] + "..."
         found.append(f"raised {e['type']}: {message}{where}")
     trainable = run.get("params", {})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autofix import gitdiff
-from autofix.config import ConfigError, Settings, from_table, tomllib
+from autofix.config import CONFIG_NAMES, ConfigError, Settings, from_table, tomllib
 
 SYMLINK, SUBMODULE = "120000", "160000"
 
@@ -40,20 +40,28 @@ def revisions(root: str, base: str, head: str) -> Revisions:
 
 
 def base_settings(root: str, revisions: Revisions, base_name: str) -> Settings:
-    """`[tool.autofix]` of the base's root pyproject.toml, so that a pull request cannot turn rules off for itself."""
-    spec = f"{revisions.base}:pyproject.toml"
-    if not gitdiff.exists(spec, root):
-        return Settings(root=Path(root))
-    where = f"{base_name}:pyproject.toml"
-    try:
-        data = tomllib.loads(gitdiff.blob(spec, root).decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{where}: cannot read: {error}") from None
-    disk = Path(root) / "pyproject.toml"  # settings need a root for their globs; messages name the revision
-    try:
-        return from_table(data.get("tool", {}).get("autofix", {}), disk)
-    except ConfigError as error:
-        raise ConfigError(str(error).replace(str(disk), where, 1)) from None
+    """The base's root configuration (`.autofix.toml`, `autofix.toml`, else `[tool.autofix]` of pyproject.toml,
+    as on disk), so that a pull request cannot turn rules off for itself."""
+    for name in CONFIG_NAMES:
+        spec = f"{revisions.base}:{name}"
+        if not gitdiff.exists(spec, root):
+            continue
+        where = f"{base_name}:{name}"
+        try:
+            data = tomllib.loads(gitdiff.blob(spec, root).decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(f"{where}: cannot read: {error}") from None
+        disk = Path(root) / name  # settings need a root for their globs; messages name the revision
+        tool = data.get("tool", {})
+        if name == "pyproject.toml" and not (isinstance(tool, dict) and "autofix" in tool):
+            continue
+        try:
+            if isinstance(tool, dict) and "autofix" in tool:
+                return from_table(tool["autofix"], disk)
+            return from_table({k: v for k, v in data.items() if k != "tool"}, disk, top_level=True)
+        except ConfigError as error:
+            raise ConfigError(str(error).replace(str(disk), where, 1)) from None
+    return Settings(root=Path(root))
 
 
 def changed_python_files(root: str, revisions: Revisions) -> list[ChangedFile | Refused]:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from autofix import __version__
 from autofix.registry import all_rules
 from autofix.render import code_fence
-from autofix.review.build import Comment, Review
+from autofix.review.build import FIX_OUTSIDE, Comment, Review
 from autofix.review.suggestions import Suggestion
 from autofix.rule import Applicability
 from autofix.runner import Reported
@@ -150,11 +150,17 @@ def gitlab(review: Review) -> dict:
 # --- reviewdog and SARIF ---------------------------------------------------------------------------------------
 
 def review_annotations(review: Review) -> list[Annotation]:
-    """What the review comments on, one annotation per finding (the notes stay out, as they do on GitHub)."""
-    return [
+    """Every finding on the lines the pull request adds or changes, one annotation each: what the review comments
+    on (a suggestion rides on its first finding), and the findings there whose fix reaches other lines, without a
+    suggestion. Findings on lines the pull request did not write stay out, as they do on GitHub."""
+    annotations = [
         Annotation(c.path, f, c.suggestion if n == 0 else None, review.texts.get(c.path))
         for c in review.comments for n, f in enumerate(c.findings)
     ]
+    annotations += [Annotation(note.path, note.finding, None, review.texts.get(note.path))
+                    for note in review.notes if note.reason == FIX_OUTSIDE]
+    annotations.sort(key=lambda a: (a.path, a.finding.line, a.finding.column, a.finding.code))
+    return annotations
 
 
 def rdjson(annotations: list[Annotation]) -> dict:
@@ -208,12 +214,16 @@ def sarif(annotations: list[Annotation]) -> dict:
     driver = {
         "name": "autofix",
         "version": __version__,
+        # ruff's fields for a rule (no helpUri: autofix has no hosted rule pages; `autofix explain` prints them).
         "rules": [{
             "id": r.code,
             "name": r.name,
             "shortDescription": {"text": r.message},
+            "fullDescription": {"text": r.documentation()},
             "help": {"text": f"`autofix explain {r.code}`. At runtime: {r.runtime}"},
-            "properties": {"fix": r.fix_applicability.value},
+            "defaultConfiguration": {"enabled": not r.preview, "level": "warning"},
+            "properties": {"id": r.code, "kind": "autofix", "name": r.name, "problem.severity": "warning",
+                           "fix": r.fix_applicability.value},
         } for r in rules],
     }
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0",

@@ -27,7 +27,7 @@ class Suggestion:
     start: int  # first replaced line, 1-based
     end: int  # last replaced line, inclusive
     old: tuple[str, ...]  # the replaced lines, line endings included
-    new: tuple[str, ...]  # what replaces them (never empty: a deletion keeps a neighbouring line)
+    new: tuple[str, ...]  # what replaces them (empty for a pure deletion; an insertion keeps a neighbouring line)
     findings: tuple[Reported, ...]  # the findings whose fixes this is, by position
 
     @property
@@ -57,7 +57,7 @@ def analyse(
 ) -> FileAnalysis:
     """Every finding in `text`, and the fixes at the `apply` levels as suggestions. Raises engine.ParseFailure.
 
-    `prefer`: lines a suggestion that must borrow a neighbouring line (a pure insertion or deletion) should
+    `prefer`: lines a suggestion that must borrow a neighbouring line (a pure insertion) should
     borrow when it can (a pull request's added lines, so that the suggestion stays on them).
     `own_within`: each finding's own fix (`FileAnalysis.own`) is rendered only for the findings that lie within these
     lines (the only ones a review may show it for); None: for every finding.
@@ -174,13 +174,14 @@ def _owners(i1: int, i2: int, candidates, findings) -> list[int]:
 
 
 def _widen(ops, k1: int, k2: int, size: int, prefer) -> tuple[int, int, int, int]:
-    """The line ranges of ops k1..k2; a side left empty borrows one unchanged neighbouring line.
+    """The line ranges of ops k1..k2; an insertion borrows one unchanged neighbouring line.
 
-    A suggestion replaces at least one existing line with at least one line: GitHub, GitLab and reviewdog
-    cannot anchor an insertion between two lines, and an empty replacement would leave a blank line.
+    A suggestion replaces at least one existing line: GitHub, GitLab and reviewdog cannot anchor an insertion
+    between two lines. A pure deletion needs no neighbour: an empty suggestion block deletes the lines it is on
+    (and a borrowed neighbour would put the comment on a line the pull request may not have written).
     """
     i1, i2, j1, j2 = ops[k1][1], ops[k2][2], ops[k1][3], ops[k2][4]
-    if i1 < i2 and j1 < j2:
+    if i1 < i2:
         return i1, i2, j1, j2
     above = k1 > 0  # the op before is an unchanged run (difflib alternates equal and changed runs)
     below = k2 + 1 < len(ops)
