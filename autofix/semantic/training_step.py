@@ -41,6 +41,7 @@ from typing import ClassVar
 
 from autofix.semantic.lattice import Grad, Kind
 from autofix.semantic.syntax import dotted
+from autofix.semantic.torch_knowledge import is_module_class
 
 Owners = frozenset  # of canonical module names
 
@@ -65,6 +66,8 @@ _PYTHON_VALUES = frozenset({"int", "float", "len", "str", "bool", "round", "isin
 _MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft", "put"})
 _PARAMETER_WALKS = frozenset({"parameters", "named_parameters"})
 _SEQUENCE_CALLS = frozenset({"list", "tuple", "set", "sorted", "chain", "itertools.chain", "filter", "iter"})
+_MOVERS_AND_SWITCHES = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "requires_grad_",
+                                  "share_memory", "train", "eval", "to_empty"})
 _CLIPS = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"})
 _TERMINATORS = (ast.Continue, ast.Break, ast.Return, ast.Raise)
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -960,6 +963,66 @@ class TrainingSteps:
             entered = self._trace(trace.statement, ("mode", owner), classify, _mode_merge)
             if entered.kind in ("train", "eval") and (end is None or end[0] == entered.kind):
                 return entered.kind
+        return None
+
+    def mode_before(self, statement: ast.stmt, owner: str) -> str | None:
+        """The mode of the module named `owner` (canonical) when `statement` runs, counting a construction
+        (`model = Net()`, `model = Net().to(device)`) as train(), since every new module starts in training mode:
+        "train" or "eval" when every path within the function leaves the same mode, "start" when nothing within
+        the function switches or builds it first (its callers decide), None when the paths disagree or the file
+        does not say. `mode_at` counts switches only; this is for a rule that must know the mode a module was
+        built in."""
+        classify = lambda s: self._mode_verdict(s, owner) or self._built_verdict(s, owner)
+        return self._mode_entering(statement, ("mode+built", owner), classify, 0)
+
+    def _mode_entering(self, node: ast.AST, cache_key: tuple, classify, depth: int) -> str | None:
+        trace = self._trace(node, cache_key, classify, _mode_merge)
+        if trace.kind in ("train", "eval"):
+            return trace.kind
+        if trace.kind != "start" or depth > 8:
+            return None
+        if isinstance(trace.statement, _FUNCTIONS):
+            return "start"
+        if isinstance(trace.statement, _LOOPS):
+            # The start of an iteration: the mode the loop was entered in, if each iteration ends in it too.
+            end = self._scan(trace.statement.body, cache_key, classify, _mode_merge)
+            entered = self._mode_entering(trace.statement, cache_key, classify, depth + 1)
+            return entered if end is None or end[0] == entered else None
+        return None  # the start of the script: a module it did not build
+
+    def _built_verdict(self, statement: ast.stmt, owner: str) -> str | None:
+        """"train" (or "eval") for `owner = Net(...)`, with movers and a switch chained (`Net().to(d).eval()`);
+        "unknown" when a part of `owner` is replaced (`model.fc = nn.Linear(...)` after `model.eval()`)."""
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
+            return None
+        built = self.canonical(target) if isinstance(target, (ast.Name, ast.Attribute)) else None
+        if built is None or not overlaps(built, owner):
+            return None
+        mode = self._construction_mode(value)
+        if covers(built, owner):
+            return mode or "unknown"
+        return "unknown"  # a part of the module rebuilt: its new layers are in training mode, the rest as before
+
+    def _construction_mode(self, value: ast.AST) -> str | None:
+        """The mode of a module made by `value`: "train" for a module class called (`Net(...)`, `nn.Sequential(...)`),
+        through movers and switches chained on it; None when `value` makes no module the file shows being built."""
+        while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _MOVERS_AND_SWITCHES:
+            if value.func.attr in ("train", "eval"):
+                return self._switches_mode(value)
+            value = value.func.value
+        if not isinstance(value, ast.Call) or self.model.value(value).kind is not Kind.MODULE:
+            return None
+        func = value.func
+        if self.model.local_class(func) is not None:
+            return "train"
+        qualified = self.model.qualified_name(func)
+        project = self.model.project
+        if qualified and (is_module_class(qualified) or (project is not None and project.is_module_class(qualified))):
+            return "train"
         return None
 
     def _mode_verdict(self, statement: ast.stmt, owner: str) -> str | None:
