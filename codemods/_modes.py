@@ -79,7 +79,7 @@ class ModeLayers:
         self._classes: dict[int, str | None] = {}
         self._project: dict[str, str | None] = {}
 
-    def of(self, module: ast.expr) -> str | None:
+    def of(self, module: ast.expr, depth: int = 0) -> str | None:
         """The evidence for the module that `module` (an expression at a forward call) holds."""
         model = self.model
         value = model.value(module)
@@ -93,18 +93,40 @@ class ModeLayers:
             name = cls[len(_NN):]
             if name in ALWAYS:
                 return f"nn.{name}"
-            return self._constructions(module)
+            return self._constructions(module, depth)
         if cls and model.project is not None:
             return self.of_project_class(cls, 0)
         return None
 
-    def _constructions(self, module: ast.expr) -> str | None:
+    def _passed(self, name: str, function: ast.AST | None, depth: int) -> str | None:
+        """A parameter: what every call of the function in the file passes for it (each must show a layer)."""
+        sites = self.model.call_sites.of(function) if function is not None and depth < _DEPTH else None
+        if not sites:
+            return None
+        positional = [a.arg for a in function.args.posonlyargs + function.args.args]
+        found = None
+        for site in sites:
+            call = site.call
+            if call is None or site.given is not None or site.element_of is not None or name not in positional \
+                    or any(isinstance(a, ast.Starred) for a in call.args):
+                return None
+            index = positional.index(name) - site.offset
+            argument = call.args[index] if 0 <= index < len(call.args) else next(
+                (k.value for k in call.keywords if k.arg == name), None)
+            found = self.of(argument, depth + 1) if argument is not None else None
+            if found is None:
+                return None
+        return found
+
+    def _constructions(self, module: ast.expr, depth: int) -> str | None:
         """A torch module built here (`nn.Sequential(nn.Linear(4, 8), nn.Dropout())`): the layers in its
         construction, when one binding of a name (or the attribute's assignments) shows it."""
         model = self.model
         values: list[ast.AST] = []
         if isinstance(module, ast.Name):
             bindings = model.bindings_reaching(module.id, module) or []
+            if len(bindings) == 1 and bindings[0].kind == "param":
+                return self._passed(module.id, model.function(module), depth)
             if not bindings or any(b.kind != "assign" or b.path for b in bindings):
                 return None
             values = [b.value for b in bindings]

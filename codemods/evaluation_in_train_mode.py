@@ -6,7 +6,16 @@ import ast
 import re
 
 from autofix.lazy import libcst as cst
-from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
+from autofix.rule import (
+    Applicability,
+    Edit,
+    Effect,
+    Fix,
+    Invalid,
+    Rule,
+    Scenario,
+    Valid,
+)
 from autofix.semantic import FUNCTIONS, SemanticModel, TrainingSteps, dotted
 from codemods._modes import ModeLayers
 
@@ -223,6 +232,8 @@ class EvaluationInTrainMode(Rule):
             for event in steps.events(function):
                 if event.kind != "forward" or model.grad_enabled(event.call) is not False:
                     continue
+                if (model.function(event.call) or model.tree) is not function:
+                    continue  # a script's events hold its functions' too: each call is read in its own function
                 region = _region(model, event.call)
                 owner = steps.canonical(event.target)
                 if region is None or owner is None or (id(region), owner) in reported:
