@@ -145,7 +145,8 @@ class EvaluationInTrainMode(Rule):
         ),
         Invalid(
             "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.conv = nn.Conv2d(3, 8, 3)\n        self.bn = nn.BatchNorm2d(8)\n\n"
+            "        super().__init__()\n        self.conv = nn.Conv2d(3, 8, 3)\n"
+            "        self.bn = nn.BatchNorm2d(8)\n\n"
             "    def forward(self, x):\n        return self.bn(self.conv(x)).mean((1, 2, 3))\n\n\n"
             "@torch.no_grad()\ndef evaluate(net, loader):\n    return sum(metric(net(x), y) for x, y in loader)\n\n\n"
             "def main(loader, val_loader):\n    model = Net()\n    opt = torch.optim.Adam(model.parameters())\n"
@@ -158,7 +159,8 @@ class EvaluationInTrainMode(Rule):
         Invalid(
             "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self, p):\n"
             "        super().__init__()\n        self.fc = nn.Linear(4, 4)\n        self.p = p\n\n"
-            "    def forward(self, x):\n        return nn.functional.dropout(self.fc(x), self.p, training=self.training)\n\n\n"
+            "    def forward(self, x):\n"
+            "        return nn.functional.dropout(self.fc(x), self.p, training=self.training)\n\n\n"
             "def test(net, xs):\n    with torch.inference_mode():\n        for x in xs:\n"
             "            print(net(x).argmax(1))\n\n\n"
             "def run(xs):\n    model = Net(0.2)\n    test(model, xs)\n",
@@ -168,12 +170,14 @@ class EvaluationInTrainMode(Rule):
     )
     examples += (
         Valid(
-            "import torch\nimport torch.nn as nn\n\nmodel = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))\n"
+            "import torch\nimport torch.nn as nn\n\n"
+            "model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))\n"
             "with torch.no_grad():\n    val = model(x_val)\n",
             "no Dropout or BatchNorm: training and eval mode compute the same",
         ),
         Valid(
-            "import torch\nimport torch.nn as nn\n\nmodel = nn.Sequential(nn.Linear(8, 16), nn.Dropout(), nn.Linear(16, 1))\n"
+            "import torch\nimport torch.nn as nn\n\n"
+            "model = nn.Sequential(nn.Linear(8, 16), nn.Dropout(), nn.Linear(16, 1))\n"
             "model.eval()\nwith torch.no_grad():\n    val = model(x_val)\n",
             "eval() before the evaluation",
         ),

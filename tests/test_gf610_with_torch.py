@@ -158,7 +158,8 @@ def test_the_fix_evaluates_in_eval_mode_and_trains_on(tmp_path):
 def test_the_cli_is_silent_where_a_caller_set_eval(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(
-        "import torch\nimport torch.nn as nn\n\n\n@torch.no_grad()\ndef evaluate(net, x):\n    return net(x).mean()\n\n\n"
+        "import torch\nimport torch.nn as nn\n\n\n@torch.no_grad()\ndef evaluate(net, x):\n"
+        "    return net(x).mean()\n\n\n"
         "def main(x):\n    model = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))\n    model.eval()\n"
         "    return evaluate(model, x)\n\n\n"
         "def report(x):\n    model = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))\n    return evaluate(model, x)\n"
@@ -171,6 +172,7 @@ def test_the_cli_is_silent_where_a_caller_set_eval(tmp_path):
 
 
 def _output(script) -> str:
-    done = subprocess.run([sys.executable, str(script)], check=False, capture_output=True, text=True, cwd=script.parent, timeout=120)
+    done = subprocess.run([sys.executable, str(script)], check=False, capture_output=True, text=True,
+                          cwd=script.parent, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]

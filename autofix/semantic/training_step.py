@@ -1010,7 +1010,8 @@ class TrainingSteps:
     def _construction_mode(self, value: ast.AST) -> str | None:
         """The mode of a module made by `value`: "train" for a module class called (`Net(...)`, `nn.Sequential(...)`),
         through movers and switches chained on it; None when `value` makes no module the file shows being built."""
-        while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _MOVERS_AND_SWITCHES:
+        while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+                and value.func.attr in _MOVERS_AND_SWITCHES:
             if value.func.attr in ("train", "eval"):
                 return self._switches_mode(value)
             value = value.func.value

@@ -1,0 +1,38 @@
+"""TrainingSteps.mode_before: the mode a module is in before a statement, a construction counting as train()."""
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from autofix.semantic import SemanticModel, TrainingSteps
+
+
+@pytest.mark.parametrize(
+    "body, mode",
+    [
+        ("model = nn.Linear(4, 1)\nout = model(x)\n", "train"),  # every new module is in training mode
+        ("model = nn.Linear(4, 1).to(device)\nout = model(x)\n", "train"),
+        ("model = nn.Linear(4, 1).eval()\nout = model(x)\n", "eval"),
+        ("model = nn.Linear(4, 1)\nmodel.eval()\nout = model(x)\n", "eval"),
+        ("model = nn.Linear(4, 1)\nmodel.train(False)\nout = model(x)\n", "eval"),
+        ("model = nn.Linear(4, 1)\nif flag:\n    model.eval()\nout = model(x)\n", None),
+        ("model = nn.Linear(4, 1)\nfor x in data:\n    out = model(x)\n", "train"),
+        ("model = nn.Linear(4, 1)\nfor x in data:\n    out = model(x)\n    model.eval()\n", None),
+        ("model = nn.Linear(4, 1)\nfor e in range(3):\n    for x in data:\n        out = model(x)\n", "train"),
+        ("model = make()\nout = model(x)\n", None),  # a factory of unknown code may switch it
+        ("out = model(x)\n", None),  # the script does not build it
+    ],
+)
+def test_mode_before_a_statement_of_a_script(body, mode):
+    source = "import torch.nn as nn\n\n" + body
+    model = SemanticModel(ast.parse(source), source)
+    call = next(c for c in model.nodes(ast.Call) if getattr(c.func, "id", None) == "model")
+    assert TrainingSteps.of(model).mode_before(model.statement(call), "model") == mode
+
+
+def test_mode_before_in_a_function_that_does_not_switch_is_its_callers():
+    source = "def evaluate(model, x):\n    return model(x)\n"
+    model = SemanticModel(ast.parse(source), source)
+    call = next(c for c in model.nodes(ast.Call) if getattr(c.func, "id", None) == "model")
+    assert TrainingSteps.of(model).mode_before(model.statement(call), "model") == "start"
