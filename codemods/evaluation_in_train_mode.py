@@ -226,6 +226,21 @@ class EvaluationInTrainMode(Rule):
         ),
     )
 
+    examples += (
+        Valid(
+            "import torch\nimport torch.nn as nn\n\nmodel = nn.Sequential(nn.Linear(4, 4), nn.Dropout())\n\n\n"
+            "def prepare(m):\n    m.eval()\n    return m\n\n\nprepare(model)\nwith torch.no_grad():\n"
+            "    out = model(x)\n",
+            "a function of the file switched the model to eval mode first",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\nfrom utils import freeze_for_eval\n\n"
+            "model = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))\nfreeze_for_eval(model)\n"
+            "with torch.no_grad():\n    out = model(x)\n",
+            "a function the file does not show was given the model: it may have called eval()",
+        ),
+    )
+
     scenarios = (Scenario("batchnorm-dropout-validation-without-eval", _SCENARIO),)
 
     def check(self, model: SemanticModel) -> None:

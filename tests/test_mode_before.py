@@ -21,6 +21,11 @@ from autofix.semantic import SemanticModel, TrainingSteps
         ("model = nn.Linear(4, 1)\nfor x in data:\n    out = model(x)\n    model.eval()\n", None),
         ("model = nn.Linear(4, 1)\nfor e in range(3):\n    for x in data:\n        out = model(x)\n", "train"),
         ("model = make()\nout = model(x)\n", None),  # a factory of unknown code may switch it
+        ("model = nn.Linear(4, 1)\nset_eval(model)\nout = model(x)\n", None),  # unknown code given the model
+        ("model = nn.Linear(4, 1)\nmodel.freeze()\nout = model(x)\n", None),  # a method that may switch it
+        ("model = nn.Linear(4, 1)\ndef f():\n    model.eval()\nf()\nout = model(x)\n", None),  # a helper switches
+        ("model = nn.Linear(4, 1)\ndef f(m):\n    return m\nf(model)\nprint(model)\nmodel.to(d)\nout = model(x)\n",
+         "train"),  # a helper that does not switch, a builtin, a mover
         ("out = model(x)\n", None),  # the script does not build it
     ],
 )

@@ -68,6 +68,12 @@ _PARAMETER_WALKS = frozenset({"parameters", "named_parameters"})
 _SEQUENCE_CALLS = frozenset({"list", "tuple", "set", "sorted", "chain", "itertools.chain", "filter", "iter"})
 _MOVERS_AND_SWITCHES = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "requires_grad_",
                                   "share_memory", "train", "eval", "to_empty"})
+# Methods of a module that leave its mode alone.
+_MODE_NEUTRAL = frozenset({"parameters", "named_parameters", "buffers", "named_buffers", "modules", "named_modules",
+                           "children", "named_children", "state_dict", "load_state_dict", "zero_grad", "to", "cuda",
+                           "cpu", "float", "double", "half", "bfloat16", "forward", "requires_grad_", "register_buffer",
+                           "register_parameter", "add_module", "register_forward_hook", "register_forward_pre_hook",
+                           "size", "numel", "item", "detach", "type", "get_submodule", "extra_repr"})
 _CLIPS = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"})
 _TERMINATORS = (ast.Continue, ast.Break, ast.Return, ast.Raise)
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -163,6 +169,7 @@ class TrainingSteps:
         self._stepping_loops: dict[int, bool] = {}
         self._stored_attributes: dict[int, set[str]] = {}
         self._mutated: dict[int, dict[str, tuple[bool, list[ast.AST]]]] = {}
+        self._switching: dict[int, bool] = {}
         self._depth = 0
 
     @classmethod
@@ -972,8 +979,60 @@ class TrainingSteps:
         the function switches or builds it first (its callers decide), None when the paths disagree or the file
         does not say. `mode_at` counts switches only; this is for a rule that must know the mode a module was
         built in."""
-        classify = lambda s: self._mode_verdict(s, owner) or self._built_verdict(s, owner)
+        classify = lambda s: self._mode_verdict(s, owner) or self._built_verdict(s, owner) or self._opaque_verdict(
+            s, owner)
         return self._mode_entering(statement, ("mode+built", owner), classify, 0)
+
+    def _opaque_verdict(self, statement: ast.stmt, owner: str) -> str | None:
+        """"unknown" for a statement that may switch `owner`'s mode out of sight: a function of this file that
+        calls `train()`/`eval()` (`validate(model)`, `self.evaluate()`), a function the file does not show given
+        the module or what holds it (`set_eval(model)`, `callback.on_epoch_end(self)`), or a method of the module
+        that may switch it (`model.freeze()`, `model.apply(fn)`)."""
+        for node in _own_nodes(statement):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = self.model.callee(node)
+            if callee is not None:
+                if self._switches_inside(callee, 0):
+                    return "unknown"
+                continue
+            func = node.func
+            if self.model.value(func).kind is Kind.MODULE:
+                continue  # a forward call (`self.model(x)`, `model.fc(x)`)
+            if isinstance(func, ast.Attribute) and func.attr not in _MODE_NEUTRAL:
+                receiver = self.canonical(func.value)
+                if receiver is not None and overlaps(receiver, owner) \
+                        and self.model.value(func.value).kind in (Kind.MODULE, Kind.UNKNOWN, Kind.OBJECT):
+                    return "unknown"
+            qualified = self.model.qualified_name(func) or ""
+            if qualified.split(".")[0] in ("torch", "builtins") or (
+                    isinstance(func, ast.Name) and func.id in _BUILTINS | _PYTHON_VALUES):
+                continue
+            for argument in [*node.args, *(k.value for k in node.keywords)]:
+                argument = argument.value if isinstance(argument, ast.Starred) else argument
+                given = self.canonical(argument) if isinstance(argument, (ast.Name, ast.Attribute)) else None
+                if given is not None and overlaps(given, owner):
+                    return "unknown"
+        return None
+
+    def _switches_inside(self, function: ast.AST, depth: int) -> bool:
+        """A function of this file that calls `train()` or `eval()` (itself, or through its own helpers)."""
+        found = self._switching.get(id(function))
+        if found is None:
+            self._switching[id(function)] = False  # recursion: nothing more found through itself
+            found = False
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                        and node.func.attr in ("train", "eval"):
+                    found = True
+                    break
+                if isinstance(node, ast.Call) and depth < 3:
+                    inner = self.model.callee(node)
+                    if inner is not None and inner is not function and self._switches_inside(inner, depth + 1):
+                        found = True
+                        break
+            self._switching[id(function)] = found
+        return found
 
     def _mode_entering(self, node: ast.AST, cache_key: tuple, classify, depth: int) -> str | None:
         trace = self._trace(node, cache_key, classify, _mode_merge)
