@@ -247,7 +247,7 @@ class EvaluationInTrainMode(Rule):
         steps = TrainingSteps.of(model)
         layers = ModeLayers(model)
         reported: set[tuple[int, str]] = set()
-        for function in [model.tree, *model.nodes(*FUNCTIONS)]:
+        for function in _with_regions(model):
             for event in steps.events(function):
                 if event.kind != "forward" or model.grad_enabled(event.call) is not False:
                     continue
@@ -290,6 +290,20 @@ class EvaluationInTrainMode(Rule):
         if restore:
             statements.append(cst.parse_statement(f"{name}.train()\n"))
         return Fix((Edit(block, cst.FlattenSentinel(statements)),), Applicability.UNSAFE, Effect.REPAIRING)
+
+
+def _with_regions(model: SemanticModel) -> list[ast.AST]:
+    """The functions (or the script) that hold a `no_grad`/`inference_mode` block or are decorated with one: only
+    their training steps are asked for, since a file's other functions cannot evaluate under no_grad."""
+    found: dict[int, ast.AST] = {}
+    for block in model.nodes(ast.With, ast.AsyncWith):
+        if any(model.disables_grad(item.context_expr) for item in block.items):
+            function = model.function(block) or model.tree
+            found.setdefault(id(function), function)
+    for function in model.nodes(*FUNCTIONS):
+        if any(model.disables_grad(d) for d in getattr(function, "decorator_list", ())):
+            found.setdefault(id(function), function)
+    return list(found.values())
 
 
 def _disabling(model: SemanticModel, function: ast.AST) -> ast.AST:
