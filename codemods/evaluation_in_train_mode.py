@@ -241,6 +241,24 @@ class EvaluationInTrainMode(Rule):
         ),
     )
 
+    examples += (
+        Valid(
+            "import torch\nimport torch.nn as nn\n\n\ndef predict(x, samples=20):\n"
+            "    model = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.2), nn.Linear(16, 1))\n"
+            "    model.load_state_dict(torch.load('m.pt'))\n    model.train()  # Monte Carlo dropout\n"
+            "    with torch.no_grad():\n        outs = torch.stack([model(x) for _ in range(samples)])\n"
+            "    return outs.mean(0), outs.std(0)\n",
+            "train() right before the no_grad passes, with no training step between: dropout kept on on purpose",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\n\n\n@torch.no_grad()\ndef recalibrate(net, loader):\n"
+            "    for x in loader:\n        net(x)\n\n\n"
+            "def main(loader):\n    model = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))\n"
+            "    model.train()\n    recalibrate(model, loader)\n",
+            "recomputing BatchNorm's statistics (as swa_utils.update_bn does): the caller switched to train() for it",
+        ),
+    )
+
     scenarios = (Scenario("batchnorm-dropout-validation-without-eval", _SCENARIO),)
 
     def check(self, model: SemanticModel) -> None:
@@ -260,6 +278,8 @@ class EvaluationInTrainMode(Rule):
                 if _in_training_loop(model, steps, event):
                     continue
                 mode = steps.mode_before(event.statement, owner)
+                if mode == "train" and _deliberate(model, steps, function, owner, event.call):
+                    continue
                 fixable = mode == "train" and isinstance(region, (ast.With, ast.AsyncWith))
                 if mode == "start":
                     mode = _mode_from_callers(model, steps, model.function(event.call), owner, 0)
@@ -344,6 +364,20 @@ def _in_training_loop(model: SemanticModel, steps: TrainingSteps, event) -> bool
     return False
 
 
+def _deliberate(model: SemanticModel, steps: TrainingSteps, function: ast.AST, owner: str, at: ast.AST) -> bool:
+    """The last `train()` of the module before `at` in the function is followed by no training step before it: the
+    code put the model in training mode to run it under no_grad (Monte Carlo dropout, recomputing BatchNorm's
+    statistics as `torch.optim.swa_utils.update_bn` does), not to train it."""
+    events = [e for e in steps.events(function) if (model.function(e.call) or model.tree) is function]
+    position = (at.lineno, at.col_offset)
+    switches = [e for e in events if e.kind == "train" and (e.call.lineno, e.call.col_offset) < position
+                and (name := steps.canonical(e.target)) is not None and name.split(".")[0] == owner.split(".")[0]]
+    if not switches:
+        return False
+    last = (switches[-1].call.lineno, switches[-1].call.col_offset)
+    return not any(e.kind in _TRAINING and last < (e.call.lineno, e.call.col_offset) < position for e in events)
+
+
 def _training_continues(model: SemanticModel, steps: TrainingSteps, region: ast.AST) -> bool:
     """After the `with` block, the function trains again: a training step later in it, or in a loop around it."""
     function = model.function(region) or model.tree
@@ -376,6 +410,8 @@ def _mode_from_callers(model: SemanticModel, steps: TrainingSteps, function: ast
             return None
         outer_owner = outer + ("." + rest if rest else "")
         mode = steps.mode_before(statement, outer_owner)
+        if mode == "train" and _deliberate(model, steps, model.function(call) or model.tree, outer_owner, call):
+            return None
         if mode == "start":
             mode = _mode_from_callers(model, steps, model.function(call), outer_owner, depth + 1)
         if mode != "train":
