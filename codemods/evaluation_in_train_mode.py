@@ -74,7 +74,10 @@ class EvaluationInTrainMode(Rule):
     mode comes from its callers in the file: every call must pass a model in training mode. A function whose
     callers are not all known, or any mode not known, is not reported. The call must be an evaluation, not part
     of a training step: a no_grad forward in a loop whose iterations run `backward()` or an optimizer step (a
-    GAN's generator sampled for its discriminator, an RL target network) is not reported.
+    GAN's generator sampled for its discriminator, an RL target network) is not reported. Nor is a model the code
+    switched to `train()` for the no_grad passes themselves, with no training step between (Monte Carlo dropout,
+    recomputing BatchNorm's statistics as `torch.optim.swa_utils.update_bn` does), nor one handed to a function
+    that may switch it first (a function of the file that calls `train()`/`eval()`, or one the file does not show).
 
     ## Why is this bad?
     `no_grad` turns autograd off; it does not change the mode. In training mode, under `no_grad`, Dropout still
