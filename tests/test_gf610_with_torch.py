@@ -176,3 +176,30 @@ def _output(script) -> str:
                           cwd=script.parent, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
+
+
+def test_the_layers_of_a_class_of_another_file_come_from_the_project_index(tmp_path):
+    (tmp_path / "model.py").write_text(
+        "import torch.nn as nn\n\n\nclass Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 3, 3, padding=1)\n        self.bn = nn.BatchNorm2d(3)\n\n"
+        "    def forward(self, x):\n        return self.bn(self.conv(x))\n\n\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.block = Block()\n\n"
+        "    def forward(self, x):\n        return self.block(x).mean((1, 2, 3))\n"
+    )
+    main = tmp_path / "main.py"
+    main.write_text(
+        "import torch\nfrom model import Net\n\nmodel = Net()\n"
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n\n\n"
+        "def train(loader):\n    for x, y in loader:\n        optimizer.zero_grad()\n"
+        "        (model(x) - y).pow(2).mean().backward()\n        optimizer.step()\n\n\n"
+        "def test(loader):\n    with torch.no_grad():\n        for x, y in loader:\n"
+        "            print((model(x) - y).abs().mean())\n\n\n"
+        "for epoch in range(3):\n    train([])\n    test([])\n"
+    )
+    found = run(["--select", "GF610", "."], cwd=tmp_path)
+    assert found.returncode == 1 and b"main.py:18" in found.stdout and b"nn.BatchNorm2d" in found.stdout, \
+        found.stdout.decode() + found.stderr.decode()
+    # Without BatchNorm in Block, the same program evaluates identically in either mode.
+    layers = tmp_path / "model.py"
+    layers.write_text(layers.read_text().replace("nn.BatchNorm2d(3)", "nn.Identity()"))
+    assert run(["--select", "GF610", "."], cwd=tmp_path).returncode == 0
