@@ -21,6 +21,9 @@ from autofix.semantic import SemanticModel, TrainingSteps
         ("model = nn.Linear(4, 1)\nfor x in data:\n    out = model(x)\n    model.eval()\n", None),
         ("model = nn.Linear(4, 1)\nfor e in range(3):\n    for x in data:\n        out = model(x)\n", "train"),
         ("model = make()\nout = model(x)\n", None),  # a factory of unknown code may switch it
+        ("model = nn.Linear(4, 1)\nmodel = model.to(device)\nout = model(x)\n", "train"),  # moved, as it was
+        ("model = nn.Linear(4, 1)\nmodel.eval()\nmodel = nn.DataParallel(model)\nout = model(x)\n", "eval"),
+        ("model = nn.Linear(4, 1)\nmodel = model.eval()\nout = model(x)\n", "eval"),
         ("model = nn.Linear(4, 1)\nset_eval(model)\nout = model(x)\n", None),  # unknown code given the model
         ("model = nn.Linear(4, 1)\nmodel.freeze()\nout = model(x)\n", None),  # a method that may switch it
         ("model = nn.Linear(4, 1)\ndef f():\n    model.eval()\nf()\nout = model(x)\n", None),  # a helper switches

@@ -1063,8 +1063,23 @@ class TrainingSteps:
             return None
         mode = self._construction_mode(value)
         if covers(built, owner):
+            if self._same_module(value, built) and mode != "eval":
+                return None  # `model = model.to(device)`, `model = nn.DataParallel(model)`: the module, as it was
             return mode or "unknown"
         return "unknown"  # a part of the module rebuilt: its new layers are in training mode, the rest as before
+
+    def _same_module(self, value: ast.AST, built: str) -> bool:
+        """`value` is the module `built` names, moved (`model.to(device)`) or wrapped (`nn.DataParallel(model)`): a
+        wrapper runs the module it is given, in that module's own mode."""
+        while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+                and value.func.attr in _MOVERS_AND_SWITCHES and value.func.attr not in ("train", "eval"):
+            value = value.func.value
+        if isinstance(value, (ast.Name, ast.Attribute)):
+            return self.canonical(value) == built
+        if isinstance(value, ast.Call):
+            arguments = [*value.args, *(k.value for k in value.keywords)]
+            return any(isinstance(a, (ast.Name, ast.Attribute)) and self.canonical(a) == built for a in arguments)
+        return False
 
     def _construction_mode(self, value: ast.AST) -> str | None:
         """The mode of a module made by `value`: "train" for a module class called (`Net(...)`, `nn.Sequential(...)`),
