@@ -294,7 +294,7 @@ class EvaluationInTrainMode(Rule):
                     continue
                 reported.add((id(region), owner))
                 shown = model.source(event.target)
-                how = "with " + model.source(region.items[0].context_expr) if isinstance(
+                how = "with " + model.source(_disabling(model, region)) if isinstance(
                     region, (ast.With, ast.AsyncWith)) else "@" + model.source(_disabling(model, region))
                 self.report(
                     event.call,
@@ -330,8 +330,11 @@ def _with_regions(model: SemanticModel) -> list[ast.AST]:
     return list(found.values())
 
 
-def _disabling(model: SemanticModel, function: ast.AST) -> ast.AST:
-    return next(d for d in function.decorator_list if model.disables_grad(d))
+def _disabling(model: SemanticModel, region: ast.AST) -> ast.AST:
+    """What turns autograd off in a region: the `with` item, or the decorator."""
+    if isinstance(region, (ast.With, ast.AsyncWith)):
+        return next(i.context_expr for i in region.items if model.disables_grad(i.context_expr))
+    return next(d for d in region.decorator_list if model.disables_grad(d))
 
 
 def _region(model: SemanticModel, call: ast.Call) -> ast.AST | None:
