@@ -26,6 +26,7 @@ from autofix.semantic import SemanticModel, TrainingSteps
         ("model = nn.Linear(4, 1)\nmodel = model.eval()\nout = model(x)\n", "eval"),
         ("model = nn.Linear(4, 1)\nset_eval(model)\nout = model(x)\n", None),  # unknown code given the model
         ("model = nn.Linear(4, 1)\nmodel.freeze()\nout = model(x)\n", None),  # a method that may switch it
+        ("model = nn.Linear(4, 1)\nmodes.append(model.training)\nout = model(x)\n", "train"),  # reads the mode
         ("model = nn.Linear(4, 1)\ndef f():\n    model.eval()\nf()\nout = model(x)\n", None),  # a helper switches
         ("model = nn.Linear(4, 1)\ndef f(m):\n    return m\nf(model)\nprint(model)\nmodel.to(d)\nout = model(x)\n",
          "train"),  # a helper that does not switch, a builtin, a mover

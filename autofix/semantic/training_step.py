@@ -1010,6 +1010,9 @@ class TrainingSteps:
                 continue
             for argument in [*node.args, *(k.value for k in node.keywords)]:
                 argument = argument.value if isinstance(argument, ast.Starred) else argument
+                if isinstance(argument, ast.Attribute) and argument.attr == "training" or \
+                        self.model.value(argument).kind in (Kind.TENSOR, Kind.PARAMETER):
+                    continue  # `log(model.training)`, `hist(model.fc.weight)`: a value, not the module
                 given = self.canonical(argument) if isinstance(argument, (ast.Name, ast.Attribute)) else None
                 if given is not None and overlaps(given, owner):
                     return "unknown"
