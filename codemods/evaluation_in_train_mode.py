@@ -263,6 +263,25 @@ class EvaluationInTrainMode(Rule):
         ),
     )
 
+    examples += (
+        Invalid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Net(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.fc1 = nn.Linear(784, 128)\n"
+            "        self.dropout = nn.Dropout(0.5)\n        self.fc2 = nn.Linear(128, 10)\n\n"
+            "    def forward(self, x):\n        return self.fc2(self.dropout(F.relu(self.fc1(x))))\n\n\n"
+            "def train(model, loader, optimizer):\n    model.train()\n    for x, y in loader:\n"
+            "        optimizer.zero_grad()\n        F.cross_entropy(model(x), y).backward()\n"
+            "        optimizer.step()\n\n\n"
+            "def test(model, loader):\n    correct = 0\n    with torch.no_grad():\n        for x, y in loader:\n"
+            "            correct += (model(x).argmax(1) == y).sum().item()\n    return correct\n\n\n"
+            "def main(train_loader, test_loader):\n    model = Net()\n"
+            "    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)\n    for epoch in range(10):\n"
+            "        train(model, train_loader, optimizer)\n        print(test(model, test_loader))\n",
+            None,
+            "the training helper leaves the model in training mode, and the test helper never calls eval()",
+        ),
+    )
+
     scenarios = (Scenario("batchnorm-dropout-validation-without-eval", _SCENARIO),)
 
     def check(self, model: SemanticModel) -> None:

@@ -27,7 +27,14 @@ from autofix.semantic import SemanticModel, TrainingSteps
         ("model = nn.Linear(4, 1)\nset_eval(model)\nout = model(x)\n", None),  # unknown code given the model
         ("model = nn.Linear(4, 1)\nmodel.freeze()\nout = model(x)\n", None),  # a method that may switch it
         ("model = nn.Linear(4, 1)\nmodes.append(model.training)\nout = model(x)\n", "train"),  # reads the mode
-        ("model = nn.Linear(4, 1)\ndef f():\n    model.eval()\nf()\nout = model(x)\n", None),  # a helper switches
+        ("model = nn.Linear(4, 1)\ndef f():\n    model.eval()\nf()\nout = model(x)\n", "eval"),  # a helper's exit
+        ("model = nn.Linear(4, 1)\ndef f(m):\n    m.eval()\n    fit(m)\nf(model)\nout = model(x)\n", None),
+        ("model = nn.Linear(4, 1)\ndef f(m):\n    if c:\n        return\n    m.eval()\nf(model)\nout = model(x)\n",
+         None),  # returns early: it may leave the mode as it was
+        (("model = nn.Linear(4, 1)\nmodel.eval()\ndef f(m):\n    m.train()\n    step(m)\n    m.zero_grad()\n"
+          "f(model)\nout = model(x)\n"), None),  # step(m) is unknown code given the module
+        (("model = nn.Linear(4, 1)\nmodel.eval()\ndef f(m, data):\n    m.train()\n    for x in data:\n"
+          "        m(x).sum().backward()\nf(model, data)\nout = model(x)\n"), "train"),  # a training helper's exit
         ("model = nn.Linear(4, 1)\ndef f(m):\n    return m\nf(model)\nprint(model)\nmodel.to(d)\nout = model(x)\n",
          "train"),  # a helper that does not switch, a builtin, a mover
         ("out = model(x)\n", None),  # the script does not build it

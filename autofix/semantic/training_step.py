@@ -170,6 +170,7 @@ class TrainingSteps:
         self._stored_attributes: dict[int, set[str]] = {}
         self._mutated: dict[int, dict[str, tuple[bool, list[ast.AST]]]] = {}
         self._switching: dict[int, bool] = {}
+        self._exit_depth = 0
         self._depth = 0
 
     @classmethod
@@ -988,13 +989,14 @@ class TrainingSteps:
         calls `train()`/`eval()` (`validate(model)`, `self.evaluate()`), a function the file does not show given
         the module or what holds it (`set_eval(model)`, `callback.on_epoch_end(self)`), or a method of the module
         that may switch it (`model.freeze()`, `model.apply(fn)`)."""
+        exits = set()
         for node in _own_nodes(statement):
             if not isinstance(node, ast.Call):
                 continue
             callee = self.model.callee(node)
             if callee is not None:
                 if self._switches_inside(callee, 0):
-                    return "unknown"
+                    exits.add(self._exit_mode(callee, node, owner))
                 continue
             func = node.func
             if self.model.value(func).kind is Kind.MODULE:
@@ -1016,7 +1018,57 @@ class TrainingSteps:
                 given = self.canonical(argument) if isinstance(argument, (ast.Name, ast.Attribute)) else None
                 if given is not None and overlaps(given, owner):
                     return "unknown"
-        return None
+        if not exits:
+            return None
+        return exits.pop() or "unknown" if len(exits) == 1 else "unknown"
+
+    def _exit_mode(self, callee: ast.AST, call: ast.Call, owner: str) -> str | None:
+        """The mode a function of this file leaves the module in, when every path through it ends in the same one
+        (`def train_epoch(model, ...): model.train(); ...`); None when it does not say, returns early, or the
+        module cannot be named inside it."""
+        if self._exit_depth > 3 or not isinstance(callee, _FUNCTIONS):
+            return None
+        inner = self._owner_inside(callee, call, owner)
+        if inner is None:
+            return None
+        last = callee.body[-1]
+        if any(isinstance(n, (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom)) and n is not last
+               for statement in callee.body for n in _own_nodes(statement)):
+            return None
+        classify = lambda s: self._mode_verdict(s, inner) or self._built_verdict(s, inner) or self._opaque_verdict(
+            s, inner)
+        self._exit_depth += 1
+        try:
+            found = self._scan(callee.body, ("mode+built", inner), classify, _mode_merge)
+        finally:
+            self._exit_depth -= 1
+        return found[0] if found is not None and found[0] in ("train", "eval") else None
+
+    def _owner_inside(self, callee: ast.AST, call: ast.Call, owner: str) -> str | None:
+        """How `callee` names the module the caller names `owner`: through the parameter it is passed as (`self` of
+        a method called on what holds it), or as the same module-level name."""
+        positional = [a.arg for a in callee.args.posonlyargs + callee.args.args]
+        pairs = []
+        if isinstance(call.func, ast.Attribute) and positional and self.model.enclosing_class(callee) is not None \
+                and not self.model.is_static_method(callee):
+            pairs.append((positional[0], call.func.value))
+            positional = positional[1:]
+        if any(isinstance(a, ast.Starred) for a in call.args):
+            return None
+        pairs += list(zip(positional, call.args))
+        pairs += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+        for parameter, argument in pairs:
+            given = self.canonical(argument) if isinstance(argument, (ast.Name, ast.Attribute)) else None
+            if given is not None and covers(given, owner):
+                return parameter + owner[len(given):]
+        root = owner.split(".")[0]
+        scope = self.model.scope_of_definition(callee)
+        caller = self.model.function(call)
+        caller_scope = self.model.scope_of_definition(caller) if caller is not None else None
+        if scope is None or root in scope.bindings or root == "self" or (
+                caller is not None and (caller_scope is None or root in caller_scope.bindings)):
+            return None
+        return owner  # the same module-level name, read (not bound) by both
 
     def _switches_inside(self, function: ast.AST, depth: int) -> bool:
         """A function of this file that calls `train()` or `eval()` (itself, or through its own helpers)."""
