@@ -76,8 +76,9 @@ class EvaluationInTrainMode(Rule):
     of a training step: a no_grad forward in a loop whose iterations run `backward()` or an optimizer step (a
     GAN's generator sampled for its discriminator, an RL target network) is not reported. Nor is a model the code
     switched to `train()` for the no_grad passes themselves, with no training step between (Monte Carlo dropout,
-    recomputing BatchNorm's statistics as `torch.optim.swa_utils.update_bn` does), nor one handed to a function
-    that may switch it first (a function of the file that calls `train()`/`eval()`, or one the file does not show).
+    recomputing BatchNorm's statistics as `torch.optim.swa_utils.update_bn` does), nor one handed first to a
+    function the file does not show (it may call `eval()`). A function of the file that switches the model counts by
+    the mode it leaves it in (`train_epoch(model)` that calls `model.train()` first leaves training mode).
 
     ## Why is this bad?
     `no_grad` turns autograd off; it does not change the mode. In training mode, under `no_grad`, Dropout still
