@@ -18,6 +18,8 @@ every optimizer step and every backward call:
   functional dropouts that dropped inside a module in eval() mode;
 - per Dropout and BatchNorm layer that gradients flowed through: at which backward calls it was in training
   mode and at which in eval mode (a model left in eval mode by a validation pass trains differently);
+- Dropout and BatchNorm forwards run in training mode with autograd off (an evaluation pass under `no_grad` that
+  never called `eval()`);
 - a parameter of a layer that was replaced (registered once, no longer reachable from any model, and given to
   no optimizer) is left out: nothing in the program can train it any more;
 - the run stops after `--max-steps` optimizer steps.
@@ -93,6 +95,7 @@ class Observer:
         self.eval_dropouts = 0
         self.transposing_views = 0
         self.not_log_probabilities = 0  # nll_loss inputs whose rows are not log-probabilities
+        self.no_grad_train_forwards = 0  # Dropout/BatchNorm forwards in training mode with autograd off
         self.running: list = []  # the modules whose forward is running, innermost last
         self.owners: dict[int, object] = {}  # id(param) -> the module it was registered on
         self.mode_layers: dict[int, dict] = {}  # id(Dropout/BatchNorm layer) -> {"train": {calls}, "eval": {calls}}
@@ -377,7 +380,7 @@ class Observer:
         """For a layer whose behaviour depends on its mode (Dropout with p > 0, BatchNorm with running statistics),
         note at which backward calls gradients flowed through it, and in which mode it ran."""
         torch = self.torch
-        if not isinstance(output, torch.Tensor) or not output.requires_grad or not torch.is_grad_enabled():
+        if not isinstance(output, torch.Tensor):
             return
         if isinstance(module, torch.nn.modules.dropout._DropoutNd):
             if not module.p:
@@ -386,6 +389,13 @@ class Observer:
             if getattr(module, "running_mean", None) is None:
                 return  # no running statistics: it normalises with the batch's in either mode
         else:
+            return
+        if not torch.is_grad_enabled():
+            # An evaluation pass (no_grad/inference_mode) that left the layer in training mode: dropout drops,
+            # BatchNorm normalises with the batch and moves its running statistics.
+            self.no_grad_train_forwards += module.training
+            return
+        if not output.requires_grad:
             return
         record = self.mode_layers.setdefault(id(module), {"train": set(), "eval": set()})
         mode = "train" if module.training else "eval"
@@ -481,6 +491,7 @@ class Observer:
             "eval_dropouts": self.eval_dropouts,
             "transposing_views": self.transposing_views,
             "not_log_probabilities": self.not_log_probabilities,
+            "no_grad_train_forwards": self.no_grad_train_forwards,
             "modes": self.mode_switches(),
         }
 

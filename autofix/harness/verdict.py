@@ -4,8 +4,9 @@ repairing: the original is broken (it raised, a trainable parameter got no gradi
 one never moved, a forward() changed its input, torch warned about the order of calls, a gradient clip
 measured gradients no step used or gradients still scaled by a GradScaler, a loss was given the output of
 the activation it applies itself, nll_loss was given something other than log-probabilities, a view()/reshape()
-gave a tensor the shape of its own transpose, a dropout dropped in eval() mode, or a Dropout or BatchNorm layer
-that had trained in training mode carried gradients in eval mode later) and the fixed one is healthy (no error, a
+gave a tensor the shape of its own transpose, a dropout dropped in eval() mode, a Dropout or BatchNorm layer ran in
+training mode under no_grad (an evaluation pass without eval()), or a Dropout or BatchNorm layer that had
+trained in training mode carried gradients in eval mode later) and the fixed one is healthy (no error, a
 gradient reached every trainable parameter, each of them moved, the loss fell).
 preserving: the two runs are identical (per-step losses and every parameter's final value; bitwise on CPU,
 within a relative tolerance on CUDA).
@@ -125,6 +126,9 @@ def problems(run: dict, steady: frozenset[str] = frozenset()) -> list[str]:
     if run.get("transposing_views") and "transposing_views" not in steady:
         found.append(f"view()/reshape() gave a tensor the shape of its own transpose {run['transposing_views']}x "
                      "(the elements stay in memory order: scrambled)")
+    if run.get("no_grad_train_forwards"):
+        found.append(f"{run['no_grad_train_forwards']} Dropout/BatchNorm forwards under no_grad ran in training mode "
+                     "(an evaluation pass without eval())")
     if run.get("eval_dropouts"):
         found.append(f"dropout dropped activations in a module in eval() mode {run['eval_dropouts']}x")
     return found

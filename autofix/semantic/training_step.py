@@ -41,6 +41,7 @@ from typing import ClassVar
 
 from autofix.semantic.lattice import Grad, Kind
 from autofix.semantic.syntax import dotted
+from autofix.semantic.torch_knowledge import is_module_class
 
 Owners = frozenset  # of canonical module names
 
@@ -65,6 +66,14 @@ _PYTHON_VALUES = frozenset({"int", "float", "len", "str", "bool", "round", "isin
 _MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft", "put"})
 _PARAMETER_WALKS = frozenset({"parameters", "named_parameters"})
 _SEQUENCE_CALLS = frozenset({"list", "tuple", "set", "sorted", "chain", "itertools.chain", "filter", "iter"})
+_MOVERS_AND_SWITCHES = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "requires_grad_",
+                                  "share_memory", "train", "eval", "to_empty"})
+# Methods of a module that leave its mode alone.
+_MODE_NEUTRAL = frozenset({"parameters", "named_parameters", "buffers", "named_buffers", "modules", "named_modules",
+                           "children", "named_children", "state_dict", "load_state_dict", "zero_grad", "to", "cuda",
+                           "cpu", "float", "double", "half", "bfloat16", "forward", "requires_grad_", "register_buffer",
+                           "register_parameter", "add_module", "register_forward_hook", "register_forward_pre_hook",
+                           "size", "numel", "item", "detach", "type", "get_submodule", "extra_repr"})
 _CLIPS = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"})
 _TERMINATORS = (ast.Continue, ast.Break, ast.Return, ast.Raise)
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
@@ -160,6 +169,8 @@ class TrainingSteps:
         self._stepping_loops: dict[int, bool] = {}
         self._stored_attributes: dict[int, set[str]] = {}
         self._mutated: dict[int, dict[str, tuple[bool, list[ast.AST]]]] = {}
+        self._switching: dict[int, bool] = {}
+        self._exit_depth = 0
         self._depth = 0
 
     @classmethod
@@ -960,6 +971,188 @@ class TrainingSteps:
             entered = self._trace(trace.statement, ("mode", owner), classify, _mode_merge)
             if entered.kind in ("train", "eval") and (end is None or end[0] == entered.kind):
                 return entered.kind
+        return None
+
+    def mode_before(self, statement: ast.stmt, owner: str) -> str | None:
+        """The mode of the module named `owner` (canonical) when `statement` runs, counting a construction
+        (`model = Net()`, `model = Net().to(device)`) as train(), since every new module starts in training mode:
+        "train" or "eval" when every path within the function leaves the same mode, "start" when nothing within
+        the function switches or builds it first (its callers decide), None when the paths disagree or the file
+        does not say. `mode_at` counts switches only; this is for a rule that must know the mode a module was
+        built in."""
+        classify = lambda s: self._mode_verdict(s, owner) or self._built_verdict(s, owner) or self._opaque_verdict(
+            s, owner)
+        return self._mode_entering(statement, ("mode+built", owner), classify, 0)
+
+    def _opaque_verdict(self, statement: ast.stmt, owner: str) -> str | None:
+        """"unknown" for a statement that may switch `owner`'s mode out of sight: a function of this file that
+        calls `train()`/`eval()` (`validate(model)`, `self.evaluate()`), a function the file does not show given
+        the module or what holds it (`set_eval(model)`, `callback.on_epoch_end(self)`), or a method of the module
+        that may switch it (`model.freeze()`, `model.apply(fn)`)."""
+        exits = set()
+        for node in _own_nodes(statement):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = self.model.callee(node)
+            if callee is not None:
+                if self._switches_inside(callee, 0):
+                    exits.add(self._exit_mode(callee, node, owner))
+                continue
+            func = node.func
+            if self.model.value(func).kind is Kind.MODULE:
+                continue  # a forward call (`self.model(x)`, `model.fc(x)`)
+            if isinstance(func, ast.Attribute) and func.attr not in _MODE_NEUTRAL:
+                receiver = self.canonical(func.value)
+                if receiver is not None and overlaps(receiver, owner) \
+                        and self.model.value(func.value).kind in (Kind.MODULE, Kind.UNKNOWN, Kind.OBJECT):
+                    return "unknown"
+            qualified = self.model.qualified_name(func) or ""
+            if qualified.split(".")[0] in ("torch", "builtins") or (
+                    isinstance(func, ast.Name) and func.id in _BUILTINS | _PYTHON_VALUES):
+                continue
+            for argument in [*node.args, *(k.value for k in node.keywords)]:
+                argument = argument.value if isinstance(argument, ast.Starred) else argument
+                if isinstance(argument, ast.Attribute) and argument.attr == "training" or \
+                        self.model.value(argument).kind in (Kind.TENSOR, Kind.PARAMETER):
+                    continue  # `log(model.training)`, `hist(model.fc.weight)`: a value, not the module
+                given = self.canonical(argument) if isinstance(argument, (ast.Name, ast.Attribute)) else None
+                if given is not None and overlaps(given, owner):
+                    return "unknown"
+        if not exits:
+            return None
+        return exits.pop() or "unknown" if len(exits) == 1 else "unknown"
+
+    def _exit_mode(self, callee: ast.AST, call: ast.Call, owner: str) -> str | None:
+        """The mode a function of this file leaves the module in, when every path through it ends in the same one
+        (`def train_epoch(model, ...): model.train(); ...`); None when it does not say, returns early, or the
+        module cannot be named inside it."""
+        if self._exit_depth > 3 or not isinstance(callee, _FUNCTIONS):
+            return None
+        inner = self._owner_inside(callee, call, owner)
+        if inner is None:
+            return None
+        last = callee.body[-1]
+        if any(isinstance(n, (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom)) and n is not last
+               for statement in callee.body for n in _own_nodes(statement)):
+            return None
+        classify = lambda s: self._mode_verdict(s, inner) or self._built_verdict(s, inner) or self._opaque_verdict(
+            s, inner)
+        self._exit_depth += 1
+        try:
+            found = self._scan(callee.body, ("mode+built", inner), classify, _mode_merge)
+        finally:
+            self._exit_depth -= 1
+        return found[0] if found is not None and found[0] in ("train", "eval") else None
+
+    def _owner_inside(self, callee: ast.AST, call: ast.Call, owner: str) -> str | None:
+        """How `callee` names the module the caller names `owner`: through the parameter it is passed as (`self` of
+        a method called on what holds it), or as the same module-level name."""
+        positional = [a.arg for a in callee.args.posonlyargs + callee.args.args]
+        pairs = []
+        if isinstance(call.func, ast.Attribute) and positional and self.model.enclosing_class(callee) is not None \
+                and not self.model.is_static_method(callee):
+            pairs.append((positional[0], call.func.value))
+            positional = positional[1:]
+        if any(isinstance(a, ast.Starred) for a in call.args):
+            return None
+        pairs += list(zip(positional, call.args))
+        pairs += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+        for parameter, argument in pairs:
+            given = self.canonical(argument) if isinstance(argument, (ast.Name, ast.Attribute)) else None
+            if given is not None and covers(given, owner):
+                return parameter + owner[len(given):]
+        root = owner.split(".")[0]
+        scope = self.model.scope_of_definition(callee)
+        caller = self.model.function(call)
+        caller_scope = self.model.scope_of_definition(caller) if caller is not None else None
+        if scope is None or root in scope.bindings or root == "self" or (
+                caller is not None and (caller_scope is None or root in caller_scope.bindings)):
+            return None
+        return owner  # the same module-level name, read (not bound) by both
+
+    def _switches_inside(self, function: ast.AST, depth: int) -> bool:
+        """A function of this file that calls `train()` or `eval()` (itself, or through its own helpers)."""
+        found = self._switching.get(id(function))
+        if found is None:
+            self._switching[id(function)] = False  # recursion: nothing more found through itself
+            found = False
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                        and node.func.attr in ("train", "eval"):
+                    found = True
+                    break
+                if isinstance(node, ast.Call) and depth < 3:
+                    inner = self.model.callee(node)
+                    if inner is not None and inner is not function and self._switches_inside(inner, depth + 1):
+                        found = True
+                        break
+            self._switching[id(function)] = found
+        return found
+
+    def _mode_entering(self, node: ast.AST, cache_key: tuple, classify, depth: int) -> str | None:
+        trace = self._trace(node, cache_key, classify, _mode_merge)
+        if trace.kind in ("train", "eval"):
+            return trace.kind
+        if trace.kind != "start" or depth > 8:
+            return None
+        if isinstance(trace.statement, _FUNCTIONS):
+            return "start"
+        if isinstance(trace.statement, _LOOPS):
+            # The start of an iteration: the mode the loop was entered in, if each iteration ends in it too.
+            end = self._scan(trace.statement.body, cache_key, classify, _mode_merge)
+            entered = self._mode_entering(trace.statement, cache_key, classify, depth + 1)
+            return entered if end is None or end[0] == entered else None
+        return None  # the start of the script: a module it did not build
+
+    def _built_verdict(self, statement: ast.stmt, owner: str) -> str | None:
+        """"train" (or "eval") for `owner = Net(...)`, with movers and a switch chained (`Net().to(d).eval()`);
+        "unknown" when a part of `owner` is replaced (`model.fc = nn.Linear(...)` after `model.eval()`)."""
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
+            return None
+        built = self.canonical(target) if isinstance(target, (ast.Name, ast.Attribute)) else None
+        if built is None or not overlaps(built, owner):
+            return None
+        mode = self._construction_mode(value)
+        if covers(built, owner):
+            if self._same_module(value, built) and mode != "eval":
+                return None  # `model = model.to(device)`, `model = nn.DataParallel(model)`: the module, as it was
+            return mode or "unknown"
+        return "unknown"  # a part of the module rebuilt: its new layers are in training mode, the rest as before
+
+    def _same_module(self, value: ast.AST, built: str) -> bool:
+        """`value` is the module `built` names, moved (`model.to(device)`) or wrapped (`nn.DataParallel(model)`): a
+        wrapper runs the module it is given, in that module's own mode."""
+        while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+                and value.func.attr in _MOVERS_AND_SWITCHES and value.func.attr not in ("train", "eval"):
+            value = value.func.value
+        if isinstance(value, (ast.Name, ast.Attribute)):
+            return self.canonical(value) == built
+        if isinstance(value, ast.Call):
+            arguments = [*value.args, *(k.value for k in value.keywords)]
+            return any(isinstance(a, (ast.Name, ast.Attribute)) and self.canonical(a) == built for a in arguments)
+        return False
+
+    def _construction_mode(self, value: ast.AST) -> str | None:
+        """The mode of a module made by `value`: "train" for a module class called (`Net(...)`, `nn.Sequential(...)`),
+        through movers and switches chained on it; None when `value` makes no module the file shows being built."""
+        while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+                and value.func.attr in _MOVERS_AND_SWITCHES:
+            if value.func.attr in ("train", "eval"):
+                return self._switches_mode(value)
+            value = value.func.value
+        if not isinstance(value, ast.Call) or self.model.value(value).kind is not Kind.MODULE:
+            return None
+        func = value.func
+        if self.model.local_class(func) is not None:
+            return "train"
+        qualified = self.model.qualified_name(func)
+        project = self.model.project
+        if qualified and (is_module_class(qualified) or (project is not None and project.is_module_class(qualified))):
+            return "train"
         return None
 
     def _mode_verdict(self, statement: ast.stmt, owner: str) -> str | None:

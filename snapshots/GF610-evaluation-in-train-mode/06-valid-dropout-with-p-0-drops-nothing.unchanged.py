@@ -1,0 +1,6 @@
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 16), nn.Dropout(0.0))
+with torch.no_grad():
+    val = model(x_val)
