@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix, Invalid, Rule, Scenario, Valid
-from autofix.semantic import FUNCTIONS, Range, SemanticModel
+from autofix.semantic import FUNCTIONS, Grad, Kind, Range, SemanticModel
 from codemods._aliases import carries_graph, tensor_alias
 from codemods._torch import Imports, no_grad_block, scope_chain
 
@@ -642,6 +642,14 @@ class DetachedInplaceWrite(Rule):
             "import torch\n\n\ndef copy_into(buffer, values):\n    buffer.detach().copy_(values)\n",
             "`.detach()` on a tensor not known to be a parameter: it shares the version counter, never silently harmful",
         ),
+        Valid(
+            "import torch\n\n\nclass History:\n    def __init__(self, size):\n        self.size = size\n"
+            "        self.slots = None\n\n    def push(self, i, h: torch.Tensor):\n        with torch.no_grad():\n"
+            "            if self.slots is None:\n                self.slots = h.new_zeros(self.size, *h.shape)\n"
+            "            self.slots.data[i] = h.detach()\n",
+            "a buffer made under no_grad, written through `.data` under no_grad: the write skips the version counter "
+            "on purpose (earlier slots may be saved for backward)",
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)
@@ -741,7 +749,7 @@ def _write(model: SemanticModel, statement: ast.stmt) -> _Write | None:
     if written is None:
         return None
     found = tensor_alias(model, written[0])
-    if found is None:
+    if found is None or _deliberate_unversioned(model, found, statement):
         return None
     grad_data = tuple(
         model.range(node)
@@ -753,6 +761,18 @@ def _write(model: SemanticModel, statement: ast.stmt) -> _Write | None:
     fixable = not (isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Attribute)
                    and isinstance(found.tensor, ast.Name) and not _assignable_here(model, found.tensor.id, statement))
     return _Write(model.range(statement), found.kind, grad_data, fixable)
+
+
+def _deliberate_unversioned(model: SemanticModel, found, statement: ast.stmt) -> bool:
+    """A `.data` write, already under `torch.no_grad()`, to a tensor that the code itself made where autograd was
+    off (not a parameter, not a module's registered buffer, never requiring grad). There `.data` changes one thing
+    only: the write skips the version counter. Code that turned autograd off for both and still wrote `.data` wants
+    exactly that (a shared buffer whose earlier slices an autograd.Function saved), and the fix would make its
+    backward raise. A registered buffer written so (plain data) is still reported: there `.data` is habit."""
+    if found.kind != "data" or not model.under_no_grad(statement):
+        return False
+    value = model.dereferenced_value(found.tensor)
+    return value.kind is Kind.TENSOR and value.grad is Grad.OFF
 
 
 def _assignable_here(model: SemanticModel, name: str, statement: ast.stmt) -> bool:

@@ -186,6 +186,11 @@ class ViewAsTranspose(Rule):
             "    scores = scores.reshape(b, h, k, q)[:, :, 1:]\n    return scores.reshape(b, h, q, k - 1)\n",
             "the relative-position shift: memory read in another order, sliced, and viewed again on purpose",
         ),
+        Valid(
+            "import torch\n\n\ndef gram(y: torch.Tensor):\n    b, ch, h, w = y.size()\n    f = y.view(b, ch, w * h)\n"
+            "    return f.bmm(f.transpose(1, 2))\n",
+            "the merged size written as `w * h`: a product is one number, the same merge as `h * w`",
+        ),
     )
 
     scenarios = (Scenario("per-pixel-classifier-viewed-as-transpose", _SCENARIO),)
@@ -378,11 +383,13 @@ class _Shapes:
             if sizes is _REST:
                 order.append(-1)
                 continue
+            merged = []
             for size in sizes:
                 index = _index_of(size, symbols)
                 if index is None:
                     return None
-                order.append(index)
+                merged.append(index)
+            order.extend(sorted(merged))  # a product is one number: `w * h` merges the same dims as `h * w`
         if len(set(order) - {-1}) != len([o for o in order if o != -1]) or order.count(-1) > 1:
             return None
         if -1 in order:
