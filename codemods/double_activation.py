@@ -383,11 +383,13 @@ class DoubleActivation(Rule):
 
     def check(self, model: SemanticModel) -> None:
         for call in model.nodes(ast.Call):
+            given = _loss_input(call)
+            if given is None:
+                continue  # no input to look at: asked first, as what the callee is costs an inference
             loss_kind = self._loss_kind(model, call)
             if loss_kind is None:
                 continue
-            given = _loss_input(call)
-            found = activation_of(model, given) if given is not None else None
+            found = activation_of(model, given)
             if found is None or found.kind not in _TABLE[loss_kind]:
                 continue
             verdict, why = _TABLE[loss_kind][found.kind]

@@ -329,7 +329,11 @@ class _Events:
             # train() on what it is given: it counts as one, so the rule stays quiet where the file is not clear.
             for arg in [*call.args, *(k.value for k in call.keywords)]:
                 arg = arg.value if isinstance(arg, ast.Starred) else arg
-                given = _translate(arg, mapping) if self._module_like(arg) else None  # not `model.training`
+                # The spelling first (cheap, and None for a call, a constant, a subscript...), then what the argument
+                # holds, an inference: `model.training` is not module-like.
+                given = _translate(arg, mapping)
+                if given is not None and not self._module_like(arg):
+                    given = None
                 if given is not None:
                     events.append(_Event("maybe-train", given, at))
         return events

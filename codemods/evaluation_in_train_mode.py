@@ -290,6 +290,11 @@ class EvaluationInTrainMode(Rule):
         layers = ModeLayers(model)
         reported: set[tuple[int, str]] = set()
         for function in _with_regions(model):
+            # Only a forward under no_grad is reported: a function without a call that may be one (a no_grad
+            # block that copies weights, say) needs no events, which infer what every call of it calls.
+            if not any(_region(model, call) is not None and steps.may_be_forward(call)
+                       for call in steps.own_calls(function)):
+                continue
             for event in steps.events(function):
                 if event.kind != "forward" or model.grad_enabled(event.call) is not False:
                     continue

@@ -284,8 +284,9 @@ def _view_call(model: SemanticModel, call: ast.Call) -> tuple[ast.AST | None, li
         if len(call.args) == 1 and isinstance(call.args[0], (ast.Tuple, ast.List)):
             return func.value, list(call.args[0].elts)
         return func.value, list(call.args)
-    if model.qualified_name(func) == "torch.reshape" and len(call.args) == 2 \
-            and isinstance(call.args[1], (ast.Tuple, ast.List)):
+    # The shape of the arguments first: the qualified name costs a lookup, and this runs for every call of the file.
+    if len(call.args) == 2 and isinstance(call.args[1], (ast.Tuple, ast.List)) \
+            and model.qualified_name(func) == "torch.reshape":
         return call.args[0], list(call.args[1].elts)
     return None, []
 
