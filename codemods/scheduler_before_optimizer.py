@@ -135,6 +135,22 @@ class SchedulerBeforeOptimizer(Rule):
             "    optimizer.zero_grad()\n",
             "an optimizer step earlier in the block (its own order is GF401's business)",
         ),
+        Invalid(
+            "from warmup import linear_warmup\n\n\ndef fit(net, batches, opt, criterion):\n"
+            "    ramp = linear_warmup(opt, 500)\n    for inputs, labels in batches:\n        ramp.step()\n"
+            "        criterion(net(inputs), labels).backward()\n        opt.step()\n        opt.zero_grad()\n",
+            "from warmup import linear_warmup\n\n\ndef fit(net, batches, opt, criterion):\n"
+            "    ramp = linear_warmup(opt, 500)\n    for inputs, labels in batches:\n"
+            "        criterion(net(inputs), labels).backward()\n        opt.step()\n        ramp.step()\n"
+            "        opt.zero_grad()\n",
+            "built on the optimizer by an unseen library, stepped without argument and never cleared: a scheduler",
+        ),
+        Valid(
+            "from wrappers import Lookahead\n\n\ndef fit(net, batches, opt, criterion):\n"
+            "    slow = Lookahead(opt)\n    for inputs, labels in batches:\n        slow.zero_grad()\n"
+            "        criterion(net(inputs), labels).backward()\n        slow.step()\n",
+            "built on the optimizer but cleared itself: an optimizer wrapper, stepped instead of the inner one",
+        ),
     )
 
     scenarios = (Scenario("mlp-steplr-stepped-first", _SCENARIO),)
