@@ -91,7 +91,13 @@ class ZeroGradBeforeStep(Rule):
 
     Also finds a loop body that clears an optimizer every iteration, runs `backward()`, and steps it only under
     `if ... % k ...:`: each step applies the last iteration's gradients alone, and the accumulation is lost
-    (checked with torch: the step sees exactly the last micro-batch's gradient).
+    (checked with torch: the step sees exactly the last micro-batch's gradient). The same holds for a function's
+    body (a training-step function an engine calls) and a fragment's top level (a loop body posted without its
+    loop): the step under `% k` is the evidence that the code runs once per iteration. And a clear under the
+    very condition that guards the step (`if it % k == 0: opt.zero_grad()` ... backward() ...
+    `if it % k == 0: opt.step()`, the counter not rebound between) runs on the step's own iteration, before its
+    backward(): each step applies that one iteration's gradients. Conditions are compared as expressions, not
+    evaluated: `i % k == 0` against `(i + 1) % k == 0` (clear at a window's start, step at its end) differs.
 
     What counts as an optimizer: what the semantic model knows is one (`torch.optim.Adam(...)`,
     `self.optimizer` assigned one in `__init__`, an `optimizer: Optimizer` annotation); where the model
@@ -382,7 +388,7 @@ class ZeroGradBeforeStep(Rule):
         if isinstance(guard, ast.If) and block is guard.body:
             around = _block_holding(model, guard)
             if around is not None:
-                self._check_same_guard(steps, evidence, around, [backward_kind(model, s) for s in around])
+                self._check_same_guard(steps, evidence, around, guard, [backward_kind(model, s) for s in around])
         stepped = {i: evidence.optimizer_step(s) for i, s in enumerate(block)}
         one_optimizer = len({key(o) for o in stepped.values() if o is not None}) == 1
         for step_index, optimizer in stepped.items():
@@ -453,42 +459,44 @@ class ZeroGradBeforeStep(Rule):
                 )
                 break
 
-    def _check_same_guard(self, steps: TrainingSteps, evidence: Evidence, block, kinds) -> None:
+    def _check_same_guard(self, steps: TrainingSteps, evidence: Evidence, block, first: ast.If, kinds) -> None:
         """`if C: opt.zero_grad()`, backward(), `if C: opt.step()` with the same `% k` condition C, and nothing
         between that rebinds a name C reads: the clear runs on the very iterations the step runs, before their
         backward(), so it throws away what the k - 1 iterations in between accumulated, and every step applies
         one iteration's gradients. (Cleared under `i % k == 0` and stepped under `(i + 1) % k == 0` is right.)"""
-        for index, first in enumerate(block):
-            if not (isinstance(first, ast.If) and not first.orelse and _takes_modulo(first.test)):
+        if first.orelse or not _takes_modulo(first.test):
+            return
+        index = next(i for i, s in enumerate(block) if s is first)
+        clear = next((s for s in first.body if zero_grad(s) is not None), None)
+        if clear is None:
+            return
+        backward = next((i for i, k in enumerate(kinds[index + 1:], index + 1) if k == "plain"), None)
+        if backward is None:
+            return
+        condition = ast.dump(first.test)
+        read = {n.id for n in ast.walk(first.test) if isinstance(n, ast.Name)}
+        if _rebinds(block[index + 1:backward + 1], read):
+            return
+        for later in block[backward + 1:]:
+            if not (isinstance(later, ast.If) and ast.dump(later.test) == condition):
+                if _rebinds([later], read):
+                    return  # the counter changes before any step under the same condition
                 continue
-            clear = next((s for s in first.body if zero_grad(s) is not None), None)
-            if clear is None:
+            step = next((s for s in later.body if evidence.optimizer_step(s) is not None), None)
+            if step is None:
                 continue
-            backward = next((i for i, k in enumerate(kinds[index + 1:], index + 1) if k == "plain"), None)
-            if backward is None:
+            optimizer = evidence.optimizer_step(step)
+            reach = steps.backward_reaches(block[backward], optimizer)
+            if not steps.clears_some(clear, optimizer) or reach is None or (
+                    reach == "may" and steps.parameters(optimizer) is not None):
                 continue
-            condition = ast.dump(first.test)
-            read = {n.id for n in ast.walk(first.test) if isinstance(n, ast.Name)}
-            for later in block[backward + 1:]:
-                if _rebinds(block[index + 1:block.index(later)], read):
-                    break
-                if not (isinstance(later, ast.If) and ast.dump(later.test) == condition):
-                    continue
-                step = next((s for s in later.body if evidence.optimizer_step(s) is not None), None)
-                if step is None:
-                    continue
-                optimizer = evidence.optimizer_step(step)
-                reach = steps.backward_reaches(block[backward], optimizer)
-                if not steps.clears_some(clear, optimizer) or reach is None or (
-                        reach == "may" and steps.parameters(optimizer) is not None):
-                    continue
-                self.report(
-                    clear,
-                    f"zero_grad() under the same condition as the step at line {step.lineno}, before backward(): "
-                    "it clears what the iterations in between accumulated, and each step applies one iteration's "
-                    "gradients; clear them after the step",
-                )
-                break
+            self.report(
+                clear,
+                f"zero_grad() under the same condition as the step at line {step.lineno}, before backward(): "
+                "it clears what the iterations in between accumulated, and each step applies one iteration's "
+                "gradients; clear them after the step",
+            )
+            return
 
     def _check_discarded(self, model: SemanticModel, evidence: Evidence, block: list[ast.stmt], kinds) -> None:
         """`loss.backward(); optimizer.zero_grad()` in a loop that never steps: the gradients are thrown away."""
