@@ -42,7 +42,9 @@ class RequiresGradThenMoved(Rule):
     Finds a tensor created with `requires_grad=True` and then moved or cast
     (`torch.randn(n, requires_grad=True).to(device)`, `.cuda()`, `.double()`, `.half()`) where the file
     shows that the result was meant to be a leaf: it is given to an optimizer, its `.grad` is read, or it is
-    stored on a module (`self.w = ...`).
+    stored on a module (`self.w = ...`). The move may be a statement of its own (`x = torch.tensor(...,
+    requires_grad=True)`, then `x = x.to(device)`): moving the name is the same move (reported without an
+    automatic fix).
 
     ## Why is this bad?
     `requires_grad=True` makes the factory's result a leaf that wants gradients; the move then returns a

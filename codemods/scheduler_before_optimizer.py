@@ -36,6 +36,10 @@ class SchedulerBeforeOptimizer(Rule):
     ## What it does
     Finds an argument-free `scheduler.step()` placed before the `optimizer.step()` it schedules (in the same
     block, or before the loop that holds the optimizer steps), with no optimizer step earlier in the block.
+    A scheduler is what the semantic model knows as one (`torch.optim.lr_scheduler.*`), or, where the
+    definitions say nothing (a library the file does not show, a fragment), a name bound once to a call whose
+    first argument is an optimizer, stepped without argument and never cleared with `zero_grad()` itself
+    (an optimizer wrapper such as `Lookahead(opt)` is cleared itself, and stepped instead of the inner one).
 
     ## Why is this bad?
     Since PyTorch 1.1 the scheduler must step after the optimizer. Stepping it first skips the first value of
