@@ -321,7 +321,27 @@ class Evidence:
         call = method_call(statement, "step")
         if call is None or call.args or call.keywords:
             return None
-        return call.func.value if self.model.value(call.func.value).kind is Kind.SCHEDULER else None
+        receiver = call.func.value
+        kind = self.model.value(receiver).kind
+        if kind is Kind.SCHEDULER:
+            return receiver
+        return receiver if kind is Kind.UNKNOWN and self._built_on_optimizer(receiver) else None
+
+    def _built_on_optimizer(self, receiver: ast.expr) -> bool:
+        """Evidence from use, where the definitions say nothing: a name bound (once) to a call whose first
+        argument is an optimizer, and whose own `step()` takes no argument, while the file never clears its
+        gradients: it schedules that optimizer (`WarmupLinearSchedule(optimizer, ...)`,
+        `get_cosine_schedule_with_warmup(optimizer, ...)`, an unseen import's class). An optimizer wrapper
+        (`Lookahead(optimizer)`) is cleared through `zero_grad()` itself, and is stepped instead of the inner
+        optimizer, not before it."""
+        if not isinstance(receiver, ast.Name) or self.zeroed(receiver):
+            return False
+        bindings = self.model.bindings_reaching(receiver.id, receiver) or []
+        if len(bindings) != 1 or bindings[0].kind != "assign":
+            return False
+        value = bindings[0].value
+        return (isinstance(value, ast.Call) and bool(value.args) and not isinstance(value.args[0], ast.Starred)
+                and self.is_optimizer(value.args[0]))
 
 
 # --- moving statements -------------------------------------------------------------------------------

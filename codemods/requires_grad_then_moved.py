@@ -42,7 +42,9 @@ class RequiresGradThenMoved(Rule):
     Finds a tensor created with `requires_grad=True` and then moved or cast
     (`torch.randn(n, requires_grad=True).to(device)`, `.cuda()`, `.double()`, `.half()`) where the file
     shows that the result was meant to be a leaf: it is given to an optimizer, its `.grad` is read, or it is
-    stored on a module (`self.w = ...`).
+    stored on a module (`self.w = ...`). The move may be a statement of its own (`x = torch.tensor(...,
+    requires_grad=True)`, then `x = x.to(device)`): moving the name is the same move (reported without an
+    automatic fix).
 
     ## Why is this bad?
     `requires_grad=True` makes the factory's result a leaf that wants gradients; the move then returns a
@@ -128,6 +130,17 @@ class RequiresGradThenMoved(Rule):
             "import torch\nw = torch.zeros(3, requires_grad=True).cpu()\nopt = torch.optim.SGD([w], lr=0.1)\n",
             "`.cpu()` of a tensor made on the CPU returns the same leaf",
         ),
+        Invalid(
+            "import torch\n\ntheta = torch.full((5,), 0.5, requires_grad=True)\ntheta = theta.double()\n"
+            "(theta ** 3).sum().backward()\nstep = theta.grad\n",
+            None,
+            "the name is moved in a statement of its own: it holds the non-leaf copy",
+        ),
+        Valid(
+            "import torch\n\ntheta = torch.full((5,), 0.5, requires_grad=True)\ntheta64 = theta.double()\n"
+            "(theta64 ** 3).sum().backward()\nstep = theta.grad\n",
+            "the copy has a name of its own, and the gradient is read from the leaf",
+        ),
     )
 
     scenarios = (Scenario("double-linear-regression", _SCENARIO),)
@@ -135,9 +148,10 @@ class RequiresGradThenMoved(Rule):
     def check(self, model: SemanticModel) -> None:
         optimized: set[int] | None = None
         for chain, base, moves in moved_chains(model):
-            if torch_factory(model, base) not in GRAD_FACTORIES or not is_true(keyword(base, "requires_grad")):
+            factory = _leaf_factory(model, base, chain)
+            if factory is None:
                 continue
-            if moves_nothing(model, moves, *created_as(model, base)):
+            if moves_nothing(model, moves, *created_as(model, factory)):
                 continue  # `.float()` of a float32 leaf is the leaf itself
             if optimized is None:
                 optimized = {id(t) for o in optimizer_calls(model) for t in optimized_tensors(model, o)}
@@ -148,7 +162,7 @@ class RequiresGradThenMoved(Rule):
                 chain,
                 f"`requires_grad=True` then `.{moves[0].func.attr}()` leaves a non-leaf copy, and {harm}: "
                 "set requires_grad after the move",
-                fix=Applicability.SAFE,
+                fix=Applicability.SAFE if factory is base else None,
             )
 
     def fix(self, finding, tree) -> Fix | None:
@@ -159,6 +173,22 @@ class RequiresGradThenMoved(Rule):
         moved = replay_movers(without_argument(base, "requires_grad"), moves)
         fixed = cst.Call(func=cst.Attribute(moved, cst.Name("requires_grad_")))
         return Fix((Edit(node, fixed),), Applicability.SAFE, Effect.REPAIRING)
+
+
+def _leaf_factory(model: SemanticModel, base: ast.AST, chain: ast.Call) -> ast.Call | None:
+    """The factory call `torch.f(..., requires_grad=True)` whose result `base` is: the call itself, or a name
+    that only such a call binds where it is moved (`x = torch.tensor(..., requires_grad=True)` then, in a
+    separate statement, `x = x.to(device)`: the move of a name is the same move as in one chain)."""
+    if isinstance(base, ast.Name):
+        # The rebinding this move makes (`x = x.to(device)`) moves a tensor it bound itself only in a loop,
+        # and then what it moves is already the non-leaf copy: the factory's binding is the one that counts.
+        bindings = [b for b in model.bindings_reaching(base.id, base) or () if b.value is not chain]
+        if len(bindings) != 1 or bindings[0].kind != "assign":
+            return None
+        base = bindings[0].value
+    if torch_factory(model, base) not in GRAD_FACTORIES or not is_true(keyword(base, "requires_grad")):
+        return None
+    return base
 
 
 def _harm(model: SemanticModel, chain: ast.Call, optimized: set[int]) -> str | None:

@@ -36,6 +36,10 @@ class SchedulerBeforeOptimizer(Rule):
     ## What it does
     Finds an argument-free `scheduler.step()` placed before the `optimizer.step()` it schedules (in the same
     block, or before the loop that holds the optimizer steps), with no optimizer step earlier in the block.
+    A scheduler is what the semantic model knows as one (`torch.optim.lr_scheduler.*`), or, where the
+    definitions say nothing (a library the file does not show, a fragment), a name bound once to a call whose
+    first argument is an optimizer, stepped without argument and never cleared with `zero_grad()` itself
+    (an optimizer wrapper such as `Lookahead(opt)` is cleared itself, and stepped instead of the inner one).
 
     ## Why is this bad?
     Since PyTorch 1.1 the scheduler must step after the optimizer. Stepping it first skips the first value of
@@ -134,6 +138,22 @@ class SchedulerBeforeOptimizer(Rule):
             "    optimizer.step()\n    scheduler.step()\n    loss = criterion(model(x), y)\n    loss.backward()\n"
             "    optimizer.zero_grad()\n",
             "an optimizer step earlier in the block (its own order is GF401's business)",
+        ),
+        Invalid(
+            "from warmup import linear_warmup\n\n\ndef fit(net, batches, opt, criterion):\n"
+            "    ramp = linear_warmup(opt, 500)\n    for inputs, labels in batches:\n        ramp.step()\n"
+            "        criterion(net(inputs), labels).backward()\n        opt.step()\n        opt.zero_grad()\n",
+            "from warmup import linear_warmup\n\n\ndef fit(net, batches, opt, criterion):\n"
+            "    ramp = linear_warmup(opt, 500)\n    for inputs, labels in batches:\n"
+            "        criterion(net(inputs), labels).backward()\n        opt.step()\n        ramp.step()\n"
+            "        opt.zero_grad()\n",
+            "built on the optimizer by an unseen library, stepped without argument and never cleared: a scheduler",
+        ),
+        Valid(
+            "from wrappers import Lookahead\n\n\ndef fit(net, batches, opt, criterion):\n"
+            "    slow = Lookahead(opt)\n    for inputs, labels in batches:\n        slow.zero_grad()\n"
+            "        criterion(net(inputs), labels).backward()\n        slow.step()\n",
+            "built on the optimizer but cleared itself: an optimizer wrapper, stepped instead of the inner one",
         ),
     )
 

@@ -91,7 +91,13 @@ class ZeroGradBeforeStep(Rule):
 
     Also finds a loop body that clears an optimizer every iteration, runs `backward()`, and steps it only under
     `if ... % k ...:`: each step applies the last iteration's gradients alone, and the accumulation is lost
-    (checked with torch: the step sees exactly the last micro-batch's gradient).
+    (checked with torch: the step sees exactly the last micro-batch's gradient). The same holds for a function's
+    body (a training-step function an engine calls) and a fragment's top level (a loop body posted without its
+    loop): the step under `% k` is the evidence that the code runs once per iteration. And a clear under the
+    very condition that guards the step (`if it % k == 0: opt.zero_grad()` ... backward() ...
+    `if it % k == 0: opt.step()`, the counter not rebound between) runs on the step's own iteration, before its
+    backward(): each step applies that one iteration's gradients. Conditions are compared as expressions, not
+    evaluated: `i % k == 0` against `(i + 1) % k == 0` (clear at a window's start, step at its end) differs.
 
     What counts as an optimizer: what the semantic model knows is one (`torch.optim.Adam(...)`,
     `self.optimizer` assigned one in `__init__`, an `optimizer: Optimizer` annotation); where the model
@@ -334,6 +340,30 @@ class ZeroGradBeforeStep(Rule):
             "        loss.backward()\n        if (i + 1) % accumulate == 0:\n            optimizer.step()\n",
             'cleared under `i % k == 0`, stepped under `(i + 1) % k == 0`: each step sees k micro-batches',
         ),
+        Invalid(
+            "sgd.zero_grad()\nbatch_loss.backward()\nif (n + 1) % every == 0:\n    sgd.step()\n",
+            "batch_loss.backward()\nif (n + 1) % every == 0:\n    sgd.step()\n    sgd.zero_grad()\n",
+            'a loop body posted without its loop: the step under `% k` says it runs once per iteration',
+        ),
+        Invalid(
+            "def train_step(trainer, net, opt, batch, k=8):\n    if trainer.iteration % k == 0:\n"
+            "        opt.zero_grad()\n    out = net(batch[0])\n    (out - batch[1]).pow(2).mean().backward()\n"
+            "    if trainer.iteration % k == 0:\n        opt.step()\n",
+            None,
+            'cleared and stepped under the same `% k` condition, the clear before backward(): one batch per step',
+        ),
+        Valid(
+            "def train_step(trainer, net, opt, batch, k=8):\n    out = net(batch[0])\n"
+            "    (out - batch[1]).pow(2).mean().backward()\n    if trainer.iteration % k == 0:\n"
+            "        opt.step()\n        opt.zero_grad()\n",
+            'stepped and then cleared under the same `% k` condition: k batches per step',
+        ),
+        Valid(
+            "def train_step(trainer, net, opt, batch, k=8):\n    if trainer.iteration % k == 0:\n"
+            "        opt.zero_grad()\n    out = net(batch[0])\n    (out - batch[1]).pow(2).mean().backward()\n"
+            "    if (trainer.iteration + 1) % k == 0:\n        opt.step()\n",
+            'cleared on the first iteration of each window, stepped on its last: k batches per step',
+        ),
     )
 
     scenarios = (
@@ -354,6 +384,11 @@ class ZeroGradBeforeStep(Rule):
         self._check_discarded(model, evidence, block, kinds)
         steps = TrainingSteps.of(model)
         self._check_accumulation(model, evidence, steps, block, kinds)
+        guard = model.parent(block[0]) if block else None
+        if isinstance(guard, ast.If) and block is guard.body:
+            around = _block_holding(model, guard)
+            if around is not None:
+                self._check_same_guard(steps, evidence, around, guard, [backward_kind(model, s) for s in around])
         stepped = {i: evidence.optimizer_step(s) for i, s in enumerate(block)}
         one_optimizer = len({key(o) for o in stepped.values() if o is not None}) == 1
         for step_index, optimizer in stepped.items():
@@ -384,8 +419,14 @@ class ZeroGradBeforeStep(Rule):
     def _check_accumulation(self, model, evidence: Evidence, steps: TrainingSteps, block, kinds) -> None:
         """A loop body that clears an optimizer every iteration, runs backward(), and steps it only under
         `if ... % k ...:`: every step applies the last iteration's gradients alone (accumulation broken)."""
-        loop = model.parent(block[0]) if block else None
-        if not isinstance(loop, (ast.For, ast.AsyncFor, ast.While)) or block is not loop.body:
+        owner = model.parent(block[0]) if block else None
+        # A loop body, or the body of a function or of a fragment: a step guarded by `% k` is itself the
+        # evidence that this code runs once per iteration (a training-step function an engine calls, a loop
+        # body posted without its loop); whatever calls it, the clear before backward() destroys what the
+        # skipped iterations accumulated.
+        repeated = isinstance(owner, (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef,
+                                      ast.Module))
+        if not repeated or block is not owner.body:
             return
         for index, statement in enumerate(block):
             if zero_grad(statement) is None:
@@ -417,6 +458,45 @@ class ZeroGradBeforeStep(Rule):
                     data=move,
                 )
                 break
+
+    def _check_same_guard(self, steps: TrainingSteps, evidence: Evidence, block, first: ast.If, kinds) -> None:
+        """`if C: opt.zero_grad()`, backward(), `if C: opt.step()` with the same `% k` condition C, and nothing
+        between that rebinds a name C reads: the clear runs on the very iterations the step runs, before their
+        backward(), so it throws away what the k - 1 iterations in between accumulated, and every step applies
+        one iteration's gradients. (Cleared under `i % k == 0` and stepped under `(i + 1) % k == 0` is right.)"""
+        if first.orelse or not _takes_modulo(first.test):
+            return
+        index = next(i for i, s in enumerate(block) if s is first)
+        clear = next((s for s in first.body if zero_grad(s) is not None), None)
+        if clear is None:
+            return
+        backward = next((i for i, k in enumerate(kinds[index + 1:], index + 1) if k == "plain"), None)
+        if backward is None:
+            return
+        condition = ast.dump(first.test)
+        read = {n.id for n in ast.walk(first.test) if isinstance(n, ast.Name)}
+        if _rebinds(block[index + 1:backward + 1], read):
+            return
+        for later in block[backward + 1:]:
+            if not (isinstance(later, ast.If) and ast.dump(later.test) == condition):
+                if _rebinds([later], read):
+                    return  # the counter changes before any step under the same condition
+                continue
+            step = next((s for s in later.body if evidence.optimizer_step(s) is not None), None)
+            if step is None:
+                continue
+            optimizer = evidence.optimizer_step(step)
+            reach = steps.backward_reaches(block[backward], optimizer)
+            if not steps.clears_some(clear, optimizer) or reach is None or (
+                    reach == "may" and steps.parameters(optimizer) is not None):
+                continue
+            self.report(
+                clear,
+                f"zero_grad() under the same condition as the step at line {step.lineno}, before backward(): "
+                "it clears what the iterations in between accumulated, and each step applies one iteration's "
+                "gradients; clear them after the step",
+            )
+            return
 
     def _check_discarded(self, model: SemanticModel, evidence: Evidence, block: list[ast.stmt], kinds) -> None:
         """`loss.backward(); optimizer.zero_grad()` in a loop that never steps: the gradients are thrown away."""
@@ -491,6 +571,25 @@ def _cleared_after_its_backward(model, steps: TrainingSteps, block, step_index: 
         if outer is None:
             return None
         current, index, own_block = outer, next(i for i, s in enumerate(outer) if s is parent), False
+
+
+def _block_holding(model, statement: ast.stmt) -> list[ast.stmt] | None:
+    """The statement list `statement` sits in (its parent's body, orelse, finalbody or handler body)."""
+    parent = model.parent(statement)
+    for field in ("body", "orelse", "finalbody"):
+        statements = getattr(parent, field, None)
+        if isinstance(statements, list) and any(s is statement for s in statements):
+            return statements
+    return None
+
+
+def _rebinds(statements, names: set[str]) -> bool:
+    """Whether any of `statements` assigns (or augments) one of `names`."""
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in names:
+                return True
+    return False
 
 
 def _takes_modulo(test: ast.AST) -> bool:

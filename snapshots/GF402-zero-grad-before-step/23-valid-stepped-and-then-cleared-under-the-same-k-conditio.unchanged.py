@@ -1,0 +1,6 @@
+def train_step(trainer, net, opt, batch, k=8):
+    out = net(batch[0])
+    (out - batch[1]).pow(2).mean().backward()
+    if trainer.iteration % k == 0:
+        opt.step()
+        opt.zero_grad()
