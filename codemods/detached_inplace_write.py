@@ -650,6 +650,27 @@ class DetachedInplaceWrite(Rule):
             "a buffer made under no_grad, written through `.data` under no_grad: the write skips the version counter "
             "on purpose (earlier slots may be saved for backward)",
         ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            'online, frozen = nn.Linear(3, 3), nn.Linear(3, 3)\n'
+            '\n'
+            '\n'
+            'def hard_update():\n'
+            '    for src, dst in zip(online.parameters(), frozen.parameters(), strict=True):\n'
+            '        dst.data.copy_(src.data)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            'online, frozen = nn.Linear(3, 3), nn.Linear(3, 3)\n'
+            '\n'
+            '\n'
+            'def hard_update():\n'
+            '    for src, dst in zip(online.parameters(), frozen.parameters(), strict=True):\n'
+            '        with torch.no_grad():\n'
+            '            dst.copy_(src.data)\n',
+            '`zip(..., strict=True)` yields the same pairs: `strict` only decides whether unequal lengths raise',
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)

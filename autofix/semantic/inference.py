@@ -1043,7 +1043,8 @@ class SemanticModel(Scopes):
         if name == "enumerate":
             return container(pair(DATA_OBJECT, self._element_of(call.args[0]))) if call.args else container()
         if name == "zip":
-            if call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
+            # `strict=` only decides whether unequal lengths raise: the elements are the same
+            if any(k.arg != "strict" for k in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
                 return container()
             places = tuple(self._element_of(a) for a in call.args)
             return container(container(join(list(places)), items=places))
