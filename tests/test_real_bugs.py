@@ -101,6 +101,7 @@ CASES = [
          check=loss_floor_lifted, edits=(("        out = torch.sigmoid(out)\n", ""),)),
     Case("pytorch_handbook_tabular_sigmoid_into_cross_entropy", "GF604", "loss = criterion(outputs, y)",
          fix="manual", check=loss_floor_lifted, edits=(("        x = torch.sigmoid(x)\n", ""),)),
+    Case("cnn_text_convs_in_list", "GF601", "self.convs1 = [nn.Conv2d(in_channels=1", fix="unsafe"),
 ]
 
 
