@@ -102,6 +102,9 @@ CASES = [
     Case("pytorch_handbook_tabular_sigmoid_into_cross_entropy", "GF604", "loss = criterion(outputs, y)",
          fix="manual", check=loss_floor_lifted, edits=(("        x = torch.sigmoid(x)\n", ""),)),
     Case("cnn_text_convs_in_list", "GF601", "self.convs1 = [nn.Conv2d(in_channels=1", fix="unsafe"),
+    Case("captum_titanic_softmax_into_cross_entropy", "GF604", "loss = criterion(output, labels)", fix="manual",
+         check=loss_floor_lifted, edits=(("return self.softmax(self.linear3(sigmoid_out2))",
+                                          "return self.linear3(sigmoid_out2)"),)),
 ]
 
 
