@@ -105,6 +105,7 @@ CASES = [
     Case("captum_titanic_softmax_into_cross_entropy", "GF604", "loss = criterion(output, labels)", fix="manual",
          check=loss_floor_lifted, edits=(("return self.softmax(self.linear3(sigmoid_out2))",
                                           "return self.linear3(sigmoid_out2)"),)),
+    Case("recbole_fwfm_weight_attribute", "GF609", "self.weight = torch.randn(self.num_fields", fix="unsafe"),
 ]
 
 
