@@ -106,6 +106,7 @@ CASES = [
          check=loss_floor_lifted, edits=(("return self.softmax(self.linear3(sigmoid_out2))",
                                           "return self.linear3(sigmoid_out2)"),)),
     Case("recbole_fwfm_weight_attribute", "GF609", "self.weight = torch.randn(self.num_fields", fix="unsafe"),
+    Case("dataflowr_rnn_losses_kept_with_graph", "GF608", "loss_t.append(loss)", occurrence=-1),
     # GF607 reports the first reshape; the reshape back is wrong in the same way, so the edit fixes both
     Case("speechbrain_dct_multichannel_reshape", "GF607", "x = x.reshape(x.shape[0] * x.shape[3]", fix="manual",
          edits=(("x = x.reshape(x.shape[0] * x.shape[3], x.shape[1], x.shape[2])",
