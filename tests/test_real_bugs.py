@@ -107,6 +107,8 @@ CASES = [
                                           "return self.linear3(sigmoid_out2)"),)),
     Case("recbole_fwfm_weight_attribute", "GF609", "self.weight = torch.randn(self.num_fields", fix="unsafe"),
     Case("dataflowr_rnn_losses_kept_with_graph", "GF608", "loss_t.append(loss)", occurrence=-1),
+    Case("heaton_perturbation_rank_softmax_into_cross_entropy", "GF604", "error = loss_fn(pred, y.long()).item()",
+         fix="manual", edits=(("        pred = F.softmax(pred, dim=1)\n", ""),)),
     # GF607 reports the first reshape; the reshape back is wrong in the same way, so the edit fixes both
     Case("speechbrain_dct_multichannel_reshape", "GF607", "x = x.reshape(x.shape[0] * x.shape[3]", fix="manual",
          edits=(("x = x.reshape(x.shape[0] * x.shape[3], x.shape[1], x.shape[2])",
