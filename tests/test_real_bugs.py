@@ -38,6 +38,13 @@ def gradients_and_accuracy_recover(before: dict, after: dict) -> bool:
             and before["final_loss"] >= floor > after["final_loss"])
 
 
+def loss_floor_lifted(before: dict, after: dict) -> bool:
+    # a sigmoid before CrossEntropyLoss: the first step's gradient is several times smaller, and the loss cannot
+    # go below its floor (log(1 + 1/e) for two classes), which logits go below
+    return (after["first_grad_norm"] > 3 * before["first_grad_norm"]
+            and before["final_loss"] >= before["floor"] > after["final_loss"])
+
+
 @dataclass(frozen=True)
 class Case:
     program: str
@@ -85,6 +92,29 @@ CASES = [
          branch="rules-a"),
     Case("widedeep_pretrain_eval_without_train", "GF606", "val_loss = self._eval_step(X, batch_idx)",
          fix="unsafe", branch="rules-a"),
+    Case("pyg_equilibrium_median_loss_with_graph", "GF608", "total_loss += loss"),
+    Case("tcn_copymem_clip_before_backward", "GF603", "torch.nn.utils.clip_grad_norm_"),
+    Case("tcn_music_clip_before_backward", "GF603", "torch.nn.utils.clip_grad_norm_"),
+    Case("rasbt_gan_losses_kept_with_graph", "GF608", "gener_costs.append(gener_loss)", occurrence=-1),
+    Case("rasbt_cyclical_lr_epoch_cost_with_graph", "GF608", "epoch_avg_cost += cost", occurrence=-1),
+    Case("pytorch_handbook_sigmoid_into_cross_entropy", "GF604", "loss = criterion(y_hat, y)", fix="manual",
+         check=loss_floor_lifted, edits=(("        out = torch.sigmoid(out)\n", ""),)),
+    Case("pytorch_handbook_tabular_sigmoid_into_cross_entropy", "GF604", "loss = criterion(outputs, y)",
+         fix="manual", check=loss_floor_lifted, edits=(("        x = torch.sigmoid(x)\n", ""),)),
+    Case("cnn_text_convs_in_list", "GF601", "self.convs1 = [nn.Conv2d(in_channels=1", fix="unsafe"),
+    Case("captum_titanic_softmax_into_cross_entropy", "GF604", "loss = criterion(output, labels)", fix="manual",
+         check=loss_floor_lifted, edits=(("return self.softmax(self.linear3(sigmoid_out2))",
+                                          "return self.linear3(sigmoid_out2)"),)),
+    Case("recbole_fwfm_weight_attribute", "GF609", "self.weight = torch.randn(self.num_fields", fix="unsafe"),
+    Case("dataflowr_rnn_losses_kept_with_graph", "GF608", "loss_t.append(loss)", occurrence=-1),
+    Case("heaton_perturbation_rank_softmax_into_cross_entropy", "GF604", "error = loss_fn(pred, y.long()).item()",
+         fix="manual", edits=(("        pred = F.softmax(pred, dim=1)\n", ""),)),
+    # GF607 reports the first reshape; the reshape back is wrong in the same way, so the edit fixes both
+    Case("speechbrain_dct_multichannel_reshape", "GF607", "x = x.reshape(x.shape[0] * x.shape[3]", fix="manual",
+         edits=(("x = x.reshape(x.shape[0] * x.shape[3], x.shape[1], x.shape[2])",
+                 "x = x.permute(0, 3, 1, 2).reshape(x.shape[0] * x.shape[3], x.shape[1], x.shape[2])"),
+                ("dct = dct.reshape(input_shape[0], dct.shape[1], dct.shape[2], input_shape[3])",
+                 "dct = dct.reshape(input_shape[0], input_shape[3], dct.shape[1], dct.shape[2]).permute(0, 2, 3, 1)"))),
 ]
 
 
