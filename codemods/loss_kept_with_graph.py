@@ -184,6 +184,26 @@ class LossKeptWithGraph(Rule):
             "    print(total / len(loader))\n\n\nwith torch.no_grad():\n    report(val_loader)\n",
             "the function that accumulates is called under no_grad",
         ),
+        Valid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass ChunkedLoss(nn.Module):\n"
+            "    def __init__(self, encoder):\n        super().__init__()\n        self.encoder = encoder\n\n"
+            "    def forward(self, chunks, targets, backward_now=False):\n        parts = []\n"
+            "        for x, y in zip(chunks, targets):\n            part = F.mse_loss(self.encoder(x), y)\n"
+            "            if backward_now:\n                part.backward()\n                part = part.detach()\n"
+            "            parts.append(part)\n        return sum(parts)\n",
+            "backward() runs on one path only, and that path appends the detached value; on the other the list's sum "
+            "is returned for the caller to backpropagate",
+        ),
+        Valid(
+            "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\nnet = nn.Linear(4, 2)\n"
+            "opt = torch.optim.SGD(net.parameters(), lr=0.1)\n\n\ndef mean_loss(loader):\n    total = 0.0\n"
+            "    with torch.no_grad():\n        for x, y in loader:\n            total += F.cross_entropy(net(x), y).item()\n"
+            "    return total / len(loader)\n\n\nhistory = []\nfor epoch in range(3):\n    for x, y in loader:\n"
+            "        loss = F.cross_entropy(net(x), y)\n        opt.zero_grad()\n        loss.backward()\n        opt.step()\n"
+            "    loss = mean_loss(loader)\n    history.append(loss)\n",
+            "a script's loop rebinds the name to a float before it is kept: the value appended is the float, in "
+            "execution order",
+        ),
     )
 
     scenarios = (Scenario("running-loss-kept-with-graph", _SCENARIO),)
@@ -259,12 +279,17 @@ def _graph(model: SemanticModel, added: ast.AST, loop: ast.AST) -> str | None:
     name = _graph_name(added)
     reaching = _origins(model, name) if name is not None else set()
     if reaching:
+        # Every value that may reach the accumulation must be one the loop ran backward() on: where another
+        # binding reaches it too (`loss = loss.detach()` after the backward on one path, a float from an evaluation
+        # helper, or no backward on the other branch), that value's graph is not consumed.
+        consumed: set[int] = set()
         for call in model.calls_to_method("backward"):
             backed = call.func.value
             if isinstance(backed, ast.Name) and backed.id == name.id and model.is_inside(call, loop) \
-                    and not any(k.arg == "retain_graph" for k in call.keywords) and len(call.args) < 2 \
-                    and reaching & _origins(model, backed):
-                return "consumed"
+                    and not any(k.arg == "retain_graph" for k in call.keywords) and len(call.args) < 2:
+                consumed |= _origins(model, backed)
+        if reaching <= consumed:
+            return "consumed"
     # The model's `data` is not trusted against a backward() call (it says `data` for the output of an
     # `nn.Sequential` given plain data, whatever its layers), but it is not taken as a graph either.
     if held.is_tensor and held.grad is Grad.CONNECTED and _is_loss(model, added):
@@ -276,7 +301,9 @@ def _origins(model: SemanticModel, name: ast.Name, depth: int = 0) -> set[int]:
     """The bindings whose value `name` holds, looking through in-place updates (`loss *= n` after `loss = ...;
     loss.backward()` is still that loss)."""
     found: set[int] = set()
-    for binding in model.bindings_reaching(name.id, name) or ():
+    # In execution order also in a script's own statements (a notebook's training loop), where any binding of a
+    # module global may otherwise reach any use.
+    for binding in model.bindings_in_flow(name.id, name) or ():
         target = getattr(binding.node, "target", None)
         if binding.kind == "aug" and isinstance(target, ast.Name) and depth < 4:
             found |= {b for b in _origins(model, target, depth + 1) if b != id(binding)}
