@@ -94,8 +94,9 @@ class ViewAsTranspose(Rule):
 
     Not reported: merging or splitting dimensions in order (`x.view(b, c, h * w)`, `x.view(b, -1)`), a view after
     `permute(...).contiguous()` that lists the permuted order, any size the file does not tie to the tensor
-    (`c // heads`, a constant, an argument), and a reordered view whose result is sliced and viewed again: the
-    relative-position shift of Transformer-XL (and Funnel, XLNet, ...) reads memory in another order on purpose.
+    (`c // heads`, a constant, an argument), and a reordered view whose result is sliced and viewed again, or whose
+    rows are cut by a slice: the relative-position shift of Transformer-XL (and Funnel, XLNet, ...) and the skew of
+    relative attention (Music Transformer) read memory in another order on purpose.
 
     ## Effect
     Repairing: each element goes where the target's dimensions say.
@@ -190,6 +191,13 @@ class ViewAsTranspose(Rule):
             "import torch\n\n\ndef gram(y: torch.Tensor):\n    b, ch, h, w = y.size()\n    f = y.view(b, ch, w * h)\n"
             "    return f.bmm(f.transpose(1, 2))\n",
             "the merged size written as `w * h`: a product is one number, the same merge as `h * w`",
+        ),
+        Valid(
+            "import torch\nimport torch.nn.functional as F\n\n\ndef skew(rel: torch.Tensor):\n"
+            "    padded = F.pad(rel, (1, 0))\n    b, h, rows, cols = padded.shape\n"
+            "    flipped = padded.reshape(b, h, cols, rows)\n    return flipped[:, :, 1:, :]\n",
+            "the skew of relative attention: a padded score matrix read as (cols, rows) and its first row cut off, "
+            "on purpose",
         ),
     )
 
@@ -297,11 +305,20 @@ def _reinterpreted(model: SemanticModel, call: ast.Call, depth: int = 0) -> bool
     another order on purpose, and restores a layout afterwards."""
     parent = model.parent(call)
     if isinstance(parent, ast.Subscript) and parent.value is call:
-        return _reshaped(model, parent, depth)
+        return _drops_rows(parent) or _reshaped(model, parent, depth)
     for use in _result_uses(model, call):
-        if isinstance(use, ast.Subscript) and _reshaped(model, use, depth):
+        if isinstance(use, ast.Subscript) and (_drops_rows(use) or _reshaped(model, use, depth)):
             return True
     return False
+
+
+def _drops_rows(subscript: ast.Subscript) -> bool:
+    """A slice with a bound cuts rows off the reordered result (`reshaped[:, :, 1:, :]`): the skew of relative
+    attention (Music Transformer) pads a column, reads the memory as (cols, rows) and drops the first row, on
+    purpose. A transposed view by mistake is used whole."""
+    index = subscript.slice
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return any(isinstance(p, ast.Slice) and (p.lower is not None or p.upper is not None) for p in parts)
 
 
 def _reshaped(model: SemanticModel, expr: ast.AST, depth: int) -> bool:
