@@ -642,6 +642,76 @@ class DetachedInplaceWrite(Rule):
             "import torch\n\n\ndef copy_into(buffer, values):\n    buffer.detach().copy_(values)\n",
             "`.detach()` on a tensor not known to be a parameter: it shares the version counter, never silently harmful",
         ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class ScaledLinear(nn.Linear):\n'
+            '    def reset_parameters(self):\n'
+            '        self.weight.data.normal_(0.0, 0.02)\n'
+            '        if self.bias is not None:\n'
+            '            self.bias.data.zero_()\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class ScaledLinear(nn.Linear):\n'
+            '    def reset_parameters(self):\n'
+            '        with torch.no_grad():\n'
+            '            self.weight.normal_(0.0, 0.02)\n'
+            '        if self.bias is not None:\n'
+            '            with torch.no_grad():\n'
+            '                self.bias.zero_()\n',
+            "a subclass of a torch layer writes its inherited `self.weight` (torch table: nn.Linear's parameter slots)",
+        ),
+        Invalid(
+            'import torch\n'
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Gate(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.register_parameter(name="scale", param=nn.Parameter(torch.ones(3)))\n'
+            '        self.scale.data.fill_(0.5)\n',
+            'import torch\n'
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Gate(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.register_parameter(name="scale", param=nn.Parameter(torch.ones(3)))\n'
+            '        with torch.no_grad():\n'
+            '            self.scale.fill_(0.5)\n',
+            '`register_parameter` called with keywords registers the parameter all the same',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            'rnn = nn.LSTM(8, 16)\n'
+            'rnn.weight_hh_l0.data.uniform_(-0.1, 0.1)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            'rnn = nn.LSTM(8, 16)\n'
+            'with torch.no_grad():\n'
+            '    rnn.weight_hh_l0.uniform_(-0.1, 0.1)\n',
+            "torch table: `weight_hh_l0` is one of nn.LSTM's parameter slots",
+        ),
+        Valid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class TiedLinear(nn.Linear):\n'
+            '    @property\n'
+            '    def weight(self):\n'
+            '        return self.source.weight\n'
+            '\n'
+            '    def shrink(self):\n'
+            '        self.weight.data.mul_(0.5)\n',
+            'a subclass that defines `weight` itself (a property here) hides the layer\'s slot',
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)

@@ -126,3 +126,34 @@ def test_no_index_checks_each_file_alone(tmp_path):
     assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()
     # The cache keeps the two apart: the same run with the index still finds the bug.
     assert codes(run(["train.py"], cwd=tmp_path).stdout) == ["train.py:4:1 GF101"]
+
+
+def test_a_subclass_of_a_torch_layer_in_another_file_holds_the_layers_parameters(tmp_path):
+    # torch table: nn.Conv2d's parameter slots are `weight` and `bias`; the subclass in layers.py sets neither,
+    # and `Tied` hides `weight` behind a property of its own.
+    write(tmp_path, {
+        "layers.py": """\
+            import torch.nn as nn
+
+
+            class SameConv(nn.Conv2d):
+                pass
+
+
+            class Tied(nn.Linear):
+                @property
+                def weight(self):
+                    return self.source.weight
+            """,
+        "train.py": """\
+            from layers import SameConv, Tied
+
+            conv = SameConv(3, 8, 3)
+            conv.weight.data.normal_(0, 0.02)
+            tied = Tied(4, 4)
+            tied.weight.data.zero_()
+            tied.bias.data.zero_()
+            """,
+    })
+    done = run(["--no-cache", "train.py"], cwd=tmp_path)
+    assert codes(done.stdout) == ["train.py:4:1 GF101", "train.py:7:1 GF101"], done.stdout.decode() + done.stderr.decode()

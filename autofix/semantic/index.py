@@ -25,7 +25,7 @@ from typing import Callable
 from autofix.semantic.lattice import UNKNOWN, Grad, Kind, Value
 from autofix.semantic.scopes import absolute_module
 from autofix.semantic.syntax import dotted
-from autofix.semantic.torch_knowledge import is_module_base, is_optimizer_base, torch_instance
+from autofix.semantic.torch_knowledge import is_module_base, is_module_class, is_optimizer_base, layer_slot, torch_instance
 
 SUMMARY_LAYOUT = "summary-v1"
 MAX_SUMMARIZED_SIZE = 1 << 20  # bigger files are not summarised (their classes stay unknown)
@@ -87,6 +87,7 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
     summarized = {}
     for name, cls in classes.items():
         made: dict[str, set] = {}
+        sets = _names_set(cls)
         for method in cls.body:
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or not method.args.args:
                 continue
@@ -108,12 +109,43 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
         summarized[name] = {
             "bases": [qualified(b) for b in cls.bases],
             "attributes": {attr: {"new": q.pop()} for attr, q in made.items() if len(q) == 1 and None not in q},
+            "sets": sorted(sets | set(made)),
         }
     returned = {}
     for name, function in functions.items():
         made_by = {constructed(n.value) for n in _own_nodes(function) if isinstance(n, ast.Return) and n.value}
         returned[name] = {"new": made_by.pop()} if len(made_by) == 1 and None not in made_by else None
     return {"module": module, "classes": summarized, "functions": returned, "imports": imports}
+
+
+def _names_set(cls: ast.ClassDef) -> set[str]:
+    """The attribute names a class gives its instances itself, so that a base's slot of that name is hidden:
+    names in its body (methods, properties, class attributes), `self.<name>` assigned, deleted, registered, or
+    `setattr` in its methods ("*": a name that is not a constant)."""
+    found: set[str] = set()
+    for statement in cls.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(statement.name)
+        for target in statement.targets if isinstance(statement, ast.Assign) else \
+                [statement.target] if isinstance(statement, ast.AnnAssign) else []:
+            if isinstance(target, ast.Name):
+                found.add(target.id)
+    for node in ast.walk(cls):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete)):
+            for target in node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]:
+                if isinstance(target, ast.Attribute):
+                    found.add(target.attr)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            method = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if method in ("register_parameter", "register_buffer", "register_module", "add_module"):
+                named = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "name"), None)
+            elif method in ("setattr", "delattr"):
+                named = node.args[1] if len(node.args) >= 2 else None
+            else:
+                continue
+            found.add(named.value if isinstance(named, ast.Constant) and isinstance(named.value, str) else "*")
+    return found
 
 
 def _top_level(body: list[ast.stmt]):
@@ -273,6 +305,25 @@ class ProjectIndex:
                 inherited = self.attribute(base, attribute, depth + 1)
                 if inherited is not None:
                     return inherited
+        return None
+
+    def torch_slot(self, qualified_class: str, attribute: str, depth: int = 0) -> Value | None:
+        """`attribute` of an instance of the project's class `qualified_class` that a torch.nn layer it derives
+        from holds (torch table: `weight` of a subclass of nn.Linear), where no class in between sets it."""
+        found = self.canonical_class(qualified_class)
+        if found is None or depth > 8:
+            return None
+        sets = found[1].get("sets")
+        if sets is None or attribute in sets or "*" in sets:
+            return None
+        for base in found[1]["bases"]:
+            if base and is_module_class(base):
+                return layer_slot(base, attribute)
+            inherited = self.torch_slot(base, attribute, depth + 1) if base else None
+            if inherited is not None:
+                return inherited
+            if base not in ("torch.nn.Module", "torch.nn.modules.module.Module"):
+                return None  # that base may set it in a way the index cannot see
         return None
 
     def function_returns(self, qualified: str) -> Value | None:
