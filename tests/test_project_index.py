@@ -1,6 +1,7 @@
 """The project index through the installed CLI: what one file of a project defines is known in the others."""
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -157,3 +158,90 @@ def test_a_subclass_of_a_torch_layer_in_another_file_holds_the_layers_parameters
     })
     done = run(["--no-cache", "train.py"], cwd=tmp_path)
     assert codes(done.stdout) == ["train.py:4:1 GF101", "train.py:7:1 GF101"], done.stdout.decode() + done.stderr.decode()
+
+
+# A small installed library, written for these tests: a package with star re-exports and `__all__`, a builder that
+# declares what it returns, a class whose `fc` is an nn.Linear and whose `classifier` is an nn.Sequential.
+LIBRARY = {
+    "visionlib/__init__.py": "from . import models\n",
+    "visionlib/models/__init__.py": "from .resnet import *\nfrom .vgg import *\nfrom ._api import list_models\n",
+    "visionlib/models/_api.py": "def list_models():\n    return []\n",
+    "visionlib/models/resnet.py": """\
+        import torch.nn as nn
+
+        __all__ = ["ResNet", "resnet18"]
+
+
+        class ResNet(nn.Module):
+            def __init__(self, classes=1000):
+                super().__init__()
+                self.conv1 = nn.Conv2d(3, 64, 7)
+                self.fc = nn.Linear(512, classes)
+
+
+        def _resnet(**kwargs):
+            model = ResNet(**kwargs)
+            return model
+
+
+        def register(fn):
+            return fn
+
+
+        @register
+        def resnet18(**kwargs) -> ResNet:
+            return _resnet(**kwargs)
+
+
+        def resnet_private_helper():
+            return ResNet()
+        """,
+    "visionlib/models/vgg.py": """\
+        from torch import nn
+
+
+        class VGG(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.classifier = nn.Sequential(nn.Linear(8, 8), nn.ReLU(True), nn.Linear(8, 2))
+
+
+        def vgg11(**kwargs):
+            return VGG()
+        """,
+}
+FINETUNE = """\
+import visionlib
+from visionlib import models
+from visionlib.models import vgg11
+
+model = visionlib.models.resnet18(classes=10)
+model.fc.weight.data.normal_(0, 0.01)
+model.fc.bias.data.zero_()
+net = vgg11()
+net.classifier[2].weight.data.normal_(0, 0.01)
+net.classifier[1].weight.data.normal_(0, 0.01)
+other = models.resnet_private_helper()
+other.fc.weight.data.zero_()
+"""
+
+
+def test_an_installed_library_is_read_from_the_environment(tmp_path):
+    # resnet18 is re-exported by a star import (and resnet's `__all__`), its return declared; vgg11's returned
+    # class holds an nn.Sequential whose third member is a Linear (its second, a ReLU, has no weight). A name
+    # that `__all__` leaves out of the star import is not re-exported: `other` stays unknown.
+    write(tmp_path / "site", LIBRARY)
+    write(tmp_path / "project", {"finetune.py": FINETUNE})
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])}
+    done = run(["--no-cache", "finetune.py"], cwd=tmp_path / "project", env=env)
+    assert codes(done.stdout) == ["finetune.py:6:1 GF101", "finetune.py:7:1 GF101", "finetune.py:9:1 GF101"], \
+        done.stdout.decode() + done.stderr.decode()
+    # Read, never run: the library is not importable here (it imports nothing autofix needs) and no
+    # bytecode was written next to it.
+    assert not list((tmp_path / "site").rglob("__pycache__"))
+
+
+def test_a_library_that_is_not_installed_leaves_the_value_unknown(tmp_path):
+    write(tmp_path / "project", {"finetune.py": FINETUNE})
+    done = run(["--no-cache", "finetune.py"], cwd=tmp_path / "project")
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()

@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from autofix.semantic import installed
 from autofix.semantic.lattice import UNKNOWN, Grad, Kind, Value
 from autofix.semantic.scopes import absolute_module
 from autofix.semantic.syntax import dotted
@@ -55,6 +56,8 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
     imports: dict[str, str] = {}
     classes: dict[str, ast.ClassDef] = {}
     functions: dict[str, ast.AST] = {}
+    stars: list[str] = []  # `from pkg.mod import *`: the modules whose public names this one re-exports
+    exported: list[str] | None = None  # a literal `__all__`
     for statement in _top_level(tree.body):
         if isinstance(statement, ast.Import):
             for alias in statement.names:
@@ -65,6 +68,13 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
             for alias in statement.names:
                 if origin and alias.name != "*":
                     imports[alias.asname or alias.name] = f"{origin}.{alias.name}"
+                elif origin:
+                    stars.append(origin)
+        elif isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
+                                                       for t in statement.targets):
+            names = statement.value.elts if isinstance(statement.value, (ast.List, ast.Tuple)) else None
+            exported = [e.value for e in names if isinstance(e, ast.Constant) and isinstance(e.value, str)] \
+                if names is not None and all(isinstance(e, ast.Constant) for e in names) else None
         elif isinstance(statement, ast.ClassDef):
             classes[statement.name] = statement
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -84,9 +94,24 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
     def constructed(value: ast.AST | None) -> str | None:
         return qualified(value.func) if isinstance(value, ast.Call) else None
 
+    def held_in_order(value: ast.AST) -> list | None:
+        """What `nn.Sequential(a, b)` / `nn.ModuleList([a, b])` holds, place by place (None: not known)."""
+        kind = constructed(value)
+        if kind not in _ORDERED_CONTAINERS or value.keywords:
+            return None
+        held = value.args
+        if kind.endswith("ModuleList"):
+            if len(held) != 1 or not isinstance(held[0], (ast.List, ast.Tuple)):
+                return None
+            held = held[0].elts
+        if any(isinstance(h, ast.Starred) for h in held):
+            return None
+        return [{"new": constructed(h)} if constructed(h) else None for h in held]
+
     summarized = {}
     for name, cls in classes.items():
         made: dict[str, set] = {}
+        members: dict[str, list] = {}  # attribute -> what each assignment's Sequential/ModuleList holds, in order
         sets = _names_set(cls)
         for method in cls.body:
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or not method.args.args:
@@ -99,6 +124,7 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
                                 and target.value.id == me:
                             if not (isinstance(node.value, ast.Constant) and node.value.value is None):
                                 made.setdefault(target.attr, set()).add(constructed(node.value))
+                                members.setdefault(target.attr, []).append(held_in_order(node.value))
                 elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                         and node.func.attr in ("register_parameter", "register_buffer") \
                         and isinstance(node.func.value, ast.Name) and node.func.value.id == me and len(node.args) >= 2 \
@@ -108,14 +134,71 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
                     made.setdefault(node.args[0].value, set()).add(kind)
         summarized[name] = {
             "bases": [qualified(b) for b in cls.bases],
-            "attributes": {attr: {"new": q.pop()} for attr, q in made.items() if len(q) == 1 and None not in q},
+            "attributes": {attr: _with_items(q.pop(), members.get(attr)) for attr, q in made.items()
+                           if len(q) == 1 and None not in q},
             "sets": sorted(sets | set(made)),
         }
     returned = {}
     for name, function in functions.items():
-        made_by = {constructed(n.value) for n in _own_nodes(function) if isinstance(n, ast.Return) and n.value}
-        returned[name] = {"new": made_by.pop()} if len(made_by) == 1 and None not in made_by else None
-    return {"module": module, "classes": summarized, "functions": returned, "imports": imports}
+        nodes = list(_own_nodes(function))
+        if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
+            returned[name] = None  # a generator
+            continue
+        bound: dict[str, set] = {}  # `model = ResNet(...)` then `return model`
+        arguments = function.args
+        for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs + [arguments.vararg, arguments.kwarg]:
+            if arg is not None:
+                bound[arg.arg] = {None}
+        for node in nodes:
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With, ast.NamedExpr)):
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if not isinstance(node, ast.With) else [i.optional_vars for i in node.items]
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        bound.setdefault(target.id, set()).add(
+                            constructed(node.value) if isinstance(node, ast.Assign) else None)
+                    elif target is not None:
+                        for inner in ast.walk(target):
+                            if isinstance(inner, ast.Name):
+                                bound.setdefault(inner.id, set()).add(None)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                bound.setdefault(node.name, set()).add(None)
+            elif isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)):
+                for alias in getattr(node, "names", ()):
+                    bound.setdefault(alias if isinstance(alias, str) else (alias.asname or alias.name.split(".")[0]),
+                                     set()).add(None)
+        made_by = set()
+        for node in nodes:
+            if isinstance(node, ast.Return) and node.value:
+                if isinstance(node.value, ast.Name) and node.value.id in bound:
+                    made_by |= bound[node.value.id]
+                else:
+                    made_by.add(constructed(node.value))
+        if len(made_by) == 1 and None not in made_by:
+            returned[name] = {"new": made_by.pop()}
+        else:
+            # What the function declares it returns (`-> ResNet`), where its returns do not say.
+            declared = qualified(function.returns) if function.returns is not None else None
+            returned[name] = {"new": declared} if declared else None
+    summary = {"module": module, "classes": summarized, "functions": returned, "imports": imports}
+    if stars:
+        summary["stars"] = stars
+    if exported is not None:
+        summary["all"] = exported
+    return summary
+
+
+_ORDERED_CONTAINERS = frozenset({"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.modules.container.Sequential",
+                                 "torch.nn.modules.container.ModuleList"})
+
+
+def _with_items(qualified: str, assigned: list | None) -> dict:
+    """An attribute's summarised value: an instance of `qualified`, and, for a Sequential or ModuleList assigned
+    once, what it holds in order (later appends do not move the members a non-negative index names)."""
+    value = {"new": qualified}
+    if assigned is not None and len(assigned) == 1 and assigned[0] is not None:
+        value["items"] = assigned[0]
+    return value
 
 
 def _names_set(cls: ast.ClassDef) -> set[str]:
@@ -173,8 +256,9 @@ class ProjectIndex:
     """Summaries of a project's files, made on demand and memoised; answers questions by qualified name."""
 
     def __init__(self, roots: list[Path], summarize_file: Callable[[Path], dict | None],
-                 preloaded: dict[str, dict] | None = None):
+                 preloaded: dict[str, dict] | None = None, libraries: tuple[Path, ...] = ()):
         self.roots = [r.resolve() for r in roots]
+        self.libraries = libraries  # the environment's package directories, searched after the project's roots
         self._summarize_file = summarize_file
         self._by_module: dict[str, dict | None] = dict(preloaded or {})
         self._preloaded = preloaded is not None
@@ -228,7 +312,8 @@ class ProjectIndex:
 
     def _candidates(self, module: str):
         relative = Path(*module.split("."))
-        for root in self.roots:
+        roots = self.roots + list(self.libraries) if self.libraries and installed.is_read(module) else self.roots
+        for root in roots:
             for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
                 if candidate.is_file():
                     yield candidate
@@ -258,6 +343,14 @@ class ProjectIndex:
         target = summary["imports"].get(rest)
         if target is not None and target != qualified:
             return self._definition(target, kind, depth + 1)
+        for star in summary.get("stars", ()):
+            # `from .resnet import *` in torchvision.models: the name is resnet's, if resnet exports it.
+            star_summary = self.summary(star)
+            if star_summary is None or rest.startswith("_") or rest not in star_summary.get("all", (rest,)):
+                continue
+            found = self._definition(f"{star}.{rest}", kind, depth + 1)
+            if found is not None:
+                return found
         return None
 
     # --- questions --------------------------------------------------------------------------------------
@@ -341,6 +434,9 @@ class ProjectIndex:
         qualified = data["new"]
         known = torch_instance(qualified)
         if known is not None:
+            if data.get("items") is not None and known.kind is Kind.MODULE:
+                # `self.classifier = nn.Sequential(...)` in another file: `classifier[6]` is its seventh member.
+                return Value(Kind.MODULE, Grad.DATA, cls=qualified, items=tuple(self.value(i) for i in data["items"]))
             return known
         return self.class_value(qualified) or UNKNOWN
 
@@ -370,7 +466,8 @@ def index_for(path: str, summary_cache: Path | None = None) -> ProjectIndex | No
     key = tuple(roots)
     found = _INDEXES.get(key)
     if found is None:
-        found = _INDEXES[key] = ProjectIndex(roots, lambda p: summarize_path(p, summary_cache))
+        found = _INDEXES[key] = ProjectIndex(roots, lambda p: summarize_path(p, summary_cache),
+                                             libraries=installed.library_roots())
     return found
 
 

@@ -26,6 +26,7 @@ from autofix.semantic import torch_ops
 from autofix.semantic.callsites import CallSites, Site
 from autofix.semantic.index import ProjectIndex
 from autofix.semantic.lattice import (
+    A_MODULE,
     PLAIN_TENSOR,
     DATA_OBJECT,
     NONE,
@@ -925,9 +926,17 @@ class SemanticModel(Scopes):
             if isinstance(expr.slice, ast.Slice):
                 return owner  # a slice of a Sequential/ModuleList is one of the same class
             element = self._module_element(expr.value, expr.slice)
-            if element.kind is not Kind.UNKNOWN or owner.element is None:
+            if element.kind is not Kind.UNKNOWN:
                 return element
-            return owner.element
+            if owner.items is not None and isinstance(expr.slice, ast.Constant) and type(expr.slice.value) is int \
+                    and 0 <= expr.slice.value < len(owner.items):
+                return owner.items[expr.slice.value]  # built in another file (the index keeps the members)
+            if owner.element is not None:
+                return owner.element
+            # Any index gives one of the members, those appended later included; and these containers hold
+            # only modules (ModuleList.append and Sequential refuse anything else).
+            anyone = self._module_element(expr.value, None)
+            return anyone if anyone.kind is not Kind.UNKNOWN else A_MODULE
         if owner.kind is Kind.CONTAINER and owner.origin == "param_group":
             # optimizer.param_groups[i]: a dict whose "params" are the parameters it updates.
             if _is_constant_str(expr.slice, "params"):
