@@ -712,6 +712,87 @@ class DetachedInplaceWrite(Rule):
             '        self.weight.data.mul_(0.5)\n',
             'a subclass that defines `weight` itself (a property here) hides the layer\'s slot',
         ),
+        Invalid(
+            'class EMA:\n'
+            '    def __init__(self, model):\n'
+            '        self.params = dict(model.named_parameters())\n'
+            '        self.shadow = {k: v.detach().clone() for k, v in self.params.items()}\n'
+            '\n'
+            '    def swap_in(self):\n'
+            '        for name, param in self.params.items():\n'
+            '            param.data.copy_(self.shadow[name])\n',
+            'import torch\n'
+            'class EMA:\n'
+            '    def __init__(self, model):\n'
+            '        self.params = dict(model.named_parameters())\n'
+            '        self.shadow = {k: v.detach().clone() for k, v in self.params.items()}\n'
+            '\n'
+            '    def swap_in(self):\n'
+            '        for name, param in self.params.items():\n'
+            '            with torch.no_grad():\n'
+            '                param.copy_(self.shadow[name])\n',
+            'an EMA helper keeps `dict(model.named_parameters())` on an attribute: its values are parameters',
+        ),
+        Invalid(
+            'import itertools\n'
+            '\n'
+            '\n'
+            'class Averager:\n'
+            '    def __init__(self, model, decay):\n'
+            '        self.decay = decay\n'
+            '        self.tensors = list(itertools.chain(model.parameters(), model.buffers()))\n'
+            '\n'
+            '    def shrink(self):\n'
+            '        for t in self.tensors:\n'
+            '            t.data.mul_(self.decay)\n',
+            'import itertools\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Averager:\n'
+            '    def __init__(self, model, decay):\n'
+            '        self.decay = decay\n'
+            '        self.tensors = list(itertools.chain(model.parameters(), model.buffers()))\n'
+            '\n'
+            '    def shrink(self):\n'
+            '        for t in self.tensors:\n'
+            '            with torch.no_grad():\n'
+            '                t.mul_(self.decay)\n',
+            "`itertools.chain(parameters(), buffers())` kept on an attribute yields the module's tensors",
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Stack(nn.Module):\n'
+            '    def __init__(self, depth):\n'
+            '        super().__init__()\n'
+            '        self.blocks = nn.ModuleList()\n'
+            '        for _ in range(depth):\n'
+            '            self.blocks.append(nn.Linear(4, 4))\n'
+            '\n'
+            '    def reset(self):\n'
+            '        for i in range(len(self.blocks)):\n'
+            '            layer = self.blocks[i]\n'
+            '            layer.weight.data.normal_(0, 0.02)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Stack(nn.Module):\n'
+            '    def __init__(self, depth):\n'
+            '        super().__init__()\n'
+            '        self.blocks = nn.ModuleList()\n'
+            '        for _ in range(depth):\n'
+            '            self.blocks.append(nn.Linear(4, 4))\n'
+            '\n'
+            '    def reset(self):\n'
+            '        for i in range(len(self.blocks)):\n'
+            '            layer = self.blocks[i]\n'
+            '            with torch.no_grad():\n'
+            '                layer.weight.normal_(0, 0.02)\n',
+            'any index of an nn.ModuleList is one of its members, those appended later included',
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)

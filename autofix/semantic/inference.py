@@ -1005,6 +1005,13 @@ class SemanticModel(Scopes):
                 return container()
             return container(self._element_of(source))
         if name == "dict":
+            if len(call.args) == 1 and not call.keywords:
+                given = self.value(call.args[0])
+                if given.kind is Kind.CONTAINER and given.mapped is not None:
+                    return container(given.element, mapped=given.mapped)  # a copy of a mapping
+                pairs = self._element_of(call.args[0]).items
+                if pairs is not None and len(pairs) == 2:
+                    return container(pairs[0], mapped=pairs[1])  # `dict(model.named_parameters())`
             return container()
         if name == "range":
             return container(DATA_OBJECT, origin="range")
@@ -1064,6 +1071,10 @@ class SemanticModel(Scopes):
             return Value(Kind.OPTIMIZER, Grad.DATA, cls=qualified)
         if is_module_class(qualified) or qualified in _MODULE_BASE:
             return Value(Kind.MODULE, Grad.DATA, cls=qualified, element=self._module_list_element(qualified, call))
+        if qualified == "itertools.chain" and not call.keywords and not any(isinstance(a, ast.Starred) for a in call.args):
+            # `chain(model.parameters(), model.buffers())`: each of the iterables' elements, in turn.
+            elements = [self._element_of(a) for a in call.args]
+            return container(join(elements) if elements else None)
         if qualified.startswith("torch.nn.init."):
             return Value(Kind.TENSOR, Grad.LEAF if qualified.endswith("_") else Grad.UNKNOWN)
         if qualified.startswith("numpy.") or qualified.startswith("math.") or qualified.startswith("os.") or \
@@ -1119,9 +1130,10 @@ class SemanticModel(Scopes):
             if owner.cls in _MODULE_MAPPINGS and method in ("items", "values", "keys"):
                 return self._mapping_view(container(DATA_OBJECT, mapped=self._module_element(func.value, None)), method)
             return UNKNOWN
-        if method in ("parameters", "named_parameters") and not call.args and owner.kind is Kind.UNKNOWN:
-            # `.parameters()` is nn.Module's; on an object we cannot see, it still yields parameters
-            # (the one other common `parameters` is a method of this file's own classes, found above).
+        if method in ("parameters", "named_parameters", "buffers", "named_buffers") and not call.args \
+                and owner.kind is Kind.UNKNOWN:
+            # `.parameters()` (and `.buffers()`) is nn.Module's; on an object we cannot see, it still yields
+            # parameters (the one other common `parameters` is a method of this file's own classes, found above).
             return _MODULE_WALKS[method]
         if owner.kind is Kind.CONTAINER:
             if method in ("items", "values", "keys"):
