@@ -245,3 +245,73 @@ def test_a_library_that_is_not_installed_leaves_the_value_unknown(tmp_path):
     write(tmp_path / "project", {"finetune.py": FINETUNE})
     done = run(["--no-cache", "finetune.py"], cwd=tmp_path / "project")
     assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()
+
+
+INITS = """\
+import torch.nn as nn
+
+
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find("Conv") != -1:
+        m.weight.data.normal_(0.0, 0.02)
+
+
+def orthogonal_scaled(tensor, scale):
+    nn.init.orthogonal_(tensor.data)
+    tensor.data *= scale
+"""
+BLOCKS = """\
+import torch.nn as nn
+
+from inits import orthogonal_scaled
+
+
+class Block(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+        self.lins = nn.ModuleList()
+        for _ in range(depth):
+            self.lins.append(nn.Linear(8, 8))
+
+    def reset_parameters(self):
+        orthogonal_scaled(self.proj.weight, scale=2.0)
+        for lin in self.lins:
+            orthogonal_scaled(lin.weight, 2.0)
+"""
+
+
+def test_a_functions_callers_in_other_files_are_its_call_sites(tmp_path):
+    # `net.apply(weights_init)` in train.py passes each submodule to weights_init in inits.py; blocks.py passes
+    # parameters (a Linear's weight, and each appended Linear's) to orthogonal_scaled.
+    write(tmp_path, {"inits.py": INITS, "blocks.py": BLOCKS, "train.py": """\
+        import torch.nn as nn
+
+        import inits
+
+        net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()).to("cpu")
+        net.apply(inits.weights_init)
+        """})
+    done = run(["--no-cache", "inits.py"], cwd=tmp_path)
+    assert codes(done.stdout) == ["inits.py:7:9 GF101", "inits.py:11:5 GF102", "inits.py:12:5 GF101"], \
+        done.stdout.decode() + done.stderr.decode()
+
+
+def test_a_function_another_file_passes_on_or_looks_up_by_name_keeps_unknown_parameters(tmp_path):
+    # train.py hands weights_init to a function it cannot see, and looks orthogonal_scaled up by a string:
+    # either may be called with anything, so inits.py is silent (as it is with no caller at all).
+    write(tmp_path, {"inits.py": INITS, "blocks.py": BLOCKS, "train.py": """\
+        import inits
+        from registry import register
+
+        register(inits.weights_init)
+        name = input()
+        getattr(inits, name)(object(), 1.0)
+        print("orthogonal_scaled")
+        """})
+    done = run(["--no-cache", "inits.py"], cwd=tmp_path)
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode() + done.stderr.decode()
+    write(tmp_path, {"blocks.py": "import torch.nn as nn\n", "train.py": "import inits\n"})
+    done = run(["--no-cache", "inits.py"], cwd=tmp_path)
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode() + done.stderr.decode()

@@ -19,16 +19,24 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Callable
 
 from autofix.semantic import installed
-from autofix.semantic.lattice import UNKNOWN, Grad, Kind, Value
+from autofix.semantic.callers import references
+from autofix.semantic.lattice import DATA_OBJECT, NONE, UNKNOWN, Grad, Kind, Value, join
 from autofix.semantic.scopes import absolute_module
 from autofix.semantic.syntax import dotted
 from autofix.semantic.torch_knowledge import is_module_base, is_module_class, is_optimizer_base, layer_slot, torch_instance
 
 SUMMARY_LAYOUT = "summary-v1"
+# The reverse call index searches at most this many files of a project, and resolves the references of at most
+# this many files that name the function; past either, the function's callers are not known.
+MAX_PROJECT_FILES = 5000
+MAX_PROJECT_FOLDERS = 5000
+MAX_CALLER_FILES = 64
+_NOT_PROJECT = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"})
 MAX_SUMMARIZED_SIZE = 1 << 20  # bigger files are not summarised (their classes stay unknown)
 _LOCAL = "<local>."
 
@@ -100,7 +108,7 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
         if kind not in _ORDERED_CONTAINERS or value.keywords:
             return None
         held = value.args
-        if kind.endswith("ModuleList"):
+        if kind.endswith("ModuleList") and held:
             if len(held) != 1 or not isinstance(held[0], (ast.List, ast.Tuple)):
                 return None
             held = held[0].elts
@@ -112,6 +120,7 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
     for name, cls in classes.items():
         made: dict[str, set] = {}
         members: dict[str, list] = {}  # attribute -> what each assignment's Sequential/ModuleList holds, in order
+        appended: dict[str, list] = {}  # attribute -> what `self.<attribute>.append(...)` adds
         sets = _names_set(cls)
         for method in cls.body:
             if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or not method.args.args:
@@ -127,15 +136,32 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
                                 members.setdefault(target.attr, []).append(held_in_order(node.value))
                 elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                         and node.func.attr in ("register_parameter", "register_buffer") \
-                        and isinstance(node.func.value, ast.Name) and node.func.value.id == me and len(node.args) >= 2 \
-                        and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str) \
-                        and not (isinstance(node.args[1], ast.Constant) and node.args[1].value is None):
-                    kind = "torch.nn.Parameter" if node.func.attr == "register_parameter" else "torch.nn.UninitializedBuffer"
-                    made.setdefault(node.args[0].value, set()).add(kind)
+                        and isinstance(node.func.value, ast.Name) and node.func.value.id == me:
+                    named, held = _registration(node)
+                    if isinstance(named, ast.Constant) and isinstance(named.value, str) and held is not None \
+                            and not (isinstance(held, ast.Constant) and held.value is None):
+                        kind = "torch.nn.Parameter" if node.func.attr == "register_parameter" \
+                            else "torch.nn.UninitializedBuffer"
+                        made.setdefault(named.value, set()).add(kind)
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                        and node.func.attr in ("append", "extend", "insert") \
+                        and isinstance(node.func.value, ast.Attribute) and isinstance(node.func.value.value, ast.Name) \
+                        and node.func.value.value.id == me:
+                    # `self.lins.append(Linear(...))`: what a ModuleList built empty comes to hold.
+                    attr, method = node.func.value.attr, node.func.attr
+                    added = node.args[-1] if node.args and method != "extend" else None
+                    if method == "extend" and len(node.args) == 1 and isinstance(node.args[0], (ast.List, ast.Tuple)):
+                        appended.setdefault(attr, []).extend(constructed(e) for e in node.args[0].elts)
+                    else:
+                        appended.setdefault(attr, []).append(constructed(added) if added is not None else None)
+                    if method == "insert":
+                        members.setdefault(attr, []).append(None)  # the places of the members move
         summarized[name] = {
             "bases": [qualified(b) for b in cls.bases],
-            "attributes": {attr: _with_items(q.pop(), members.get(attr)) for attr, q in made.items()
+            "attributes": {attr: _with_items(q.pop(), members.get(attr), appended.get(attr)) for attr, q in made.items()
                            if len(q) == 1 and None not in q},
+            # Attributes assigned instances of several classes (`Parameter(...)` or `UninitializedParameter()`).
+            "choices": {attr: sorted(q) for attr, q in made.items() if len(q) > 1 and None not in q},
             "sets": sorted(sets | set(made)),
         }
     returned = {}
@@ -192,13 +218,27 @@ _ORDERED_CONTAINERS = frozenset({"torch.nn.Sequential", "torch.nn.ModuleList", "
                                  "torch.nn.modules.container.ModuleList"})
 
 
-def _with_items(qualified: str, assigned: list | None) -> dict:
+def _with_items(qualified: str, assigned: list | None, appended: list | None = None) -> dict:
     """An attribute's summarised value: an instance of `qualified`, and, for a Sequential or ModuleList assigned
-    once, what it holds in order (later appends do not move the members a non-negative index names)."""
+    once, what it holds in order (later appends do not move the members a non-negative index names) and what
+    its methods append to it (`added`)."""
     value = {"new": qualified}
+    if qualified not in _ORDERED_CONTAINERS:
+        return value
     if assigned is not None and len(assigned) == 1 and assigned[0] is not None:
         value["items"] = assigned[0]
+    if appended:
+        value["added"] = appended
     return value
+
+
+def _registration(call: ast.Call) -> tuple[ast.AST | None, ast.AST | None]:
+    """The name and value of `register_parameter(name, param)` / `register_buffer(name, tensor)`, by position
+    or keyword."""
+    held_keyword = "param" if call.func.attr == "register_parameter" else "tensor"
+    name = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "name"), None)
+    held = call.args[1] if len(call.args) >= 2 else next((k.value for k in call.keywords if k.arg == held_keyword), None)
+    return name, held
 
 
 def _names_set(cls: ast.ClassDef) -> set[str]:
@@ -265,6 +305,10 @@ class ProjectIndex:
         self._in_progress: set[str] = set()
         self.consulted: dict[str, str] = {}  # path -> content digest of every file whose summary was used
         self._texts: dict[str, str] = {}  # resolved path -> text of a document open in an editor, unsaved edits and all
+        self._callers: dict[str, list | None] = {}  # the reverse call index, per function asked about
+        self._files: list[Path] | None = None
+        self._file_texts: dict[str, str] = {}
+        self._refs: dict[str, dict | None] = {}
 
     def use_text(self, path: str, text: str) -> None:
         """An editor's text for the file at `path`, instead of what is on disk; forgets the summaries made so far
@@ -273,6 +317,9 @@ class ProjectIndex:
         if self._texts.get(key) != text:
             self._texts[key] = text
             self._by_module.clear()
+            self._callers.clear()
+            self._file_texts.pop(key, None)
+            self._refs.pop(key, None)
 
     @classmethod
     def preloaded(cls, summaries: dict[str, dict]) -> "ProjectIndex":
@@ -337,9 +384,8 @@ class ProjectIndex:
         summary, rest = split
         if "." in rest:
             return None
-        entry = summary[kind].get(rest)
-        if entry is not None:
-            return f"{summary['module']}.{rest}", entry
+        if rest in summary[kind]:  # a function's entry is None when what it returns is not known
+            return f"{summary['module']}.{rest}", summary[kind][rest]
         target = summary["imports"].get(rest)
         if target is not None and target != qualified:
             return self._definition(target, kind, depth + 1)
@@ -393,6 +439,8 @@ class ProjectIndex:
         entry = found[1]
         if attribute in entry["attributes"]:
             return self.value(entry["attributes"][attribute])
+        if attribute in entry.get("choices", {}):
+            return join([self.value({"new": q}) for q in entry["choices"][attribute]])
         for base in entry["bases"]:
             if base:
                 inherited = self.attribute(base, attribute, depth + 1)
@@ -419,6 +467,144 @@ class ProjectIndex:
                 return None  # that base may set it in a way the index cannot see
         return None
 
+    # --- the reverse call index ------------------------------------------------------------------------
+    def callers(self, qualified: str, own_path: str) -> list[tuple[tuple[Value, ...], dict[str, Value]]] | None:
+        """What the project's other files pass to the function `qualified` at each of their calls: (positional
+        values, keyword values) per site, a callback's values (`model.apply(init)`: each submodule) as
+        positional ones; [] when no other file calls it; None when one may call it with anything (passes it on,
+        reaches it through a star import, looks it up by a string, or the project is too big to search)."""
+        if qualified in self._callers:
+            return self._callers[qualified]
+        self._callers[qualified] = None  # asked again while resolving: unknown
+        self._callers[qualified] = found = self._find_callers(qualified, os.path.realpath(own_path))
+        return found
+
+    def _find_callers(self, qualified: str, own_path: str):
+        from autofix.semantic.callsites import CALLBACKS
+
+        name = qualified.rpartition(".")[2]
+        files = self._project_files()
+        if files is None:
+            return None
+        candidates = [p for p in files if name in self._text(p) and os.path.realpath(p) != own_path]
+        if len(candidates) > MAX_CALLER_FILES:
+            return None
+        found = []
+        for path in candidates:
+            refs = self._references(path)
+            if refs is None:
+                continue  # a file that does not parse calls nothing
+            self.consulted[str(path)] = refs["digest"]
+            if name in refs["strings"] or refs["stars"] and name in refs["free"]:
+                return None
+            for target, sites in refs["sites"].items():
+                if target.rpartition(".")[2] != name:
+                    continue
+                definition = self._definition(target, "functions")
+                if definition is None or definition[0] != qualified:
+                    continue
+                for site in sites:
+                    if site["how"] == "call":
+                        found.append((tuple(self.resolve(a) for a in site["args"]),
+                                      {k: self.resolve(v) for k, v in site["keywords"].items()}))
+                    elif site["how"] == "callback":
+                        receiver = self.resolve(site["receiver"])
+                        given = CALLBACKS.get((receiver.kind, site["method"]))
+                        if given is None:
+                            return None
+                        found.append((given, {}))
+                    else:
+                        return None
+        return found
+
+    def resolve(self, spec: dict | None) -> Value:
+        """A value that `callers.references` wrote as a spec: an instance, or an attribute chain of one."""
+        if not isinstance(spec, dict):
+            return UNKNOWN
+        if "new" in spec:
+            return self.value(spec)
+        if "constant" in spec:
+            return NONE if spec["constant"] else DATA_OBJECT
+        if "iter" in spec:
+            iterated = self.resolve(spec["iter"])
+            return iterated.element if iterated.element is not None else UNKNOWN
+        if "self" in spec:
+            value = self.class_value(spec["self"]) or UNKNOWN
+        else:
+            value = self.resolve(spec.get("of"))
+        for attribute in spec.get("path", ()):
+            value = self.member(value, attribute)
+        return value
+
+    def member(self, value: Value, attribute: str) -> Value:
+        """`attribute` of an instance of a torch layer or of a class the index can read."""
+        if value.kind not in (Kind.MODULE, Kind.OBJECT) or not value.cls:
+            return UNKNOWN
+        if is_module_class(value.cls):
+            return layer_slot(value.cls, attribute) or UNKNOWN
+        return self.attribute(value.cls, attribute) or self.torch_slot(value.cls, attribute) or UNKNOWN
+
+    def _project_files(self) -> list[Path] | None:
+        """The project's .py files, under its first import root (virtual environments, hidden and build folders
+        left out); None when there are more than the reverse index searches."""
+        if self._files is not None or not self.roots:
+            return self._files
+        files: list[Path] = []
+        stack = [self.roots[0]]
+        visited = 0
+        while stack:
+            folder = stack.pop()
+            visited += 1
+            if visited > MAX_PROJECT_FOLDERS:
+                return None
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            if any(e.name == "pyvenv.cfg" for e in entries):
+                continue  # a virtual environment
+            for entry in entries:
+                if entry.name.startswith(".") or entry.name in _NOT_PROJECT:
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.name.endswith(".py") and entry.is_file():
+                        files.append(Path(entry.path))
+                except OSError:
+                    continue
+            if len(files) > MAX_PROJECT_FILES:
+                return None
+        self._files = sorted(files)
+        return self._files
+
+    def _text(self, path: Path) -> str:
+        key = str(path)
+        if key not in self._file_texts:
+            text = self._texts.get(key)
+            if text is None:
+                try:
+                    data = path.read_bytes()
+                    text = data.decode("utf-8-sig") if len(data) <= MAX_SUMMARIZED_SIZE else ""
+                except (OSError, UnicodeDecodeError):
+                    text = ""
+            self._file_texts[key] = text
+        return self._file_texts[key]
+
+    def _references(self, path: Path) -> dict | None:
+        key = str(path)
+        if key not in self._refs:
+            text = self._text(path)
+            name, _, is_package = module_name(path)
+            try:
+                refs = references(ast.parse(text), name, is_package)
+                refs["digest"] = hashlib.sha256(text.encode("utf-8")).hexdigest() if key in self._texts else \
+                    hashlib.sha256(path.read_bytes()).hexdigest()
+            except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
+                refs = None
+            self._refs[key] = refs
+        return self._refs[key]
+
     def function_returns(self, qualified: str) -> Value | None:
         found = self._definition(qualified, "functions")
         if found is None:
@@ -434,9 +620,14 @@ class ProjectIndex:
         qualified = data["new"]
         known = torch_instance(qualified)
         if known is not None:
-            if data.get("items") is not None and known.kind is Kind.MODULE:
-                # `self.classifier = nn.Sequential(...)` in another file: `classifier[6]` is its seventh member.
-                return Value(Kind.MODULE, Grad.DATA, cls=qualified, items=tuple(self.value(i) for i in data["items"]))
+            if known.kind is Kind.MODULE and ("items" in data or "added" in data):
+                # `self.classifier = nn.Sequential(...)` in another file: `classifier[6]` is its seventh member;
+                # iterating it gives any member, those its methods append included.
+                items = tuple(self.value(i) for i in data["items"]) if "items" in data else None
+                added = [self.value({"new": q} if q else None) for q in data.get("added", ())]
+                everyone = [*items, *added] if items is not None else []
+                element = join(everyone) if everyone and all(v.kind is not Kind.UNKNOWN for v in everyone) else None
+                return Value(Kind.MODULE, Grad.DATA, cls=qualified, items=items, element=element)
             return known
         return self.class_value(qualified) or UNKNOWN
 

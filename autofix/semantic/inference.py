@@ -633,6 +633,9 @@ class SemanticModel(Scopes):
         if site.given is not None:
             if place is not None and 0 <= place < len(site.given):
                 return site.given[place]
+            for name, value in site.keywords:
+                if name == arg.arg:
+                    return value
             return self._default_value(function, arg)
         if site.element_of is not None:
             return self._element_of(site.element_of) if place == 0 else self._default_value(function, arg)
