@@ -20,6 +20,7 @@ import ast
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -121,12 +122,15 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
         made: dict[str, set] = {}
         members: dict[str, list] = {}  # attribute -> what each assignment's Sequential/ModuleList holds, in order
         appended: dict[str, list] = {}  # attribute -> what `self.<attribute>.append(...)` adds
-        sets = _names_set(cls)
+        sets = _names_in_body(cls)
         for method in cls.body:
-            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or not method.args.args:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            me = method.args.args[0].arg
+            me = method.args.args[0].arg if method.args.args else None
             for node in _own_nodes(method):
+                _note_set(node, sets)
+                if me is None:
+                    continue
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
                         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
@@ -167,39 +171,17 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
     returned = {}
     for name, function in functions.items():
         nodes = list(_own_nodes(function))
+        returns = [n.value for n in nodes if isinstance(n, ast.Return) and n.value is not None]
         if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
             returned[name] = None  # a generator
             continue
-        bound: dict[str, set] = {}  # `model = ResNet(...)` then `return model`
-        arguments = function.args
-        for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs + [arguments.vararg, arguments.kwarg]:
-            if arg is not None:
-                bound[arg.arg] = {None}
-        for node in nodes:
-            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With, ast.NamedExpr)):
-                targets = node.targets if isinstance(node, ast.Assign) else \
-                    [node.target] if not isinstance(node, ast.With) else [i.optional_vars for i in node.items]
-                for target in targets:
-                    if isinstance(target, ast.Name):
-                        bound.setdefault(target.id, set()).add(
-                            constructed(node.value) if isinstance(node, ast.Assign) else None)
-                    elif target is not None:
-                        for inner in ast.walk(target):
-                            if isinstance(inner, ast.Name):
-                                bound.setdefault(inner.id, set()).add(None)
-            elif isinstance(node, ast.ExceptHandler) and node.name:
-                bound.setdefault(node.name, set()).add(None)
-            elif isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)):
-                for alias in getattr(node, "names", ()):
-                    bound.setdefault(alias if isinstance(alias, str) else (alias.asname or alias.name.split(".")[0]),
-                                     set()).add(None)
+        bound = _bound_in(function, nodes, constructed) if any(isinstance(r, ast.Name) for r in returns) else {}
         made_by = set()
-        for node in nodes:
-            if isinstance(node, ast.Return) and node.value:
-                if isinstance(node.value, ast.Name) and node.value.id in bound:
-                    made_by |= bound[node.value.id]
-                else:
-                    made_by.add(constructed(node.value))
+        for value in returns:
+            if isinstance(value, ast.Name) and value.id in bound:
+                made_by |= bound[value.id]  # `model = ResNet(...)` then `return model`
+            else:
+                made_by.add(constructed(value))
         if len(made_by) == 1 and None not in made_by:
             returned[name] = {"new": made_by.pop()}
         else:
@@ -241,10 +223,9 @@ def _registration(call: ast.Call) -> tuple[ast.AST | None, ast.AST | None]:
     return name, held
 
 
-def _names_set(cls: ast.ClassDef) -> set[str]:
-    """The attribute names a class gives its instances itself, so that a base's slot of that name is hidden:
-    names in its body (methods, properties, class attributes), `self.<name>` assigned, deleted, registered, or
-    `setattr` in its methods ("*": a name that is not a constant)."""
+def _names_in_body(cls: ast.ClassDef) -> set[str]:
+    """The names a class's body binds (methods, properties, class attributes): they hide a base's slot of that
+    name. `_note_set` adds what its methods set."""
     found: set[str] = set()
     for statement in cls.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -253,22 +234,55 @@ def _names_set(cls: ast.ClassDef) -> set[str]:
                 [statement.target] if isinstance(statement, ast.AnnAssign) else []:
             if isinstance(target, ast.Name):
                 found.add(target.id)
-    for node in ast.walk(cls):
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete)):
-            for target in node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]:
-                if isinstance(target, ast.Attribute):
-                    found.add(target.attr)
-        elif isinstance(node, ast.Call):
-            func = node.func
-            method = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if method in ("register_parameter", "register_buffer", "register_module", "add_module"):
-                named = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "name"), None)
-            elif method in ("setattr", "delattr"):
-                named = node.args[1] if len(node.args) >= 2 else None
-            else:
-                continue
-            found.add(named.value if isinstance(named, ast.Constant) and isinstance(named.value, str) else "*")
     return found
+
+
+def _note_set(node: ast.AST, found: set[str]) -> None:
+    """An attribute name that `node`, in a method, assigns, deletes, registers or `setattr`s on anything ("*":
+    a name that is not a constant), so that a base's slot of that name is not claimed."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete)):
+        for target in node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]:
+            if isinstance(target, ast.Attribute):
+                found.add(target.attr)
+    elif isinstance(node, ast.Call):
+        func = node.func
+        method = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if method in ("register_parameter", "register_buffer", "register_module", "add_module"):
+            named = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "name"), None)
+        elif method in ("setattr", "delattr"):
+            named = node.args[1] if len(node.args) >= 2 else None
+        else:
+            return
+        found.add(named.value if isinstance(named, ast.Constant) and isinstance(named.value, str) else "*")
+
+
+def _bound_in(function: ast.AST, nodes: list[ast.AST], constructed) -> dict[str, set]:
+    """Name -> what each of its bindings in the function constructs (None: a parameter, a loop variable, or
+    anything that is not a constructor call)."""
+    bound: dict[str, set] = {}
+    arguments = function.args
+    for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs + [arguments.vararg, arguments.kwarg]:
+        if arg is not None:
+            bound[arg.arg] = {None}
+    for node in nodes:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor, ast.With,
+                             ast.AsyncWith, ast.NamedExpr)):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [i.optional_vars for i in node.items] if isinstance(node, (ast.With, ast.AsyncWith)) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    bound.setdefault(target.id, set()).add(constructed(node.value) if isinstance(node, ast.Assign) else None)
+                elif target is not None:
+                    for inner in ast.walk(target):
+                        if isinstance(inner, ast.Name):
+                            bound.setdefault(inner.id, set()).add(None)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.setdefault(node.name, set()).add(None)
+        elif isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)):
+            for alias in node.names:
+                bound.setdefault(alias if isinstance(alias, str) else (alias.asname or alias.name.split(".")[0]),
+                                 set()).add(None)
+    return bound
 
 
 def _top_level(body: list[ast.stmt]):
@@ -486,7 +500,9 @@ class ProjectIndex:
         files = self._project_files()
         if files is None:
             return None
-        candidates = [p for p in files if name in self._text(p) and os.path.realpath(p) != own_path]
+        word = re.compile(rf"(?<![\w.]){re.escape(name)}\b|\.{re.escape(name)}\b")
+        candidates = [p for p in files if name in self._text(p) and word.search(self._text(p))
+                      and os.path.realpath(p) != own_path]
         if len(candidates) > MAX_CALLER_FILES:
             return None
         found = []
@@ -500,9 +516,10 @@ class ProjectIndex:
             for target, sites in refs["sites"].items():
                 if target.rpartition(".")[2] != name:
                     continue
-                definition = self._definition(target, "functions")
-                if definition is None or definition[0] != qualified:
-                    continue
+                if target != qualified:  # imported through a re-export: resolve it
+                    definition = self._definition(target, "functions")
+                    if definition is None or definition[0] != qualified:
+                        continue
                 for site in sites:
                     if site["how"] == "call":
                         found.append((tuple(self.resolve(a) for a in site["args"]),
