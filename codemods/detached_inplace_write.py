@@ -793,6 +793,10 @@ class DetachedInplaceWrite(Rule):
             '                layer.weight.normal_(0, 0.02)\n',
             'any index of an nn.ModuleList is one of its members, those appended later included',
         ),
+        Valid(
+            "import torch.nn as nn\n\nemb = nn.Embedding(10, 4)\nemb.bias.data.zero_()\n",
+            "torch table: an nn.Embedding has no `bias` slot, so nothing says what `emb.bias` is",
+        ),
     )
 
     scenarios = (Scenario("mlp-init-and-manual-sgd", _SCENARIO),)

@@ -9,7 +9,9 @@ One job per module:
 - `syntax`: questions about syntax alone (dotted names, keywords, constants);
 - `scopes`: the one walk, scopes, bindings, imports and positions;
 - `inference`: `SemanticModel`, what an expression holds;
-- `index`: the project index, what other files of the project define.
+- `index`: the project index, what other files of the project (and the installed libraries) define;
+- `installed`: where the environment's packages live, for the index to read with `ast`;
+- `callers`: the reverse call index, what the project's other files pass to a function.
 
 Rules import only the names below. docs/semantic-model.md explains the lattice, the index and how a rule asks.
 """

@@ -907,8 +907,9 @@ class SemanticModel(Scopes):
             if slot is not None:
                 return slot  # `layer.in_proj_weight` of an nn.MultiheadAttention (torch table)
             if attr in ("weight", "bias") and owner.cls and is_module_class(owner.cls):
-                if _NN_WITHOUT_WEIGHT.match(owner.cls):
-                    return UNKNOWN
+                if _NN_WITHOUT_WEIGHT.match(owner.cls) or owner.cls not in _MODULE_BASE \
+                        and torch_ops.module_parameters(owner.cls) is not None:
+                    return UNKNOWN  # torch's layer has no such slot (`bias` of an nn.Embedding)
                 return Value(Kind.PARAMETER, Grad.LEAF)
             if attr in ("weight", "bias") and owner.cls is None and self._narrowed_to_weighted_layers(expr.value, attr):
                 return Value(Kind.PARAMETER, Grad.LEAF)
