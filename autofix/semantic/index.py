@@ -332,6 +332,7 @@ class ProjectIndex:
             self._texts[key] = text
             self._by_module.clear()
             self._callers.clear()
+            self._files = None  # a file the editor just made is a project file too
             self._file_texts.pop(key, None)
             self._refs.pop(key, None)
 
