@@ -36,6 +36,7 @@ SUMMARY_LAYOUT = "summary-v1"
 # this many files that name the function; past either, the function's callers are not known.
 MAX_PROJECT_FILES = 5000
 MAX_PROJECT_FOLDERS = 5000
+MAX_PROJECT_BYTES = 16 << 20
 MAX_CALLER_FILES = 64
 _NOT_PROJECT = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"})
 MAX_SUMMARIZED_SIZE = 1 << 20  # bigger files are not summarised (their classes stay unknown)
@@ -320,9 +321,8 @@ class ProjectIndex:
         self.consulted: dict[str, str] = {}  # path -> content digest of every file whose summary was used
         self._texts: dict[str, str] = {}  # resolved path -> text of a document open in an editor, unsaved edits and all
         self._callers: dict[str, list | None] = {}  # the reverse call index, per function asked about
-        self._files: list[Path] | None = None
-        self._file_texts: dict[str, str] = {}
-        self._refs: dict[str, dict | None] = {}
+        self._sources: _Sources | None = None  # the project's files, for the reverse call index
+        self._refs: dict[str, dict | None] = {}  # references of the files an editor holds
 
     def use_text(self, path: str, text: str) -> None:
         """An editor's text for the file at `path`, instead of what is on disk; forgets the summaries made so far
@@ -332,9 +332,9 @@ class ProjectIndex:
             self._texts[key] = text
             self._by_module.clear()
             self._callers.clear()
-            self._files = None  # a file the editor just made is a project file too
-            self._file_texts.pop(key, None)
             self._refs.pop(key, None)
+            if self._sources is not None:
+                self._sources.forget(key)  # a file the editor just made is a project file too
 
     @classmethod
     def preloaded(cls, summaries: dict[str, dict]) -> "ProjectIndex":
@@ -563,65 +563,27 @@ class ProjectIndex:
         return self.attribute(value.cls, attribute) or self.torch_slot(value.cls, attribute) or UNKNOWN
 
     def _project_files(self) -> list[Path] | None:
-        """The project's .py files, under its first import root (virtual environments, hidden and build folders
-        left out); None when there are more than the reverse index searches."""
-        if self._files is not None or not self.roots:
-            return self._files
-        files: list[Path] = []
-        stack = [self.roots[0]]
-        visited = 0
-        while stack:
-            folder = stack.pop()
-            visited += 1
-            if visited > MAX_PROJECT_FOLDERS:
-                return None
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            if any(e.name == "pyvenv.cfg" for e in entries):
-                continue  # a virtual environment
-            for entry in entries:
-                if entry.name.startswith(".") or entry.name in _NOT_PROJECT:
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    elif entry.name.endswith(".py") and entry.is_file():
-                        files.append(Path(entry.path))
-                except OSError:
-                    continue
-            if len(files) > MAX_PROJECT_FILES:
-                return None
-        self._files = sorted(files)
-        return self._files
+        """The project's .py files, under its first import root (shared by every index of that root in this
+        process); None when there are more than the reverse index searches."""
+        if not self.roots:
+            return None
+        if self._sources is None:
+            self._sources = _SOURCES.get(self.roots[0])
+            if self._sources is None:
+                self._sources = _SOURCES[self.roots[0]] = _Sources(self.roots[0])
+        return self._sources.files()
 
     def _text(self, path: Path) -> str:
-        key = str(path)
-        if key not in self._file_texts:
-            text = self._texts.get(key)
-            if text is None:
-                try:
-                    data = path.read_bytes()
-                    text = data.decode("utf-8-sig") if len(data) <= MAX_SUMMARIZED_SIZE else ""
-                except (OSError, UnicodeDecodeError):
-                    text = ""
-            self._file_texts[key] = text
-        return self._file_texts[key]
+        text = self._texts.get(str(path))
+        return text if text is not None else self._sources.text(path)
 
     def _references(self, path: Path) -> dict | None:
         key = str(path)
-        if key not in self._refs:
-            text = self._text(path)
-            name, _, is_package = module_name(path)
-            try:
-                refs = references(ast.parse(text), name, is_package)
-                refs["digest"] = hashlib.sha256(text.encode("utf-8")).hexdigest() if key in self._texts else \
-                    hashlib.sha256(path.read_bytes()).hexdigest()
-            except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
-                refs = None
-            self._refs[key] = refs
-        return self._refs[key]
+        if key in self._texts:  # an editor's unsaved text: not shared
+            if key not in self._refs:
+                self._refs[key] = _references_of(path, self._texts[key])
+            return self._refs[key]
+        return self._sources.references(path)
 
     def function_returns(self, qualified: str) -> Value | None:
         found = self._definition(qualified, "functions")
@@ -649,6 +611,93 @@ class ProjectIndex:
             return known
         return self.class_value(qualified) or UNKNOWN
 
+
+class _Sources:
+    """The .py files under one import root, their texts and what they pass to imported functions (`callers`),
+    read on the first question of the reverse call index and shared by every index of that root in the process.
+    Virtual environments, hidden and build folders are left out; a project bigger than the limits is not
+    searched (its functions' callers in other files stay unknown)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._files: list[Path] | None = None
+        self._listed = False
+        self._texts: dict[str, str] = {}
+        self._refs: dict[str, dict | None] = {}
+
+    def files(self) -> list[Path] | None:
+        if not self._listed:
+            self._listed = True
+            self._files = self._list()
+        return self._files
+
+    def _list(self) -> list[Path] | None:
+        files: list[Path] = []
+        stack, visited, size = [self.root], 0, 0
+        while stack:
+            folder = stack.pop()
+            visited += 1
+            if visited > MAX_PROJECT_FOLDERS:
+                return None
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            if any(e.name == "pyvenv.cfg" for e in entries):
+                continue  # a virtual environment
+            for entry in entries:
+                if entry.name.startswith(".") or entry.name in _NOT_PROJECT:
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.name.endswith(".py") and entry.is_file():
+                        files.append(Path(entry.path))
+                        size += entry.stat().st_size
+                except OSError:
+                    continue
+            if len(files) > MAX_PROJECT_FILES or size > MAX_PROJECT_BYTES:
+                return None
+        return sorted(files)
+
+    def text(self, path: Path) -> str:
+        key = str(path)
+        if key not in self._texts:
+            try:
+                data = path.read_bytes()
+                self._texts[key] = data.decode("utf-8-sig") if len(data) <= MAX_SUMMARIZED_SIZE else ""
+            except (OSError, UnicodeDecodeError):
+                self._texts[key] = ""
+        return self._texts[key]
+
+    def references(self, path: Path) -> dict | None:
+        key = str(path)
+        if key not in self._refs:
+            self._refs[key] = _references_of(path, self.text(path))
+        return self._refs[key]
+
+    def forget(self, key: str) -> None:
+        self._listed = False
+        self._texts.pop(key, None)
+        self._refs.pop(key, None)
+
+
+def _references_of(path: Path, text: str) -> dict | None:
+    """`callers.references` of one file's text, with the digest a cached result records; None when it does not
+    parse."""
+    name, _, is_package = module_name(path)
+    try:
+        refs = references(ast.parse(text), name, is_package)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    try:
+        refs["digest"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        refs["digest"] = ""
+    return refs
+
+
+_SOURCES: dict[Path, _Sources] = {}
 
 # --- per process: one index per set of import roots, and summaries cached by content ----------------------
 _INDEXES: dict[tuple[Path, ...], ProjectIndex] = {}

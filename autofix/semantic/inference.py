@@ -1293,7 +1293,7 @@ class SemanticModel(Scopes):
     def _class_slot(self, cls: str | None, attribute: str) -> Value | None:
         """`attribute` of a module of class `cls` that torch's layer (or the one it derives from) holds: a
         parameter slot of the torch table. None when the class, or a class between it and torch, may set it."""
-        if not cls:
+        if not cls or attribute not in torch_ops.parameter_slot_names():
             return None
         if is_module_class(cls):
             return layer_slot(cls, attribute)
@@ -1306,7 +1306,8 @@ class SemanticModel(Scopes):
         """`self.<attribute>` in a class of this file that does not set it itself, through its bases in order,
         down to a torch.nn layer that holds it (torch table): `self.weight` in a subclass of nn.Linear. None when
         a base that comes first may set it (a class the model cannot read)."""
-        if cls is None or depth > 5 or self._sets_attribute(cls, attribute):
+        if cls is None or depth > 5 or attribute not in torch_ops.parameter_slot_names() \
+                or self._sets_attribute(cls, attribute):
             return None
         for base in cls.bases:
             qualified = self.qualified_name(base)

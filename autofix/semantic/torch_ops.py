@@ -189,3 +189,10 @@ def module_buffers(cls: str | None) -> frozenset[str] | None:
     """The names of a `torch.nn` module class's own buffer slots (`running_mean` of `BatchNorm2d`)."""
     entry = _module_entry(cls)
     return None if entry is None or "buffers" not in entry else frozenset(entry["buffers"])
+
+
+@lru_cache(maxsize=1)
+def parameter_slot_names() -> frozenset[str]:
+    """Every name that is a parameter slot of some `torch.nn` module class (`weight`, `bias`, `in_proj_weight`):
+    a cheap first test before looking for a slot through a class's bases."""
+    return frozenset(n for e in _facts().ops.values() if e.get("result") == ["module"] for n in e.get("parameters", ()))
