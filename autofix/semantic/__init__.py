@@ -10,6 +10,7 @@ One job per module:
 - `scopes`: the one walk, scopes, bindings, imports and positions;
 - `inference`: `SemanticModel`, what an expression holds;
 - `index`: the project index, what other files of the project (and the installed libraries) define;
+- `layers`: what torch's layers hold, through the parameter slots of the torch table;
 - `installed`: where the environment's packages live, for the index to read with `ast`;
 - `callers`: the reverse call index, what the project's other files pass to a function.
 

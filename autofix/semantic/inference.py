@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import ast
 
-from autofix.semantic import torch_ops
+from autofix.semantic import layers, torch_ops
 from autofix.semantic.callsites import CallSites, Site
 from autofix.semantic.index import ProjectIndex
 from autofix.semantic.lattice import (
@@ -82,7 +82,6 @@ from autofix.semantic.torch_knowledge import (
     REWRAPS,
     is_module_class,
     is_optimizer_class,
-    layer_slot,
 )
 
 
@@ -97,7 +96,6 @@ class SemanticModel(Scopes):
         self._returns: dict[int, Value] = {}
         self._call_sites: CallSites | None = None
         self._trainable: dict | None = None
-        self._dynamic: dict[int, set[str]] | None = None
         super().__init__(tree, text, path, module, is_package)
 
     # --- values --------------------------------------------------------------------------------------
@@ -874,7 +872,7 @@ class SemanticModel(Scopes):
             registered = self._registered(expr)  # `self.register_buffer("x", ...)` then `self.x`
             if registered is not None:
                 return registered
-            inherited = self._torch_base_slot(self._self_class(expr.value), expr.attr)
+            inherited = layers.inherited_slot(self, self._self_class(expr.value), expr.attr)
             if inherited is not None:
                 return inherited  # `self.weight` in a subclass of nn.Linear
         qualified = self.qualified_name(expr)
@@ -903,7 +901,7 @@ class SemanticModel(Scopes):
         if owner.kind is Kind.MODULE:
             if attr in _REPARAMETRISED.get(owner.origin or "", ()):
                 return PARAMETER  # `weight_g` of `nn.utils.weight_norm(layer)`
-            slot = self._class_slot(owner.cls, attr)
+            slot = layers.class_slot(self, owner.cls, attr)
             if slot is not None:
                 return slot  # `layer.in_proj_weight` of an nn.MultiheadAttention (torch table)
             if attr in ("weight", "bias") and owner.cls and is_module_class(owner.cls):
@@ -1278,7 +1276,7 @@ class SemanticModel(Scopes):
         values = []
         for call in self.calls_to_method("register_parameter", "register_buffer"):
             receiver = call.func.value
-            name, held = _registration(call)
+            name, held = layers.registration(call)
             if not (_is_constant_str(name, expr.attr) and held is not None and isinstance(receiver, ast.Name)
                     and self._self_class(receiver) is cls):
                 continue
@@ -1289,82 +1287,6 @@ class SemanticModel(Scopes):
             values.append(Value(Kind.PARAMETER if is_parameter else Kind.TENSOR,
                                 Grad.LEAF if is_parameter else self.value(held).grad))
         return join(values) if values else None
-
-    def _class_slot(self, cls: str | None, attribute: str) -> Value | None:
-        """`attribute` of a module of class `cls` that torch's layer (or the one it derives from) holds: a
-        parameter slot of the torch table. None when the class, or a class between it and torch, may set it."""
-        if not cls or attribute not in torch_ops.parameter_slot_names():
-            return None
-        if is_module_class(cls):
-            return layer_slot(cls, attribute)
-        if cls.startswith("<local>."):
-            local = self.local_class_of(Value(Kind.MODULE, cls=cls))
-            return self._torch_base_slot(local, attribute) if local is not None else None
-        return self.project.torch_slot(cls, attribute) if self.project is not None else None
-
-    def _torch_base_slot(self, cls: ast.ClassDef | None, attribute: str, depth: int = 0) -> Value | None:
-        """`self.<attribute>` in a class of this file that does not set it itself, through its bases in order,
-        down to a torch.nn layer that holds it (torch table): `self.weight` in a subclass of nn.Linear. None when
-        a base that comes first may set it (a class the model cannot read)."""
-        if cls is None or depth > 5 or attribute not in torch_ops.parameter_slot_names() \
-                or self._sets_attribute(cls, attribute):
-            return None
-        for base in cls.bases:
-            qualified = self.qualified_name(base)
-            if qualified and is_module_class(qualified):
-                return layer_slot(qualified, attribute)
-            local = self.local_class(base)
-            if local is not None and local is not cls:
-                found = self._torch_base_slot(local, attribute, depth + 1)
-            elif qualified and self.project is not None:
-                found = self.project.torch_slot(qualified, attribute)
-            else:
-                return None
-            if found is not None:
-                return found
-            if qualified not in ("torch.nn.Module", "torch.nn.modules.module.Module"):
-                return None  # that base may set it in a way the model cannot see
-        return None
-
-    def _sets_attribute(self, cls: ast.ClassDef, attribute: str) -> bool:
-        """The class itself gives instances `attribute` some other way than its torch base does: assigns,
-        registers, deletes or `setattr`s it, or defines it in its body (a property, a method, a class attribute)."""
-        if self._class_attributes.get(id(cls), {}).get(attribute):
-            return True
-        for statement in cls.body:
-            targets = statement.targets if isinstance(statement, ast.Assign) else \
-                [statement.target] if isinstance(statement, ast.AnnAssign) else []
-            if any(isinstance(t, ast.Name) and t.id == attribute for t in targets):
-                return True
-            if isinstance(statement, (*FUNCTIONS, ast.ClassDef)) and statement.name == attribute:
-                return True
-        names = self._set_dynamically.get(id(cls), ())
-        return attribute in names or "*" in names
-
-    @property
-    def _set_dynamically(self) -> dict[int, set[str]]:
-        """Class (by id) -> the attribute names its code registers, deletes, `setattr`s or `delattr`s on
-        anything ("*": a name that is not a constant). Computed once per file."""
-        if self._dynamic is None:
-            self._dynamic = found = {}
-
-            def record(node: ast.AST, name: ast.AST | None) -> None:
-                cls = next((a for a in self.ancestors(node) if isinstance(a, ast.ClassDef)), None)
-                if cls is not None:
-                    found.setdefault(id(cls), set()).add(
-                        name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else "*")
-
-            for call in self.calls_to_method("register_parameter", "register_buffer", "register_module", "add_module"):
-                record(call, _registration(call)[0] if call.func.attr in ("register_parameter", "register_buffer")
-                       else call.args[0] if call.args else _keyword(call, "name"))
-            for node in self.nodes(ast.Delete):
-                for target in node.targets:
-                    if isinstance(target, ast.Attribute):
-                        record(node, ast.Constant(target.attr))
-            for call in self.nodes(ast.Call):
-                if isinstance(call.func, ast.Name) and call.func.id in ("setattr", "delattr"):
-                    record(call, call.args[1] if len(call.args) >= 2 else None)
-        return self._dynamic
 
     def _instance_attribute(self, cls_name: str, attribute: str) -> Value | None:
         """`obj.x` where obj is an instance of a class of this file: the join of what its methods assign to
@@ -1577,15 +1499,6 @@ class SemanticModel(Scopes):
             return None
         element = self.value(call.args[0]).element
         return element if element is not None and element.kind is Kind.MODULE else None
-
-
-def _registration(call: ast.Call) -> tuple[ast.AST | None, ast.AST | None]:
-    """The name and the value of `register_parameter(name, param)` / `register_buffer(name, tensor)`, given
-    positionally or by keyword (torch 2.13's parameter names)."""
-    held_keyword = "param" if call.func.attr == "register_parameter" else "tensor"
-    name = call.args[0] if call.args else _keyword(call, "name")
-    held = call.args[1] if len(call.args) >= 2 else _keyword(call, held_keyword)
-    return name, held
 
 
 def _tests_has_attribute(test: ast.AST, target: ast.AST, attribute: str) -> bool:
