@@ -106,6 +106,9 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
 
     def held_in_order(value: ast.AST) -> list | None:
         """What `nn.Sequential(a, b)` / `nn.ModuleList([a, b])` holds, place by place (None: not known)."""
+        if not (isinstance(value, ast.Call) and getattr(value.func, "attr", getattr(value.func, "id", None))
+                in ("Sequential", "ModuleList")):
+            return None
         kind = constructed(value)
         if kind not in _ORDERED_CONTAINERS or value.keywords:
             return None
@@ -129,38 +132,44 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
                 continue
             me = method.args.args[0].arg if method.args.args else None
             for node in _own_nodes(method):
-                _note_set(node, sets)
-                if me is None:
-                    continue
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
-                        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                                and target.value.id == me:
-                            if not (isinstance(node.value, ast.Constant) and node.value.value is None):
-                                made.setdefault(target.attr, set()).add(constructed(node.value))
-                                members.setdefault(target.attr, []).append(held_in_order(node.value))
-                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                        and node.func.attr in ("register_parameter", "register_buffer") \
-                        and isinstance(node.func.value, ast.Name) and node.func.value.id == me:
-                    named, held = _registration(node)
-                    if isinstance(named, ast.Constant) and isinstance(named.value, str) and held is not None \
-                            and not (isinstance(held, ast.Constant) and held.value is None):
-                        kind = "torch.nn.Parameter" if node.func.attr == "register_parameter" \
-                            else "torch.nn.UninitializedBuffer"
-                        made.setdefault(named.value, set()).add(kind)
-                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                        and node.func.attr in ("append", "extend", "insert") \
-                        and isinstance(node.func.value, ast.Attribute) and isinstance(node.func.value.value, ast.Name) \
-                        and node.func.value.value.id == me:
-                    # `self.lins.append(Linear(...))`: what a ModuleList built empty comes to hold.
-                    attr, method = node.func.value.attr, node.func.attr
-                    added = node.args[-1] if node.args and method != "extend" else None
-                    if method == "extend" and len(node.args) == 1 and isinstance(node.args[0], (ast.List, ast.Tuple)):
-                        appended.setdefault(attr, []).extend(constructed(e) for e in node.args[0].elts)
-                    else:
-                        appended.setdefault(attr, []).append(constructed(added) if added is not None else None)
-                    if method == "insert":
-                        members.setdefault(attr, []).append(None)  # the places of the members move
+                        if not isinstance(target, ast.Attribute):
+                            continue
+                        sets.add(target.attr)
+                        if isinstance(target.value, ast.Name) and target.value.id == me \
+                                and not (isinstance(node.value, ast.Constant) and node.value.value is None):
+                            made.setdefault(target.attr, set()).add(constructed(node.value))
+                            members.setdefault(target.attr, []).append(held_in_order(node.value))
+                elif isinstance(node, ast.Call):
+                    func = node.func
+                    called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) \
+                        else None
+                    if called in _SETTERS:
+                        _note_set(node, sets)
+                    if me is None or not isinstance(func, ast.Attribute):
+                        continue
+                    if called in ("register_parameter", "register_buffer") and isinstance(func.value, ast.Name) \
+                            and func.value.id == me:
+                        named, held = _registration(node)
+                        if isinstance(named, ast.Constant) and isinstance(named.value, str) and held is not None \
+                                and not (isinstance(held, ast.Constant) and held.value is None):
+                            kind = "torch.nn.Parameter" if called == "register_parameter" \
+                                else "torch.nn.UninitializedBuffer"
+                            made.setdefault(named.value, set()).add(kind)
+                    elif called in ("append", "extend", "insert") and isinstance(func.value, ast.Attribute) \
+                            and isinstance(func.value.value, ast.Name) and func.value.value.id == me:
+                        # `self.lins.append(Linear(...))`: what a ModuleList built empty comes to hold.
+                        attr = func.value.attr
+                        added = node.args[-1] if node.args and called != "extend" else None
+                        if called == "extend" and len(node.args) == 1 and isinstance(node.args[0], (ast.List, ast.Tuple)):
+                            appended.setdefault(attr, []).extend(constructed(e) for e in node.args[0].elts)
+                        else:
+                            appended.setdefault(attr, []).append(constructed(added) if added is not None else None)
+                        if called == "insert":
+                            members.setdefault(attr, []).append(None)  # the places of the members move
+                elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.Delete)):
+                    _note_set(node, sets)
         summarized[name] = {
             "bases": [qualified(b) for b in cls.bases],
             "attributes": {attr: _with_items(q.pop(), members.get(attr), appended.get(attr)) for attr, q in made.items()
@@ -171,9 +180,15 @@ def summarize(tree: ast.Module, module: str, is_package: bool) -> dict:
         }
     returned = {}
     for name, function in functions.items():
-        nodes = list(_own_nodes(function))
-        returns = [n.value for n in nodes if isinstance(n, ast.Return) and n.value is not None]
-        if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
+        nodes, returns, generator = [], [], False
+        for node in _own_nodes(function):
+            nodes.append(node)
+            if isinstance(node, ast.Return):
+                if node.value is not None:
+                    returns.append(node.value)
+            elif isinstance(node, (ast.Yield, ast.YieldFrom)):
+                generator = True
+        if generator:
             returned[name] = None  # a generator
             continue
         bound = _bound_in(function, nodes, constructed) if any(isinstance(r, ast.Name) for r in returns) else {}
@@ -236,6 +251,9 @@ def _names_in_body(cls: ast.ClassDef) -> set[str]:
             if isinstance(target, ast.Name):
                 found.add(target.id)
     return found
+
+
+_SETTERS = frozenset({"register_parameter", "register_buffer", "register_module", "add_module", "setattr", "delattr"})
 
 
 def _note_set(node: ast.AST, found: set[str]) -> None:
