@@ -37,6 +37,8 @@ SUMMARY_LAYOUT = "summary-v1"
 MAX_PROJECT_FILES = 5000
 MAX_PROJECT_FOLDERS = 5000
 MAX_PROJECT_BYTES = 16 << 20
+# A module with more star imports than this (transformers.models: one per model) is not searched through them.
+MAX_STARS = 32
 MAX_CALLER_FILES = 64
 _NOT_PROJECT = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"})
 MAX_SUMMARIZED_SIZE = 1 << 20  # bigger files are not summarised (their classes stay unknown)
@@ -422,7 +424,8 @@ class ProjectIndex:
         target = summary["imports"].get(rest)
         if target is not None and target != qualified:
             return self._definition(target, kind, depth + 1)
-        for star in summary.get("stars", ()):
+        stars = summary.get("stars", ())
+        for star in stars if len(stars) <= MAX_STARS else ():  # hundreds (a hub's lazy __init__): not searched
             # `from .resnet import *` in torchvision.models: the name is resnet's, if resnet exports it.
             star_summary = self.summary(star)
             if star_summary is None or rest.startswith("_") or rest not in star_summary.get("all", (rest,)):
