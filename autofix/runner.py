@@ -162,8 +162,12 @@ def _project_for(path: str, job: Job):
     """The project index the file at `path` sees: summaries made beforehand, or made here on demand."""
     if not job.use_index:
         return None
-    if job.summaries is not None:
+    if job.summaries is not None and not Path(path).is_file():
+        # A Ray worker without the project's files: the summaries the driver made are all it knows, so analyses
+        # that read another file's source (a call followed into it, its callers) stay within the file.
         return _preloaded_index(job)
+    # Where the files are readable (one machine, or a shared filesystem), the index reads them as a local run
+    # does, so that a Ray run reports exactly what a local one does.
     return index.index_for(path, Path(job.summary_cache) if job.summary_cache else None)
 
 

@@ -653,6 +653,124 @@ class DetachedInplaceWrite(Rule):
         Invalid(
             'import torch.nn as nn\n'
             '\n'
+            '\n'
+            'class ScaledLinear(nn.Linear):\n'
+            '    def reset_parameters(self):\n'
+            '        self.weight.data.normal_(0.0, 0.02)\n'
+            '        if self.bias is not None:\n'
+            '            self.bias.data.zero_()\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class ScaledLinear(nn.Linear):\n'
+            '    def reset_parameters(self):\n'
+            '        with torch.no_grad():\n'
+            '            self.weight.normal_(0.0, 0.02)\n'
+            '        if self.bias is not None:\n'
+            '            with torch.no_grad():\n'
+            '                self.bias.zero_()\n',
+            "a subclass of a torch layer writes its inherited `self.weight` (torch table: nn.Linear's parameter slots)",
+        ),
+        Invalid(
+            'import torch\n'
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Gate(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.register_parameter(name="scale", param=nn.Parameter(torch.ones(3)))\n'
+            '        self.scale.data.fill_(0.5)\n',
+            'import torch\n'
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Gate(nn.Module):\n'
+            '    def __init__(self):\n'
+            '        super().__init__()\n'
+            '        self.register_parameter(name="scale", param=nn.Parameter(torch.ones(3)))\n'
+            '        with torch.no_grad():\n'
+            '            self.scale.fill_(0.5)\n',
+            '`register_parameter` called with keywords registers the parameter all the same',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            'rnn = nn.LSTM(8, 16)\n'
+            'rnn.weight_hh_l0.data.uniform_(-0.1, 0.1)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            'rnn = nn.LSTM(8, 16)\n'
+            'with torch.no_grad():\n'
+            '    rnn.weight_hh_l0.uniform_(-0.1, 0.1)\n',
+            "torch table: `weight_hh_l0` is one of nn.LSTM's parameter slots",
+        ),
+        Valid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class TiedLinear(nn.Linear):\n'
+            '    @property\n'
+            '    def weight(self):\n'
+            '        return self.source.weight\n'
+            '\n'
+            '    def shrink(self):\n'
+            '        self.weight.data.mul_(0.5)\n',
+            'a subclass that defines `weight` itself (a property here) hides the layer\'s slot',
+        ),
+        Invalid(
+            'class EMA:\n'
+            '    def __init__(self, model):\n'
+            '        self.params = dict(model.named_parameters())\n'
+            '        self.shadow = {k: v.detach().clone() for k, v in self.params.items()}\n'
+            '\n'
+            '    def swap_in(self):\n'
+            '        for name, param in self.params.items():\n'
+            '            param.data.copy_(self.shadow[name])\n',
+            'import torch\n'
+            'class EMA:\n'
+            '    def __init__(self, model):\n'
+            '        self.params = dict(model.named_parameters())\n'
+            '        self.shadow = {k: v.detach().clone() for k, v in self.params.items()}\n'
+            '\n'
+            '    def swap_in(self):\n'
+            '        for name, param in self.params.items():\n'
+            '            with torch.no_grad():\n'
+            '                param.copy_(self.shadow[name])\n',
+            'an EMA helper keeps `dict(model.named_parameters())` on an attribute: its values are parameters',
+        ),
+        Invalid(
+            'import itertools\n'
+            '\n'
+            '\n'
+            'class Averager:\n'
+            '    def __init__(self, model, decay):\n'
+            '        self.decay = decay\n'
+            '        self.tensors = list(itertools.chain(model.parameters(), model.buffers()))\n'
+            '\n'
+            '    def shrink(self):\n'
+            '        for t in self.tensors:\n'
+            '            t.data.mul_(self.decay)\n',
+            'import itertools\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Averager:\n'
+            '    def __init__(self, model, decay):\n'
+            '        self.decay = decay\n'
+            '        self.tensors = list(itertools.chain(model.parameters(), model.buffers()))\n'
+            '\n'
+            '    def shrink(self):\n'
+            '        for t in self.tensors:\n'
+            '            with torch.no_grad():\n'
+            '                t.mul_(self.decay)\n',
+            "`itertools.chain(parameters(), buffers())` kept on an attribute yields the module's tensors",
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
             'online, frozen = nn.Linear(3, 3), nn.Linear(3, 3)\n'
             '\n'
             '\n'
@@ -670,6 +788,43 @@ class DetachedInplaceWrite(Rule):
             '        with torch.no_grad():\n'
             '            dst.copy_(src.data)\n',
             '`zip(..., strict=True)` yields the same pairs: `strict` only decides whether unequal lengths raise',
+        ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Stack(nn.Module):\n'
+            '    def __init__(self, depth):\n'
+            '        super().__init__()\n'
+            '        self.blocks = nn.ModuleList()\n'
+            '        for _ in range(depth):\n'
+            '            self.blocks.append(nn.Linear(4, 4))\n'
+            '\n'
+            '    def reset(self):\n'
+            '        for i in range(len(self.blocks)):\n'
+            '            layer = self.blocks[i]\n'
+            '            layer.weight.data.normal_(0, 0.02)\n',
+            'import torch.nn as nn\n'
+            'import torch\n'
+            '\n'
+            '\n'
+            'class Stack(nn.Module):\n'
+            '    def __init__(self, depth):\n'
+            '        super().__init__()\n'
+            '        self.blocks = nn.ModuleList()\n'
+            '        for _ in range(depth):\n'
+            '            self.blocks.append(nn.Linear(4, 4))\n'
+            '\n'
+            '    def reset(self):\n'
+            '        for i in range(len(self.blocks)):\n'
+            '            layer = self.blocks[i]\n'
+            '            with torch.no_grad():\n'
+            '                layer.weight.normal_(0, 0.02)\n',
+            'any index of an nn.ModuleList is one of its members, those appended later included',
+        ),
+        Valid(
+            "import torch.nn as nn\n\nemb = nn.Embedding(10, 4)\nemb.bias.data.zero_()\n",
+            "torch table: an nn.Embedding has no `bias` slot, so nothing says what `emb.bias` is",
         ),
     )
 

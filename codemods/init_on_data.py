@@ -132,6 +132,21 @@ class InitOnData(Rule):
             "import torch.nn as nn\n\nemb = nn.Embedding(10, 4)\nnn.init.zeros_(emb.weight[0])\n",
             "a row of `.data` (the padding row): nn.init writes the row of the parameter under no_grad the same way",
         ),
+        Invalid(
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Attention(nn.MultiheadAttention):\n'
+            '    def _reset_parameters(self):\n'
+            '        nn.init.xavier_uniform_(self.in_proj_weight.data)\n',
+            'import torch.nn as nn\n'
+            '\n'
+            '\n'
+            'class Attention(nn.MultiheadAttention):\n'
+            '    def _reset_parameters(self):\n'
+            '        nn.init.xavier_uniform_(self.in_proj_weight)\n',
+            "torch table: `in_proj_weight` is one of nn.MultiheadAttention's parameter slots, inherited here",
+        ),
     )
 
     scenarios = (Scenario("cnn-init-with-adam", _SCENARIO),)

@@ -1,6 +1,7 @@
 """The project index through the installed CLI: what one file of a project defines is known in the others."""
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -181,3 +182,189 @@ def test_a_cut_made_in_another_file_reaches_the_backward_that_uses_it(tmp_path):
                                         .replace("pred.detach()", "pred"))
     done = run(["--output-format", "concise", "gan.py"], cwd=tmp_path)
     assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()
+def test_a_subclass_of_a_torch_layer_in_another_file_holds_the_layers_parameters(tmp_path):
+    # torch table: nn.Conv2d's parameter slots are `weight` and `bias`; the subclass in layers.py sets neither,
+    # and `Tied` hides `weight` behind a property of its own.
+    write(tmp_path, {
+        "layers.py": """\
+            import torch.nn as nn
+
+
+            class SameConv(nn.Conv2d):
+                pass
+
+
+            class Tied(nn.Linear):
+                @property
+                def weight(self):
+                    return self.source.weight
+            """,
+        "train.py": """\
+            from layers import SameConv, Tied
+
+            conv = SameConv(3, 8, 3)
+            conv.weight.data.normal_(0, 0.02)
+            tied = Tied(4, 4)
+            tied.weight.data.zero_()
+            tied.bias.data.zero_()
+            """,
+    })
+    done = run(["--no-cache", "train.py"], cwd=tmp_path)
+    assert codes(done.stdout) == ["train.py:4:1 GF101", "train.py:7:1 GF101"], done.stdout.decode() + done.stderr.decode()
+
+
+# A small installed library, written for these tests: a package with star re-exports and `__all__`, a builder that
+# declares what it returns, a class whose `fc` is an nn.Linear and whose `classifier` is an nn.Sequential.
+LIBRARY = {
+    "visionlib/__init__.py": "from . import models\n",
+    "visionlib/models/__init__.py": "from .resnet import *\nfrom .vgg import *\nfrom ._api import list_models\n",
+    "visionlib/models/_api.py": "def list_models():\n    return []\n",
+    "visionlib/models/resnet.py": """\
+        import torch.nn as nn
+
+        __all__ = ["ResNet", "resnet18"]
+
+
+        class ResNet(nn.Module):
+            def __init__(self, classes=1000):
+                super().__init__()
+                self.conv1 = nn.Conv2d(3, 64, 7)
+                self.fc = nn.Linear(512, classes)
+
+
+        def _resnet(**kwargs):
+            model = ResNet(**kwargs)
+            return model
+
+
+        def register(fn):
+            return fn
+
+
+        @register
+        def resnet18(**kwargs) -> ResNet:
+            return _resnet(**kwargs)
+
+
+        def resnet_private_helper():
+            return ResNet()
+        """,
+    "visionlib/models/vgg.py": """\
+        from torch import nn
+
+
+        class VGG(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.classifier = nn.Sequential(nn.Linear(8, 8), nn.ReLU(True), nn.Linear(8, 2))
+
+
+        def vgg11(**kwargs):
+            return VGG()
+        """,
+}
+FINETUNE = """\
+import visionlib
+from visionlib import models
+from visionlib.models import vgg11
+
+model = visionlib.models.resnet18(classes=10)
+model.fc.weight.data.normal_(0, 0.01)
+model.fc.bias.data.zero_()
+net = vgg11()
+net.classifier[2].weight.data.normal_(0, 0.01)
+net.classifier[1].weight.data.normal_(0, 0.01)
+other = models.resnet_private_helper()
+other.fc.weight.data.zero_()
+"""
+
+
+def test_an_installed_library_is_read_from_the_environment(tmp_path):
+    # resnet18 is re-exported by a star import (and resnet's `__all__`), its return declared; vgg11's returned
+    # class holds an nn.Sequential whose third member is a Linear (its second, a ReLU, has no weight). A name
+    # that `__all__` leaves out of the star import is not re-exported: `other` stays unknown.
+    write(tmp_path / "site", LIBRARY)
+    write(tmp_path / "project", {"finetune.py": FINETUNE})
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])}
+    done = run(["--no-cache", "finetune.py"], cwd=tmp_path / "project", env=env)
+    assert codes(done.stdout) == ["finetune.py:6:1 GF101", "finetune.py:7:1 GF101", "finetune.py:9:1 GF101"], \
+        done.stdout.decode() + done.stderr.decode()
+    # Read, never run: the library is not importable here (it imports nothing autofix needs) and no
+    # bytecode was written next to it.
+    assert not list((tmp_path / "site").rglob("__pycache__"))
+
+
+def test_a_library_that_is_not_installed_leaves_the_value_unknown(tmp_path):
+    write(tmp_path / "project", {"finetune.py": FINETUNE})
+    done = run(["--no-cache", "finetune.py"], cwd=tmp_path / "project")
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode()
+
+
+INITS = """\
+import torch.nn as nn
+
+
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find("Conv") != -1:
+        m.weight.data.normal_(0.0, 0.02)
+
+
+def orthogonal_scaled(tensor, scale):
+    nn.init.orthogonal_(tensor.data)
+    tensor.data *= scale
+"""
+BLOCKS = """\
+import torch.nn as nn
+
+from inits import orthogonal_scaled
+
+
+class Block(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+        self.lins = nn.ModuleList()
+        for _ in range(depth):
+            self.lins.append(nn.Linear(8, 8))
+
+    def reset_parameters(self):
+        orthogonal_scaled(self.proj.weight, scale=2.0)
+        for lin in self.lins:
+            orthogonal_scaled(lin.weight, 2.0)
+"""
+
+
+def test_a_functions_callers_in_other_files_are_its_call_sites(tmp_path):
+    # `net.apply(weights_init)` in train.py passes each submodule to weights_init in inits.py; blocks.py passes
+    # parameters (a Linear's weight, and each appended Linear's) to orthogonal_scaled.
+    write(tmp_path, {"inits.py": INITS, "blocks.py": BLOCKS, "train.py": """\
+        import torch.nn as nn
+
+        import inits
+
+        net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU()).to("cpu")
+        net.apply(inits.weights_init)
+        """})
+    done = run(["--no-cache", "inits.py"], cwd=tmp_path)
+    assert codes(done.stdout) == ["inits.py:7:9 GF101", "inits.py:11:5 GF102", "inits.py:12:5 GF101"], \
+        done.stdout.decode() + done.stderr.decode()
+
+
+def test_a_function_another_file_passes_on_or_looks_up_by_name_keeps_unknown_parameters(tmp_path):
+    # train.py hands weights_init to a function it cannot see, and looks orthogonal_scaled up by a string:
+    # either may be called with anything, so inits.py is silent (as it is with no caller at all).
+    write(tmp_path, {"inits.py": INITS, "blocks.py": BLOCKS, "train.py": """\
+        import inits
+        from registry import register
+
+        register(inits.weights_init)
+        name = input()
+        getattr(inits, name)(object(), 1.0)
+        print("orthogonal_scaled")
+        """})
+    done = run(["--no-cache", "inits.py"], cwd=tmp_path)
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode() + done.stderr.decode()
+    write(tmp_path, {"blocks.py": "import torch.nn as nn\n", "train.py": "import inits\n"})
+    done = run(["--no-cache", "inits.py"], cwd=tmp_path)
+    assert done.returncode == 0 and codes(done.stdout) == [], done.stdout.decode() + done.stderr.decode()

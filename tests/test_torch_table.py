@@ -66,6 +66,11 @@ def test_check_reports_a_table_that_differs(monkeypatch, capsys):
         (torch_ops.nondifferentiable_fields, "Tensor.topk", ("indices",)),
         (torch_ops.differentiable, "torch.no_such_op", None),
         (torch_ops.saves_output, "torch.no_such_op", False),
+        (torch_ops.module_parameters, "torch.nn.Linear", frozenset({"weight", "bias"})),
+        (torch_ops.module_parameters, "torch.nn.modules.linear.Linear", frozenset({"weight", "bias"})),
+        (torch_ops.module_parameters, "torch.nn.ReLU", frozenset()),
+        (torch_ops.module_buffers, "torch.nn.BatchNorm2d", frozenset({"running_mean", "running_var", "num_batches_tracked"})),
+        (torch_ops.module_parameters, "torch.nn.NoSuchLayer", None),
     ],
 )
 def test_queries(query, name, expected):
@@ -213,3 +218,15 @@ def test_gf303_knows_which_ops_saved_the_written_input_from_the_table(tmp_path):
         write(x)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             x.sum().backward()
+
+
+def test_module_slots_in_the_table_are_parameters_of_the_built_layer():
+    torch = pytest.importorskip("torch")
+    # Outside the generator's code path: layers built with other arguments than the generator's smallest ones.
+    layers = {"torch.nn.LSTM": torch.nn.LSTM(3, 5), "torch.nn.MultiheadAttention": torch.nn.MultiheadAttention(8, 2),
+              "torch.nn.Embedding": torch.nn.Embedding(7, 3), "torch.nn.Conv2d": torch.nn.Conv2d(2, 6, 3)}
+    for name, layer in layers.items():
+        slots = torch_ops.module_parameters(name)
+        assert slots, name
+        for slot in slots:
+            assert getattr(layer, slot) is None or isinstance(getattr(layer, slot), torch.nn.Parameter), (name, slot)

@@ -10,7 +10,10 @@ One job per module:
 - `scopes`: the one walk, scopes, bindings, imports and positions;
 - `inference`: `SemanticModel`, what an expression holds;
 - `training_step`: `TrainingSteps`, what a training step does per optimizer, in execution order;
-- `index`: the project index, what other files of the project define.
+- `index`: the project index, what other files of the project (and the installed libraries) define;
+- `layers`: what torch's layers hold, through the parameter slots of the torch table;
+- `installed`: where the environment's packages live, for the index to read with `ast`;
+- `callers`: the reverse call index, what the project's other files pass to a function.
 
 Rules import only the names below. docs/semantic-model.md explains the lattice, the index and how a rule asks.
 """

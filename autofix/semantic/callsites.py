@@ -53,6 +53,7 @@ class Site:
     offset: int = 0  # parameters the call does not pass (`self` of a method called through an instance)
     given: tuple[Value, ...] | None = None  # a callback or framework method: the values, not expressions
     element_of: ast.AST | None = None  # `map(f, xs)`: each element of xs
+    keywords: tuple[tuple[str, Value], ...] = ()  # with `given`: values passed by keyword (another file's call)
 
 
 class CallSites:
@@ -136,6 +137,12 @@ class CallSites:
             elif model.local_function(node) is function or isinstance(node, ast.Attribute) and \
                     model.local_function(node) is None and not _is_other_binding(model, node):
                 return None  # passed, stored or returned: it may be called with anything
+        if model.project is not None and model.module and isinstance(model.parent(function), ast.Module):
+            # The project's other files that import the function are its call sites too (callers.py).
+            elsewhere = model.project.callers(f"{model.module}.{function.name}", model.path)
+            if elsewhere is None:
+                return None
+            sites.extend(Site(None, given=given, keywords=tuple(keywords.items())) for given, keywords in elsewhere)
         return sites
 
     def _called_implicitly(self, function: ast.AST) -> bool:

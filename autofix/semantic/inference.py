@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import ast
 
-from autofix.semantic import torch_ops
+from autofix.semantic import layers, torch_ops
 from autofix.semantic.callsites import CallSites, Site
 from autofix.semantic.conditions import ModeEvaluator
 from autofix.semantic.evidence_from_use import UseEvidence, refine
 from autofix.semantic.index import ProjectIndex
 from autofix.semantic.lattice import (
+    A_MODULE,
     PLAIN_TENSOR,
     DATA_OBJECT,
     NONE,
@@ -668,6 +669,9 @@ class SemanticModel(Scopes):
         if site.given is not None:
             if place is not None and 0 <= place < len(site.given):
                 return site.given[place]
+            for name, value in site.keywords:
+                if name == arg.arg:
+                    return value
             return self._default_value(function, arg)
         if site.element_of is not None:
             return self._element_of(site.element_of) if place == 0 else self._default_value(function, arg)
@@ -917,6 +921,9 @@ class SemanticModel(Scopes):
             registered = self._registered(expr)  # `self.register_buffer("x", ...)` then `self.x`
             if registered is not None:
                 return registered
+            inherited = layers.inherited_slot(self, self._self_class(expr.value), expr.attr)
+            if inherited is not None:
+                return inherited  # `self.weight` in a subclass of nn.Linear
         qualified = self.qualified_name(expr)
         if qualified is not None:
             return Value(Kind.OBJECT, Grad.DATA, origin=qualified)  # a module attribute such as torch.float32
@@ -943,9 +950,13 @@ class SemanticModel(Scopes):
         if owner.kind is Kind.MODULE:
             if attr in _REPARAMETRISED.get(owner.origin or "", ()):
                 return PARAMETER  # `weight_g` of `nn.utils.weight_norm(layer)`
+            slot = layers.class_slot(self, owner.cls, attr)
+            if slot is not None:
+                return slot  # `layer.in_proj_weight` of an nn.MultiheadAttention (torch table)
             if attr in ("weight", "bias") and owner.cls and is_module_class(owner.cls):
-                if _NN_WITHOUT_WEIGHT.match(owner.cls):
-                    return UNKNOWN
+                if _NN_WITHOUT_WEIGHT.match(owner.cls) or owner.cls not in _MODULE_BASE \
+                        and torch_ops.module_parameters(owner.cls) is not None:
+                    return UNKNOWN  # torch's layer has no such slot (`bias` of an nn.Embedding)
                 return Value(Kind.PARAMETER, Grad.LEAF)
             if attr in ("weight", "bias") and owner.cls is None and self._narrowed_to_weighted_layers(expr.value, attr):
                 return Value(Kind.PARAMETER, Grad.LEAF)
@@ -966,9 +977,17 @@ class SemanticModel(Scopes):
             if isinstance(expr.slice, ast.Slice):
                 return owner  # a slice of a Sequential/ModuleList is one of the same class
             element = self._module_element(expr.value, expr.slice)
-            if element.kind is not Kind.UNKNOWN or owner.element is None:
+            if element.kind is not Kind.UNKNOWN:
                 return element
-            return owner.element
+            if owner.items is not None and isinstance(expr.slice, ast.Constant) and type(expr.slice.value) is int \
+                    and 0 <= expr.slice.value < len(owner.items):
+                return owner.items[expr.slice.value]  # built in another file (the index keeps the members)
+            if owner.element is not None:
+                return owner.element
+            # Any index gives one of the members, those appended later included; and these containers hold
+            # only modules (ModuleList.append and Sequential refuse anything else).
+            anyone = self._module_element(expr.value, None)
+            return anyone if anyone.kind is not Kind.UNKNOWN else A_MODULE
         if owner.kind is Kind.CONTAINER and owner.origin == "param_group":
             # optimizer.param_groups[i]: a dict whose "params" are the parameters it updates.
             if _is_constant_str(expr.slice, "params"):
@@ -1037,6 +1056,13 @@ class SemanticModel(Scopes):
                 return container()
             return container(self._element_of(source))
         if name == "dict":
+            if len(call.args) == 1 and not call.keywords:
+                given = self.value(call.args[0])
+                if given.kind is Kind.CONTAINER and given.mapped is not None:
+                    return container(given.element, mapped=given.mapped)  # a copy of a mapping
+                pairs = self._element_of(call.args[0]).items
+                if pairs is not None and len(pairs) == 2:
+                    return container(pairs[0], mapped=pairs[1])  # `dict(model.named_parameters())`
             return container()
         if name == "range":
             return container(DATA_OBJECT, origin="range")
@@ -1097,6 +1123,10 @@ class SemanticModel(Scopes):
             return Value(Kind.OPTIMIZER, Grad.DATA, cls=qualified)
         if is_module_class(qualified) or qualified in _MODULE_BASE:
             return Value(Kind.MODULE, Grad.DATA, cls=qualified, element=self._module_list_element(qualified, call))
+        if qualified == "itertools.chain" and not call.keywords and not any(isinstance(a, ast.Starred) for a in call.args):
+            # `chain(model.parameters(), model.buffers())`: each of the iterables' elements, in turn.
+            elements = [self._element_of(a) for a in call.args]
+            return container(join(elements) if elements else None)
         if qualified.startswith("torch.nn.init."):
             return Value(Kind.TENSOR, Grad.LEAF if qualified.endswith("_") else Grad.UNKNOWN)
         if qualified.startswith("numpy.") or qualified.startswith("math.") or qualified.startswith("os.") or \
@@ -1152,9 +1182,10 @@ class SemanticModel(Scopes):
             if owner.cls in _MODULE_MAPPINGS and method in ("items", "values", "keys"):
                 return self._mapping_view(container(DATA_OBJECT, mapped=self._module_element(func.value, None)), method)
             return UNKNOWN
-        if method in ("parameters", "named_parameters") and not call.args and owner.kind is Kind.UNKNOWN:
-            # `.parameters()` is nn.Module's; on an object we cannot see, it still yields parameters
-            # (the one other common `parameters` is a method of this file's own classes, found above).
+        if method in ("parameters", "named_parameters", "buffers", "named_buffers") and not call.args \
+                and owner.kind is Kind.UNKNOWN:
+            # `.parameters()` (and `.buffers()`) is nn.Module's; on an object we cannot see, it still yields
+            # parameters (the one other common `parameters` is a method of this file's own classes, found above).
             return _MODULE_WALKS[method]
         if owner.kind is Kind.CONTAINER:
             if method in ("items", "values", "keys"):
@@ -1302,15 +1333,16 @@ class SemanticModel(Scopes):
         values = []
         for call in self.calls_to_method("register_parameter", "register_buffer"):
             receiver = call.func.value
-            if not (len(call.args) >= 2 and _is_constant_str(call.args[0], expr.attr) and isinstance(receiver, ast.Name)
+            name, held = layers.registration(call)
+            if not (_is_constant_str(name, expr.attr) and held is not None and isinstance(receiver, ast.Name)
                     and self._self_class(receiver) is cls):
                 continue
-            if _is_constant(call.args[1], None):
+            if _is_constant(held, None):
                 values.append(DATA_OBJECT)  # an optional buffer left empty
                 continue
             is_parameter = call.func.attr == "register_parameter"
             values.append(Value(Kind.PARAMETER if is_parameter else Kind.TENSOR,
-                                Grad.LEAF if is_parameter else self.value(call.args[1]).grad))
+                                Grad.LEAF if is_parameter else self.value(held).grad))
         return join(values) if values else None
 
     def _instance_attribute(self, cls_name: str, attribute: str) -> Value | None:

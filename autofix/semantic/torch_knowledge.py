@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from autofix.semantic.lattice import A_MODULE, DATA_OBJECT, PARAMETER, PLAIN_TENSOR, Grad, Kind, Value, container, pair
-from autofix.semantic.torch_ops import factories, non_tensor_members, tensor_list_methods
+from autofix.semantic.torch_ops import factories, module_parameters, non_tensor_members, tensor_list_methods
 
 # Functions that create a fresh tensor from shapes or Python data: a leaf, requiring grad only when asked. The
 # table's factories (their schema takes the tensor options: zeros, arange, tensor, zeros_like, windows, ...),
@@ -135,4 +135,14 @@ def torch_instance(qualified: str) -> Value | None:
         return Value(Kind.MODULE, Grad.DATA, cls=qualified)
     if is_optimizer_class(qualified):
         return Value(Kind.OPTIMIZER, Grad.DATA, cls=qualified)
+    return None
+
+
+def layer_slot(cls: str | None, attribute: str) -> Value | None:
+    """What `attribute` of an instance of the torch.nn class `cls` holds, by torch's own table: a parameter for
+    one of the class's parameter slots (`weight` of nn.Linear, `in_proj_weight` of nn.MultiheadAttention);
+    None when the table does not list it (buffers are recorded there too, but are not claimed here yet)."""
+    parameters = module_parameters(cls)
+    if parameters is not None and attribute in parameters:
+        return PARAMETER
     return None

@@ -164,3 +164,35 @@ def inplace_methods() -> frozenset[str]:
     """The names of the tensor methods that write to their receiver (`add_`, `zero_`, ...)."""
     prefix = len("Tensor.")
     return frozenset(n[prefix:] for n in _facts().flags.get("inplace", ()) if n.startswith("Tensor."))
+
+
+def _module_entry(cls: str | None) -> dict | None:
+    """The table's entry of a `torch.nn` module class, by any public spelling (`torch.nn.modules.linear.Linear`)."""
+    if not cls or not cls.startswith("torch.nn."):
+        return None
+    ops = _facts().ops
+    entry = ops.get(cls)
+    if entry is None and cls.startswith("torch.nn.modules."):
+        entry = ops.get("torch.nn." + cls.rsplit(".", 1)[-1])
+    return entry if entry is not None and entry.get("result") == ["module"] else None
+
+
+def module_parameters(cls: str | None) -> frozenset[str] | None:
+    """The names of a `torch.nn` module class's own parameter slots, as torch builds it (`weight`, `bias` of
+    `torch.nn.Linear`; `in_proj_weight` of `MultiheadAttention`): each holds a Parameter, or None in some
+    constructions. None when the table does not know the class."""
+    entry = _module_entry(cls)
+    return None if entry is None or "parameters" not in entry else frozenset(entry["parameters"])
+
+
+def module_buffers(cls: str | None) -> frozenset[str] | None:
+    """The names of a `torch.nn` module class's own buffer slots (`running_mean` of `BatchNorm2d`)."""
+    entry = _module_entry(cls)
+    return None if entry is None or "buffers" not in entry else frozenset(entry["buffers"])
+
+
+@lru_cache(maxsize=1)
+def parameter_slot_names() -> frozenset[str]:
+    """Every name that is a parameter slot of some `torch.nn` module class (`weight`, `bias`, `in_proj_weight`):
+    a cheap first test before looking for a slot through a class's bases."""
+    return frozenset(n for e in _facts().ops.values() if e.get("result") == ["module"] for n in e.get("parameters", ()))

@@ -1,0 +1,4 @@
+import torch.nn as nn
+
+emb = nn.Embedding(10, 4)
+emb.bias.data.zero_()
