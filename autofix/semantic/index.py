@@ -40,6 +40,7 @@ MAX_PROJECT_BYTES = 16 << 20
 # A module with more star imports than this (transformers.models: one per model) is not searched through them.
 MAX_STARS = 32
 MAX_CALLER_FILES = 64
+_WORD = re.compile(r"\w+")
 _NOT_PROJECT = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"})
 MAX_SUMMARIZED_SIZE = 1 << 20  # bigger files are not summarised (their classes stay unknown)
 _LOCAL = "<local>."
@@ -630,8 +631,13 @@ class ProjectIndex:
         if files is None:
             return None
         word = re.compile(rf"(?<![\w.]){re.escape(name)}\b|\.{re.escape(name)}\b")
-        candidates = [p for p in files if name in self._text(p) and word.search(self._text(p))
-                      and os.path.realpath(p) != own_path]
+        # The files that hold `name` as a word come from an index of the project's words, built once: searching
+        # every file's text for every function asked about cost functions x project size (one big module of a
+        # thousand functions searched itself a thousand times). The file asking is left out before any search.
+        named = self._sources.naming(name)
+        candidates = [p for p in files
+                      if (name in self._texts[str(p)] if str(p) in self._texts else str(p) in named)
+                      and os.path.realpath(p) != own_path and word.search(self._text(p))]
         if len(candidates) > MAX_CALLER_FILES:
             return None
         found = []
@@ -752,6 +758,7 @@ class _Sources:
         self._listed = False
         self._texts: dict[str, str] = {}
         self._refs: dict[str, dict | None] = {}
+        self._words: dict[str, set[str]] | None = None  # word -> the files that hold it (`naming`)
 
     def files(self) -> list[Path] | None:
         if not self._listed:
@@ -798,6 +805,17 @@ class _Sources:
                 self._texts[key] = ""
         return self._texts[key]
 
+    def naming(self, name: str) -> frozenset[str] | set[str]:
+        """The files whose text holds `name` as a word (a superset of those that refer to it)."""
+        if self._words is None:
+            words: dict[str, set[str]] = {}
+            for path in self.files() or ():
+                key = str(path)
+                for found in set(_WORD.findall(self.text(path))):
+                    words.setdefault(found, set()).add(key)
+            self._words = words
+        return self._words.get(name, frozenset())
+
     def references(self, path: Path) -> dict | None:
         key = str(path)
         if key not in self._refs:
@@ -806,6 +824,7 @@ class _Sources:
 
     def forget(self, key: str) -> None:
         self._listed = False
+        self._words = None
         self._texts.pop(key, None)
         self._refs.pop(key, None)
 
