@@ -41,6 +41,9 @@ MAX_PROJECT_BYTES = 16 << 20
 MAX_STARS = 32
 MAX_CALLER_FILES = 64
 _WORD = re.compile(r"\w+")
+# A project's words are indexed once this many functions have been asked about: before that, scanning the texts
+# for each name costs less than tokenising them all (a check of a few files asks about a few functions).
+_SCANS_BEFORE_WORD_INDEX = 32
 _NOT_PROJECT = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "env"})
 MAX_SUMMARIZED_SIZE = 1 << 20  # bigger files are not summarised (their classes stay unknown)
 _LOCAL = "<local>."
@@ -634,9 +637,9 @@ class ProjectIndex:
         # The files that hold `name` as a word come from an index of the project's words, built once: searching
         # every file's text for every function asked about cost functions x project size (one big module of a
         # thousand functions searched itself a thousand times). The file asking is left out before any search.
-        named = self._sources.naming(name)
+        named = self._sources.naming(name)  # None while a scan of the texts is still the cheaper way
         candidates = [p for p in files
-                      if (name in self._texts[str(p)] if str(p) in self._texts else str(p) in named)
+                      if (str(p) in named if named is not None and str(p) not in self._texts else name in self._text(p))
                       and os.path.realpath(p) != own_path and word.search(self._text(p))]
         if len(candidates) > MAX_CALLER_FILES:
             return None
@@ -759,6 +762,7 @@ class _Sources:
         self._texts: dict[str, str] = {}
         self._refs: dict[str, dict | None] = {}
         self._words: dict[str, set[str]] | None = None  # word -> the files that hold it (`naming`)
+        self._asked = 0
 
     def files(self) -> list[Path] | None:
         if not self._listed:
@@ -805,8 +809,12 @@ class _Sources:
                 self._texts[key] = ""
         return self._texts[key]
 
-    def naming(self, name: str) -> frozenset[str] | set[str]:
-        """The files whose text holds `name` as a word (a superset of those that refer to it)."""
+    def naming(self, name: str) -> frozenset[str] | set[str] | None:
+        """The files whose text holds `name` as a word (a superset of those that refer to it); None for the first
+        questions, which a substring scan of the texts answers more cheaply than building the index would."""
+        self._asked += 1
+        if self._words is None and self._asked <= _SCANS_BEFORE_WORD_INDEX:
+            return None
         if self._words is None:
             words: dict[str, set[str]] = {}
             for path in self.files() or ():
