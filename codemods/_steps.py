@@ -21,7 +21,7 @@ from typing import ClassVar
 from autofix.fixes import FixTree
 from autofix.lazy import libcst as cst
 from autofix.rule import Applicability, Edit, Effect, Fix
-from autofix.semantic import Kind, Range, SemanticModel, dotted
+from autofix.semantic import Kind, Range, SemanticModel, dotted, walk_own_nodes
 
 BACKWARD_METHODS = frozenset({"backward", "manual_backward"})
 _HIGHER_ORDER_KEYWORDS = frozenset({"create_graph", "retain_graph"})
@@ -30,7 +30,6 @@ _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, 
              ast.AsyncFunctionDef, ast.ClassDef, *((ast.Match,) if hasattr(ast, "Match") else ()),
              *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
-_SKIPPED = frozenset({*_NESTED_SCOPES, ast.Load, ast.Store, ast.Del})
 
 
 # --- structure -----------------------------------------------------------------------------------------
@@ -47,25 +46,12 @@ def block_of(model: SemanticModel, statement: ast.stmt) -> list[ast.stmt] | None
 
 
 def own_nodes(node: ast.AST) -> Iterator[ast.AST]:
-    """`node` and everything under it, except the insides of nested functions, classes and lambdas."""
+    """`node` and everything under it, except the insides of nested functions, classes and lambdas; a nested
+    definition given as `node` is itself only."""
     if isinstance(node, _NESTED_SCOPES):
         yield node
         return
-    # A tight loop over `_fields` in ast.iter_child_nodes' order (the generic walk was a large share of checking a
-    # file), leaving out the expression contexts (Load, Store, Del), which no caller asks for.
-    stack = [node]
-    pop, push, AST, skip = stack.pop, stack.append, ast.AST, _SKIPPED
-    while stack:
-        current = pop()
-        yield current
-        for name in current._fields:
-            value = getattr(current, name, None)
-            if value.__class__ is list:
-                for child in value:
-                    if isinstance(child, AST) and child.__class__ not in skip:
-                        push(child)
-            elif isinstance(value, AST) and value.__class__ not in skip:
-                push(value)
+    yield from walk_own_nodes(node)
 
 
 def contains(statement: ast.stmt, predicate: Callable[[ast.stmt], object]) -> bool:

@@ -32,6 +32,7 @@ from autofix.semantic.lattice import (
 )
 from autofix.semantic.scopes import FUNCTIONS, Binding, Range, Scope
 from autofix.semantic.syntax import dotted, is_false, is_true, keyword
+from autofix.semantic.syntax import own_nodes as walk_own_nodes
 from autofix.semantic.torch_knowledge import (
     FACTORIES,
     MOVERS,
@@ -44,5 +45,5 @@ from autofix.semantic.training_step import Event, Reach, Trace, TrainingSteps
 __all__ = [
     "DATA_OBJECT", "FACTORIES", "FUNCTIONS", "MOVERS", "NONE", "REQUIRES_GRAD", "REWRAPS", "TENSOR_KINDS", "UNKNOWN",
     "Binding", "Event", "Grad", "Kind", "Range", "Reach", "Scope", "SemanticModel", "Trace", "TrainingSteps", "Value",
-    "dotted", "is_false", "is_module_class", "is_optimizer_class", "is_true", "join", "keyword", "torch_ops",
+    "dotted", "walk_own_nodes", "is_false", "is_module_class", "is_optimizer_class", "is_true", "join", "keyword", "torch_ops",
 ]

@@ -41,6 +41,7 @@ from typing import ClassVar
 
 from autofix.semantic.lattice import Grad, Kind
 from autofix.semantic.syntax import dotted
+from autofix.semantic.syntax import own_nodes as _own_nodes
 from autofix.semantic.torch_knowledge import is_module_class
 
 Owners = frozenset  # of canonical module names
@@ -1296,26 +1297,3 @@ def _single_call(statement: ast.AST) -> ast.Call | None:
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
         return statement.value
     return None
-
-
-_NOT_OWN = frozenset({*_NESTED_SCOPES, ast.Load, ast.Store, ast.Del})
-
-
-def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
-    """`node` and everything under it, except the insides of nested functions, classes and lambdas (and the
-    expression contexts Load/Store/Del, which no caller asks for)."""
-    # A tight loop over `_fields` in ast.iter_child_nodes' order: the generic walk was most of the cost of a
-    # function's events, asked for every function that holds a no_grad block (GF610) or a training step.
-    stack = [node]
-    pop, push, AST, skip = stack.pop, stack.append, ast.AST, _NOT_OWN
-    while stack:
-        current = pop()
-        yield current
-        for name in current._fields:
-            value = getattr(current, name, None)
-            if value.__class__ is list:
-                for child in value:
-                    if isinstance(child, AST) and child.__class__ not in skip:
-                        push(child)
-            elif isinstance(value, AST) and value.__class__ not in skip:
-                push(value)
